@@ -1,0 +1,149 @@
+"""Engine throughput and latency on exchange-core's command mix.
+
+    python bench/engine.py [--commands N] [--seed S] [--only book|sequencer]
+
+Mix: 9% new GTC limit, 3% IOC limit (takes liquidity), 6% cancel, 82% move
+(amend to a new price), over ~1,000 resting orders on ~750 price levels.
+Commands are generated (by driving a scratch copy of the same engine, so every
+id they name exists) before the clock starts; then they are replayed on a
+fresh engine twice: once untimed-per-command for throughput, once with a
+per-command clock for latency percentiles. Prints figures; asserts nothing.
+"""
+
+import argparse
+import gc
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from exchange.engine import OrderBook  # noqa: E402
+
+MID = 100_000          # ticks
+HALF_SPREAD_LEVELS = 375
+TARGET_ORDERS = 1_000
+
+
+def _price(rng, side):
+    offset = 1 + int(rng.expovariate(1 / 120)) % HALF_SPREAD_LEVELS
+    return MID - offset if side == "buy" else MID + offset
+
+
+def generate(n, seed):
+    """Return (warm-up commands, timed commands) as tuples ``(op, args)``."""
+    rng = random.Random(seed)
+    book = OrderBook()
+    live = []          # resting order ids (swap-remove list)
+    where = {}         # order id -> index in live
+    next_id = [1]
+
+    def track(events):
+        for ev in events:
+            name = type(ev).__name__
+            if name == "Rested":
+                where[ev.order_id] = len(live)
+                live.append(ev.order_id)
+            elif name in ("Canceled", "Expired") or (
+                    name == "Filled" and ev.maker_remaining == 0):
+                oid = ev.order_id if name != "Filled" else ev.maker_order_id
+                i = where.pop(oid, None)
+                if i is not None:
+                    last = live.pop()
+                    if last != oid:
+                        live[i] = last
+                        where[last] = i
+
+    def new(tif):
+        oid = next_id[0]
+        next_id[0] += 1
+        side = "buy" if rng.random() < 0.5 else "sell"
+        if tif == "IOC":  # aggressive: crosses the spread by a few levels
+            price = MID + 5 if side == "buy" else MID - 5
+        else:
+            price = _price(rng, side)
+        return ("limit", (oid, side, price, rng.randint(1, 10), tif))
+
+    warm = []
+    while len(live) < TARGET_ORDERS:
+        cmd = new("GTC")
+        warm.append(cmd)
+        track(book.limit(*cmd[1]))
+    timed = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.09 or not live:
+            cmd = new("GTC")
+        elif r < 0.12:
+            cmd = new("IOC")
+        elif r < 0.18:
+            cmd = ("cancel", (live[rng.randrange(len(live))],))
+        else:
+            oid = live[rng.randrange(len(live))]
+            side, price, _, _ = book.order(oid)
+            new_price = _price(rng, side)
+            if new_price == price:
+                new_price += 1 if side == "sell" else -1
+            cmd = ("amend", (oid, None, new_price))
+        timed.append(cmd)
+        track(getattr(book, cmd[0])(*cmd[1]))
+    return warm, timed
+
+
+def percentiles(samples_ns):
+    samples_ns.sort()
+    n = len(samples_ns)
+    return {p: samples_ns[min(n - 1, int(n * p / 100))] / 1000 for p in (50, 99, 99.9)}
+
+
+def run_book(warm, timed):
+    """Replay on fresh books; return (commands/s, latency percentiles in µs)."""
+    book = OrderBook()
+    for _, args in warm:
+        book.limit(*args)
+    calls = [(getattr(book, op), args) for op, args in timed]
+    gc.disable()
+    t0 = time.perf_counter_ns()
+    for fn, args in calls:
+        fn(*args)
+    elapsed = time.perf_counter_ns() - t0
+    gc.enable()
+    rate = len(calls) / (elapsed / 1e9)
+
+    book = OrderBook()
+    for _, args in warm:
+        book.limit(*args)
+    calls = [(getattr(book, op), args) for op, args in timed]
+    lat = []
+    clock = time.perf_counter_ns
+    gc.disable()
+    for fn, args in calls:
+        t = clock()
+        fn(*args)
+        lat.append(clock() - t)
+    gc.enable()
+    book.check()
+    return rate, percentiles(lat)
+
+
+def report(name, rate, pct):
+    print(f"{name:<28} {rate:>12,.0f} commands/s   latency µs  p50 {pct[50]:.2f}  "
+          f"p99 {pct[99]:.2f}  p99.9 {pct[99.9]:.2f}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--commands", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--only", choices=["book", "sequencer"])
+    args = ap.parse_args()
+    print(f"python {sys.version.split()[0]}, {args.commands:,} commands "
+          "(9% GTC, 3% IOC, 6% cancel, 82% move), ~1,000 resting orders")
+    warm, timed = generate(args.commands, args.seed)
+    if args.only in (None, "book"):
+        report("OrderBook", *run_book(warm, timed))
+
+
+if __name__ == "__main__":
+    main()

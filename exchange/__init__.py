@@ -1,0 +1,1 @@
+"""exchange: a self-hosted stock exchange server."""

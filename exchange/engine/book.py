@@ -1,0 +1,455 @@
+"""A price-time priority limit order book for one instrument.
+
+Prices are integer ticks, quantities integer lots. The book knows nothing of
+accounts, money or time: it matches, rests, cancels and amends, and returns the
+events each call caused, in order. Fills happen at the resting order's price,
+FIFO within a level.
+
+Layout, chosen for speed in pure Python:
+
+* each side keeps ``levels``: a dict price -> ``_Level``; a level keeps its
+  orders in a dict (insertion order is time priority; removal is O(1));
+* each side keeps a heap of level keys (``sign * price``: best is smallest on
+  both sides) and the best key, so the best price is O(1) to read, a new level
+  costs one C ``heappush``, and emptied levels are dropped lazily when they
+  reach the top (or in a compaction once they outnumber live ones);
+* ``INF`` stands for "no level", so the crossing test is one comparison:
+  an incoming order at ``price`` crosses side ``s`` iff
+  ``s.best_key <= s.sign * price``.
+"""
+
+from heapq import heapify, heappop, heappush
+
+from .enums import SIDE_OF, STP, STP_OF, TIF_OF, Side, TimeInForce
+from .events import Accepted, Amended, Canceled, Expired, Filled, Reason, Rejected, Rested
+
+INF = float("inf")
+NO_LIMIT = 1e308  # a market order's limit key: crosses any level, but not an empty side
+BUY, SELL = Side.BUY, Side.SELL
+GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
+STP_NONE, EXPIRE_TAKER, EXPIRE_MAKER = STP.NONE, STP.EXPIRE_TAKER, STP.EXPIRE_MAKER
+_new = tuple.__new__  # build events without the Python-level namedtuple __new__
+_BOOK_TIFS = {GTC: GTC, IOC: IOC, FOK: FOK}
+
+
+class _Order:
+    """A resting order. ``visible`` is the displayed part of ``open``."""
+
+    __slots__ = ("order_id", "side", "price", "open", "visible", "display",
+                 "post_only", "owner", "stp", "level")
+
+
+class _Level:
+    __slots__ = ("price", "qty", "orders", "dead")
+
+    def __init__(self, price):
+        self.price = price
+        self.qty = 0          # sum of visible quantities
+        self.orders = {}      # order_id -> _Order, in time priority
+        self.dead = 0         # deletions since the dict was last compacted
+
+
+class _Side:
+    __slots__ = ("side", "sign", "levels", "heap", "best_key", "compact_at")
+
+    def __init__(self, side, sign):
+        self.side = side
+        self.sign = sign          # -1 for bids, +1 for asks
+        self.levels = {}          # price -> _Level (possibly empty, still in heap)
+        self.heap = []            # sign * price for every level in ``levels``
+        self.best_key = INF       # sign * best non-empty price, INF if none
+        self.compact_at = 64
+
+    def add_level(self, price):
+        """Create the level at ``price``; amortised O(log n)."""
+        lvl = self.levels[price] = _Level(price)
+        heappush(self.heap, self.sign * price)
+        if len(self.heap) > self.compact_at:
+            self.compact()
+        return lvl
+
+    def drop_top(self):
+        """The best level emptied: pop empty levels until a live one is on top."""
+        heap, levels, sign = self.heap, self.levels, self.sign
+        while heap:
+            price = sign * heap[0]
+            if levels[price].orders:
+                self.best_key = heap[0]
+                return
+            heappop(heap)
+            del levels[price]
+        self.best_key = INF
+
+    def compact(self):
+        """Forget empty levels; O(n)."""
+        levels = self.levels
+        for price in [p for p, lvl in levels.items() if not lvl.orders]:
+            del levels[price]
+        self.heap = [self.sign * p for p in levels]
+        heapify(self.heap)
+        self.compact_at = max(64, 2 * len(self.heap))
+
+    def ordered_levels(self):
+        """Non-empty levels, best first; O(n log n)."""
+        sign = self.sign
+        return sorted((lvl for lvl in self.levels.values() if lvl.orders),
+                      key=lambda lvl: sign * lvl.price)
+
+
+class OrderBook:
+    """One instrument's limit order book in ticks and lots.
+
+    Every public call returns the list of events it caused. Bad input (unknown
+    or duplicate ids, non-positive or non-integer quantities and prices, an
+    unknown side, tif or stp) yields a single ``Rejected`` event and changes
+    nothing.
+    """
+
+    def __init__(self):
+        self._bids = _Side(BUY, -1)
+        self._asks = _Side(SELL, 1)
+        self._orders = {}  # order_id -> _Order, every resting order
+
+    # ---- queries ---------------------------------------------------------
+
+    def best_bid(self):
+        """Return ``(price, visible qty)`` of the best bid, or None; O(1)."""
+        return self._best(self._bids)
+
+    def best_ask(self):
+        """Return ``(price, visible qty)`` of the best ask, or None; O(1)."""
+        return self._best(self._asks)
+
+    @staticmethod
+    def _best(side):
+        if side.best_key == INF:
+            return None
+        lvl = side.levels[side.sign * side.best_key]
+        return lvl.price, lvl.qty
+
+    def depth(self, n=10):
+        """Return ``(bids, asks)``: up to n ``(price, qty, order_count)`` each, best first."""
+        return tuple([(lvl.price, lvl.qty, len(lvl.orders)) for lvl in s.ordered_levels()[:n]]
+                     for s in (self._bids, self._asks))
+
+    def order(self, order_id):
+        """Return ``(side, price, open qty, visible qty)`` of a resting order, or None."""
+        o = self._orders.get(order_id)
+        return None if o is None else (o.side, o.price, o.open, o.visible)
+
+    def orders(self):
+        """Yield ``(order_id, side, price, open, visible)`` of resting orders in priority order."""
+        for s in (self._bids, self._asks):
+            for lvl in s.ordered_levels():
+                for o in lvl.orders.values():
+                    yield o.order_id, o.side, o.price, o.open, o.visible
+
+    def __contains__(self, order_id):
+        return order_id in self._orders
+
+    def __len__(self):
+        return len(self._orders)
+
+    # ---- commands --------------------------------------------------------
+
+    def limit(self, order_id, side, price, qty, tif="GTC", post_only=False, owner=None,
+              stp=None, display_qty=None):
+        """Enter a limit order; a ``display_qty`` below ``qty`` makes it an iceberg.
+
+        Events: Accepted, then Filled for each match, then Rested (GTC
+        remainder) or Expired (IOC remainder, FOK not fillable, self-trade
+        prevention); or a single Rejected. O(log n) plus O(1) per fill.
+        """
+        if type(price) is not int or price <= 0:
+            return [_new(Rejected, (order_id, Reason.INVALID_PRICE))]
+        return self._enter(order_id, side, price, qty, None, tif, post_only, owner, stp,
+                           display_qty)
+
+    def market(self, order_id, side, qty=None, owner=None, stp=None, funds=None, price=None):
+        """Enter a market order for ``qty`` lots and/or at most ``funds`` (ticks x lots).
+
+        ``price``, when given, is a protection limit no fill may pass. The
+        unfilled remainder expires. Events: Accepted, Filled..., Expired.
+        """
+        if funds is not None and (type(funds) is not int or funds <= 0):
+            return [_new(Rejected, (order_id, Reason.INVALID_QUANTITY))]
+        if qty is None:
+            if funds is None:
+                return [_new(Rejected, (order_id, Reason.INVALID_QUANTITY))]
+            qty = funds  # funds bound it first: a lot costs at least one tick
+        if price is not None and (type(price) is not int or price <= 0):
+            return [_new(Rejected, (order_id, Reason.INVALID_PRICE))]
+        return self._enter(order_id, side, price, qty, funds, IOC, False, owner, stp, None)
+
+    def cancel(self, order_id):
+        """Remove a resting order. Events: Canceled, or Rejected. O(1) amortised."""
+        o = self._orders.pop(order_id, None)
+        if o is None:
+            return [_new(Rejected, (order_id, Reason.UNKNOWN_ORDER))]
+        self._unlink(o)
+        return [_new(Canceled, (order_id, o.open, Reason.USER))]
+
+    def amend(self, order_id, qty=None, price=None):
+        """Change a resting order's open quantity and/or price.
+
+        A decrease at the same price keeps time priority; a price change or an
+        increase moves it to the back of its (new) level, and a new price that
+        crosses trades at once as the incoming side. A post-only order may not
+        be amended into a cross. Events: Amended, then (if it crossed)
+        Filled... and Rested or Expired; or Rejected.
+        """
+        o = self._orders.get(order_id)
+        if o is None:
+            return [_new(Rejected, (order_id, Reason.UNKNOWN_ORDER))]
+        if qty is None:
+            qty = o.open
+        elif type(qty) is not int or qty <= 0:
+            return [_new(Rejected, (order_id, Reason.INVALID_QUANTITY))]
+        if price is None or price == o.price:
+            price = o.price
+            if qty <= o.open:
+                self._reduce(o, o.open - qty)
+                return [_new(Amended, (order_id, o.side, price, qty, True))]
+        elif type(price) is not int or price <= 0:
+            return [_new(Rejected, (order_id, Reason.INVALID_PRICE))]
+        opp = self._asks if o.side is BUY else self._bids
+        crosses = opp.best_key <= opp.sign * price
+        if crosses and o.post_only:
+            return [_new(Rejected, (order_id, Reason.POST_ONLY_WOULD_TAKE))]
+        self._unlink(o)
+        o.price = price
+        o.open = qty
+        display = o.display
+        o.visible = display if display and display < qty else qty
+        events = [_new(Amended, (order_id, o.side, price, qty, False))]
+        if crosses:
+            del self._orders[order_id]
+            qty = self._match(order_id, o.side, opp, price, qty, None, o.owner, o.stp, events)
+            if not qty:
+                return events
+            if qty < 0:  # self-trade prevention expired the taker
+                events.append(_new(Expired, (order_id, -qty, Reason.STP)))
+                return events
+            o.open = qty
+            o.visible = display if display and display < qty else qty
+            self._orders[order_id] = o
+            events.append(_new(Rested, (order_id, o.side, price, qty)))
+        self._link(o)
+        return events
+
+    # ---- internals -------------------------------------------------------
+
+    def _enter(self, order_id, side, price, qty, funds, tif, post_only, owner, stp, display):
+        side = SIDE_OF.get(side)
+        if side is None:
+            return [_new(Rejected, (order_id, Reason.INVALID_SIDE))]
+        if type(qty) is not int or qty <= 0:
+            return [_new(Rejected, (order_id, Reason.INVALID_QUANTITY))]
+        tif = _BOOK_TIFS.get(tif)
+        if tif is None:
+            return [_new(Rejected, (order_id, Reason.INVALID_TIF))]
+        stp = STP_OF.get(stp)
+        if stp is None:
+            return [_new(Rejected, (order_id, Reason.INVALID_STP))]
+        if display is not None and (type(display) is not int or not 0 < display <= qty):
+            return [_new(Rejected, (order_id, Reason.INVALID_DISPLAY_QUANTITY))]
+        if order_id in self._orders:
+            return [_new(Rejected, (order_id, Reason.DUPLICATE_ORDER_ID))]
+        opp = self._asks if side is BUY else self._bids
+        limit_key = NO_LIMIT if price is None else opp.sign * price
+        crosses = opp.best_key <= limit_key
+        if post_only and crosses:
+            return [_new(Rejected, (order_id, Reason.POST_ONLY_WOULD_TAKE))]
+        events = [_new(Accepted, (order_id, side, price, qty))]
+        if tif is FOK and (not crosses or self.fillable(side, qty, price, owner, stp) < qty):
+            events.append(_new(Expired, (order_id, qty, Reason.FOK)))
+            return events
+        if crosses:
+            qty = self._match(order_id, side, opp, price, qty, funds, owner, stp, events)
+            if not qty:
+                return events
+            if qty < 0:
+                events.append(_new(Expired, (order_id, -qty, Reason.STP)))
+                return events
+        if tif is not GTC:
+            reason = Reason.MARKET if price is None else Reason.IOC
+            events.append(_new(Expired, (order_id, qty, reason)))
+            return events
+        o = _Order()
+        o.order_id = order_id
+        o.side = side
+        o.price = price
+        o.open = qty
+        o.display = display
+        o.visible = display if display and display < qty else qty
+        o.post_only = post_only
+        o.owner = owner
+        o.stp = stp
+        self._orders[order_id] = o
+        self._link(o)
+        events.append(_new(Rested, (order_id, side, price, qty)))
+        return events
+
+    def _link(self, o):
+        """Append a resting order to the back of its level."""
+        side = self._bids if o.side is BUY else self._asks
+        price = o.price
+        lvl = side.levels.get(price)
+        if lvl is None:
+            lvl = side.add_level(price)
+        lvl.orders[o.order_id] = o
+        lvl.qty += o.visible
+        o.level = lvl
+        key = side.sign * price
+        if key < side.best_key:
+            side.best_key = key
+
+    def _unlink(self, o):
+        """Take a resting order out of its level (not out of ``_orders``)."""
+        lvl = o.level
+        orders = lvl.orders
+        del orders[o.order_id]
+        lvl.qty -= o.visible
+        lvl.dead += 1
+        if not orders:
+            side = self._bids if o.side is BUY else self._asks
+            if side.sign * o.price == side.best_key:
+                side.drop_top()
+
+    def _reduce(self, o, by):
+        """Lower an order's open quantity in place, keeping its priority."""
+        o.open -= by
+        if o.visible > o.open:
+            o.level.qty -= o.visible - o.open
+            o.visible = o.open
+
+    def _match(self, taker_id, side, opp, price, qty, funds, owner, stp, events):
+        """Match an incoming order against ``opp``; append events.
+
+        Returns the taker's remaining quantity, negated when self-trade
+        prevention expired the taker (so 0 means done, < 0 means expired).
+        ``funds`` (ticks x lots) caps the notional; when it runs out the
+        remainder is returned as is.
+        """
+        append = events.append
+        orders_index = self._orders
+        sign = opp.sign
+        limit_key = NO_LIMIT if price is None else sign * price
+        levels = opp.levels
+        check_stp = owner is not None and stp is not STP_NONE
+        while qty and opp.best_key <= limit_key:
+            lvl = levels[sign * opp.best_key]
+            lprice = lvl.price
+            lorders = lvl.orders
+            gone = []        # makers that leave the level (filled, expired, refreshed)
+            taken = 0        # visible quantity taken from the level
+            stop = False     # funds ran out, or self-trade prevention expired the taker
+            for m in lorders.values():
+                if check_stp and m.owner == owner:
+                    if stp is EXPIRE_MAKER:
+                        gone.append(m)
+                        taken += m.visible
+                        m.visible = 0
+                        append(_new(Expired, (m.order_id, m.open, Reason.STP)))
+                        m.open = 0
+                        continue
+                    if stp is not EXPIRE_TAKER:  # EXPIRE_BOTH
+                        gone.append(m)
+                        taken += m.visible
+                        m.visible = 0
+                        append(_new(Expired, (m.order_id, m.open, Reason.STP)))
+                        m.open = 0
+                    stop = True
+                    qty = -qty
+                    break
+                take = m.visible
+                if take > qty:
+                    take = qty
+                if funds is not None:
+                    if take * lprice > funds:
+                        take = funds // lprice
+                        if not take:
+                            stop = True
+                            break
+                    funds -= take * lprice
+                m.visible -= take
+                m.open -= take
+                taken += take
+                qty -= take
+                append(_new(Filled, (m.order_id, taker_id, lprice, take, m.open, qty, side)))
+                if not m.visible:
+                    gone.append(m)
+                if not qty:
+                    break
+            lvl.qty -= taken
+            if gone:
+                for m in gone:
+                    del lorders[m.order_id]
+                    if m.open:  # iceberg: the next slice joins the back of the queue
+                        m.visible = m.display if m.display < m.open else m.open
+                        lorders[m.order_id] = m
+                        lvl.qty += m.visible
+                    else:
+                        del orders_index[m.order_id]
+                lvl.dead += len(gone)
+                if lvl.dead > 32 and lvl.dead > len(lorders):
+                    lvl.orders = dict(lorders)  # re-insertion compacts the deleted slots
+                    lvl.dead = 0
+                if not lorders:
+                    opp.drop_top()
+            if stop:
+                break
+        return qty
+
+    def fillable(self, side, qty, price=None, owner=None, stp=None):
+        """Return how much of ``qty`` an incoming order could fill now, without changing anything.
+
+        Follows the real matching exactly, self-trade prevention and iceberg
+        refreshes included; O(orders inspected).
+        """
+        side = SIDE_OF[side]
+        stp = STP_OF[stp]
+        opp = self._asks if side is BUY else self._bids
+        limit_key = NO_LIMIT if price is None else opp.sign * price
+        check_stp = owner is not None and stp is not STP_NONE
+        need = qty
+        for lvl in opp.ordered_levels():
+            if opp.sign * lvl.price > limit_key:
+                break
+            queue = [(m, m.visible, m.open) for m in lvl.orders.values()]
+            i = 0
+            while i < len(queue):
+                m, visible, left = queue[i]
+                i += 1
+                if check_stp and m.owner == owner:
+                    if stp is EXPIRE_MAKER:
+                        continue
+                    return qty - need
+                take = min(visible, need)
+                need -= take
+                if not need:
+                    return qty
+                if left > take:  # an iceberg's next slice, at the back of the level
+                    queue.append((m, min(m.display, left - take), left - take))
+        return qty - need
+
+    # ---- invariants ------------------------------------------------------
+
+    def check(self):
+        """Assert every structural invariant; O(n). For tests."""
+        seen = set()
+        for s in (self._bids, self._asks):
+            assert sorted(s.heap) == sorted(s.sign * p for p in s.levels), "heap != levels"
+            live = [s.sign * p for p, lvl in s.levels.items() if lvl.orders]
+            assert s.best_key == (min(live) if live else INF), "stale best"
+            for price, lvl in s.levels.items():
+                assert lvl.price == price
+                assert lvl.qty == sum(o.visible for o in lvl.orders.values()), "level qty"
+                for oid, o in lvl.orders.items():
+                    assert oid == o.order_id and o.level is lvl and o.side is s.side
+                    assert o.price == price and 0 < o.visible <= o.open
+                    assert self._orders.get(oid) is o, "order not indexed"
+                    seen.add(oid)
+        assert seen == set(self._orders), "index has orders outside the levels"
+        if self._bids.best_key != INF and self._asks.best_key != INF:
+            assert -self._bids.best_key < self._asks.best_key, "crossed book"

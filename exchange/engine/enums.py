@@ -1,0 +1,62 @@
+"""Vocabulary of the core: sides, time in force, self-trade prevention, statuses.
+
+All are ``StrEnum`` so that the plain strings (``"buy"``, ``"GTC"``) and the
+members compare and hash equal; the ``*_OF`` maps turn either into the member
+with one dict lookup, which is much cheaper than calling the enum.
+"""
+
+from enum import StrEnum
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class TimeInForce(StrEnum):
+    GTC = "GTC"  # good till canceled
+    IOC = "IOC"  # immediate or cancel: the remainder expires
+    FOK = "FOK"  # fill or kill: all at once or nothing
+    DAY = "DAY"  # good for the trading day (venue only)
+    GTD = "GTD"  # good till a given time (venue only)
+
+
+class STP(StrEnum):
+    """Self-trade prevention mode, taken from the incoming (taker) order."""
+
+    NONE = "NONE"
+    EXPIRE_TAKER = "EXPIRE_TAKER"
+    EXPIRE_MAKER = "EXPIRE_MAKER"
+    EXPIRE_BOTH = "EXPIRE_BOTH"
+
+
+class OrderType(StrEnum):
+    LIMIT = "LIMIT"
+    MARKET = "MARKET"
+    LIMIT_MAKER = "LIMIT_MAKER"
+    STOP_LOSS = "STOP_LOSS"
+    STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT"
+    TAKE_PROFIT = "TAKE_PROFIT"
+    TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT"
+
+
+class OrderStatus(StrEnum):
+    PENDING_NEW = "PENDING_NEW"  # a stop order waiting for its trigger
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"  # expired by self-trade prevention
+
+
+class InstrumentStatus(StrEnum):
+    TRADING = "TRADING"
+    HALT = "HALT"
+    CANCEL_ONLY = "CANCEL_ONLY"
+
+
+SIDE_OF = {m.value: m for m in Side} | {"BUY": Side.BUY, "SELL": Side.SELL}
+TIF_OF = {m.value: m for m in TimeInForce}
+STP_OF = {m.value: m for m in STP} | {None: STP.NONE}

@@ -1,0 +1,134 @@
+"""Events: past-tense facts, plain immutable data.
+
+Every event is a named tuple, so it is cheap to create (hot paths build them
+with ``tuple.__new__(Cls, values)``, skipping the Python-level ``__new__``),
+reads by field name, and serialises as a row. Equality also compares the
+event type, so ``Canceled(1, 5, r) != Expired(1, 5, r)`` even though the
+values match.
+
+The first group is what an ``OrderBook`` returns; quantities are lots and
+prices ticks. The second group is what the ``Sequencer`` returns: each carries
+the ``seq`` of the command that caused it.
+"""
+
+from collections import namedtuple
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why an order was rejected, expired or canceled (machine-readable)."""
+
+    # rejections
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"
+    DUPLICATE_ORDER_ID = "DUPLICATE_ORDER_ID"
+    INVALID_SIDE = "INVALID_SIDE"
+    INVALID_PRICE = "INVALID_PRICE"
+    INVALID_QUANTITY = "INVALID_QUANTITY"
+    INVALID_TIF = "INVALID_TIF"
+    INVALID_STP = "INVALID_STP"
+    INVALID_DISPLAY_QUANTITY = "INVALID_DISPLAY_QUANTITY"
+    POST_ONLY_WOULD_TAKE = "POST_ONLY_WOULD_TAKE"
+    # venue rejections
+    UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
+    UNKNOWN_ACCOUNT = "UNKNOWN_ACCOUNT"
+    INVALID_ORDER_TYPE = "INVALID_ORDER_TYPE"
+    INVALID_STOP_PRICE = "INVALID_STOP_PRICE"
+    INVALID_EXPIRY = "INVALID_EXPIRY"
+    INVALID_AMOUNT = "INVALID_AMOUNT"
+    INVALID_INSTRUMENT = "INVALID_INSTRUMENT"
+    DUPLICATE_SYMBOL = "DUPLICATE_SYMBOL"
+    DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
+    FILTER_LOT_SIZE = "FILTER_LOT_SIZE"
+    FILTER_MARKET_LOT_SIZE = "FILTER_MARKET_LOT_SIZE"
+    FILTER_NOTIONAL = "FILTER_NOTIONAL"
+    FILTER_PRICE = "FILTER_PRICE"
+    FILTER_PERCENT_PRICE = "FILTER_PERCENT_PRICE"
+    FILTER_ICEBERG = "FILTER_ICEBERG"
+    STP_MODE_NOT_ALLOWED = "STP_MODE_NOT_ALLOWED"
+    WOULD_TRIGGER_IMMEDIATELY = "WOULD_TRIGGER_IMMEDIATELY"
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    NO_LIQUIDITY = "NO_LIQUIDITY"
+    MARKET_CLOSED = "MARKET_CLOSED"
+    NOT_ORDER_OWNER = "NOT_ORDER_OWNER"
+    NOT_AMENDABLE = "NOT_AMENDABLE"
+    # expiries and cancels
+    IOC = "IOC"
+    FOK = "FOK"
+    MARKET = "MARKET"
+    STP = "STP"
+    TIME = "TIME"
+    USER = "USER"
+    REPLACED = "REPLACED"
+    HALTED = "HALTED"
+    FUNDS = "FUNDS"
+
+
+class _Event(tuple):
+    """Mixin: type-strict equality for named-tuple events."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return type(self) is type(other) and tuple.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = tuple.__hash__
+
+
+def _event(name: str, fields: str, doc: str) -> type:
+    cls = type(name, (_Event, namedtuple(name, fields)), {"__slots__": (), "__doc__": doc})
+    cls.__module__ = __name__
+    return cls
+
+
+# ---- order book events -------------------------------------------------------
+
+Accepted = _event(
+    "Accepted", "order_id side price qty",
+    "The book took an incoming order (price is None for a market order).")
+Filled = _event(
+    "Filled", "maker_order_id taker_order_id price qty maker_remaining taker_remaining taker_side",
+    "A trade at the resting (maker) order's price; remainings are open lots after it.")
+Rested = _event(
+    "Rested", "order_id side price qty",
+    "An order's open quantity now rests in the book.")
+Canceled = _event(
+    "Canceled", "order_id qty reason",
+    "An order left the book on request; qty is what was still open.")
+Expired = _event(
+    "Expired", "order_id qty reason",
+    "An order's open quantity lapsed (IOC/market remainder, FOK, self-trade prevention).")
+Rejected = _event(
+    "Rejected", "order_id reason",
+    "A request changed nothing.")
+Amended = _event(
+    "Amended", "order_id side price qty priority_kept",
+    "An order now stands at price with qty open; priority_kept tells if it kept its place.")
+
+# ---- sequencer events ----------------------------------------------------------
+
+OrderUpdated = _event(
+    "OrderUpdated",
+    "seq ts_ns order_id account symbol client_order_id side type tif price qty stop_price "
+    "status exec_type executed_qty cum_quote reason",
+    "An order's state after a change (like Binance's executionReport): exec_type is NEW, "
+    "TRADE, CANCELED, AMENDED, EXPIRED, REJECTED or TRIGGERED; cum_quote in quote minor units.")
+Traded = _event(
+    "Traded",
+    "seq ts_ns trade_id symbol price qty quote_qty maker_order_id taker_order_id "
+    "maker_account taker_account taker_side maker_fee taker_fee",
+    "A trade: price in ticks, qty in lots, quote_qty and fees in quote minor units.")
+BalanceChanged = _event(
+    "BalanceChanged",
+    "seq account asset free_delta locked_delta free locked reason ref",
+    "One ledger posting: deltas and the resulting balance, in the asset's minor units.")
+CommandRejected = _event(
+    "CommandRejected",
+    "seq ts_ns account symbol client_order_id order_id reason",
+    "A command was refused; nothing else changed.")
+InstrumentChanged = _event(
+    "InstrumentChanged",
+    "seq ts_ns symbol status",
+    "An instrument was listed or its trading status changed.")
