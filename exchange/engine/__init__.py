@@ -4,10 +4,22 @@ Nothing here does IO, reads a clock or config, or imports asyncio.
 """
 
 from .book import OrderBook
+from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit, ExpireOrders,
+                       ListInstrument, PlaceOrder, SetInstrumentStatus, Withdraw)
 from .enums import STP, InstrumentStatus, OrderStatus, OrderType, Side, TimeInForce
-from .events import (Accepted, Amended, Canceled, Expired, Filled, Reason, Rejected, Rested)
+from .events import (Accepted, Amended, BalanceChanged, Canceled, CommandRejected, Event, Expired,
+                     Filled, InstrumentChanged, OrderUpdated, Reason, Rejected, Rested, Traded)
+from .instrument import Instrument, RuleViolation
+from .ledger import FEE_ACCOUNT, Entry, Ledger
+from .orders import TRANSITIONS, IllegalTransition, Order
+from .sequencer import Sequencer
 
 __all__ = [
-    "OrderBook", "Side", "TimeInForce", "STP", "OrderType", "OrderStatus", "InstrumentStatus",
-    "Accepted", "Amended", "Canceled", "Expired", "Filled", "Reason", "Rejected", "Rested",
+    "OrderBook", "Sequencer", "Ledger", "Instrument", "RuleViolation", "Order", "TRANSITIONS",
+    "IllegalTransition", "FEE_ACCOUNT", "Entry",
+    "Side", "TimeInForce", "STP", "OrderType", "OrderStatus", "InstrumentStatus",
+    "PlaceOrder", "CancelOrder", "CancelAll", "AmendOrder", "CancelReplace", "Deposit",
+    "Withdraw", "ListInstrument", "SetInstrumentStatus", "ExpireOrders",
+    "Event", "Accepted", "Amended", "Canceled", "Expired", "Filled", "Reason", "Rejected",
+    "Rested", "OrderUpdated", "Traded", "BalanceChanged", "CommandRejected", "InstrumentChanged",
 ]

@@ -19,8 +19,9 @@ Layout, chosen for speed in pure Python:
 """
 
 from heapq import heapify, heappop, heappush
+from itertools import islice
 
-from .enums import SIDE_OF, STP, STP_OF, TIF_OF, Side, TimeInForce
+from .enums import SIDE_OF, STP, STP_OF, Side, TimeInForce
 from .events import Accepted, Amended, Canceled, Expired, Filled, Reason, Rejected, Rested
 
 INF = float("inf")
@@ -28,15 +29,25 @@ NO_LIMIT = 1e308  # a market order's limit key: crosses any level, but not an em
 BUY, SELL = Side.BUY, Side.SELL
 GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
 STP_NONE, EXPIRE_TAKER, EXPIRE_MAKER = STP.NONE, STP.EXPIRE_TAKER, STP.EXPIRE_MAKER
-_new = tuple.__new__  # build events without the Python-level namedtuple __new__
-_BOOK_TIFS = {GTC: GTC, IOC: IOC, FOK: FOK}
+_MARKET = object()  # the tif of a market order (not a value callers can pass)
+_BOOK_TIFS = {GTC: GTC, IOC: IOC, FOK: FOK, _MARKET: _MARKET}
+# Enum attribute access is slow (a descriptor call); hot paths use these globals.
+R_USER, R_STP, R_IOC, R_FOK, R_MARKET, R_FUNDS = (
+    Reason.USER, Reason.STP, Reason.IOC, Reason.FOK, Reason.MARKET, Reason.FUNDS)
+
+
+def _rejected(order_id, reason):
+    ev = Rejected()
+    ev.order_id = order_id
+    ev.reason = reason
+    return [ev]
 
 
 class _Order:
     """A resting order. ``visible`` is the displayed part of ``open``."""
 
     __slots__ = ("order_id", "side", "price", "open", "visible", "display",
-                 "post_only", "owner", "stp", "level")
+                 "post_only", "owner", "stp", "level", "book_side")
 
 
 class _Level:
@@ -50,10 +61,11 @@ class _Level:
 
 
 class _Side:
-    __slots__ = ("side", "sign", "levels", "heap", "best_key", "compact_at")
+    __slots__ = ("side", "sign", "levels", "heap", "best_key", "compact_at", "opp")
 
     def __init__(self, side, sign):
         self.side = side
+        self.opp = None           # the other side
         self.sign = sign          # -1 for bids, +1 for asks
         self.levels = {}          # price -> _Level (possibly empty, still in heap)
         self.heap = []            # sign * price for every level in ``levels``
@@ -89,11 +101,13 @@ class _Side:
         heapify(self.heap)
         self.compact_at = max(64, 2 * len(self.heap))
 
-    def ordered_levels(self):
-        """Non-empty levels, best first; O(n log n)."""
-        sign = self.sign
-        return sorted((lvl for lvl in self.levels.values() if lvl.orders),
-                      key=lambda lvl: sign * lvl.price)
+    def iter_levels(self):
+        """Yield non-empty levels, best first; O(n) to start, O(log n) a level."""
+        heap, levels, sign = self.heap[:], self.levels, self.sign
+        while heap:
+            lvl = levels[sign * heappop(heap)]
+            if lvl.orders:
+                yield lvl
 
 
 class OrderBook:
@@ -108,6 +122,7 @@ class OrderBook:
     def __init__(self):
         self._bids = _Side(BUY, -1)
         self._asks = _Side(SELL, 1)
+        self._bids.opp, self._asks.opp = self._asks, self._bids
         self._orders = {}  # order_id -> _Order, every resting order
 
     # ---- queries ---------------------------------------------------------
@@ -129,7 +144,7 @@ class OrderBook:
 
     def depth(self, n=10):
         """Return ``(bids, asks)``: up to n ``(price, qty, order_count)`` each, best first."""
-        return tuple([(lvl.price, lvl.qty, len(lvl.orders)) for lvl in s.ordered_levels()[:n]]
+        return tuple([(lvl.price, lvl.qty, len(lvl.orders)) for lvl in islice(s.iter_levels(), n)]
                      for s in (self._bids, self._asks))
 
     def order(self, order_id):
@@ -140,7 +155,7 @@ class OrderBook:
     def orders(self):
         """Yield ``(order_id, side, price, open, visible)`` of resting orders in priority order."""
         for s in (self._bids, self._asks):
-            for lvl in s.ordered_levels():
+            for lvl in s.iter_levels():
                 for o in lvl.orders.values():
                     yield o.order_id, o.side, o.price, o.open, o.visible
 
@@ -161,7 +176,7 @@ class OrderBook:
         prevention); or a single Rejected. O(log n) plus O(1) per fill.
         """
         if type(price) is not int or price <= 0:
-            return [_new(Rejected, (order_id, Reason.INVALID_PRICE))]
+            return _rejected(order_id, Reason.INVALID_PRICE)
         return self._enter(order_id, side, price, qty, None, tif, post_only, owner, stp,
                            display_qty)
 
@@ -169,25 +184,38 @@ class OrderBook:
         """Enter a market order for ``qty`` lots and/or at most ``funds`` (ticks x lots).
 
         ``price``, when given, is a protection limit no fill may pass. The
-        unfilled remainder expires. Events: Accepted, Filled..., Expired.
+        unfilled remainder expires (reason FUNDS when the funds cap stopped it
+        with liquidity left, else MARKET). Events: Accepted, Filled..., Expired.
         """
         if funds is not None and (type(funds) is not int or funds <= 0):
-            return [_new(Rejected, (order_id, Reason.INVALID_QUANTITY))]
-        if qty is None:
-            if funds is None:
-                return [_new(Rejected, (order_id, Reason.INVALID_QUANTITY))]
-            qty = funds  # funds bound it first: a lot costs at least one tick
+            return _rejected(order_id, Reason.INVALID_QUANTITY)
         if price is not None and (type(price) is not int or price <= 0):
-            return [_new(Rejected, (order_id, Reason.INVALID_PRICE))]
-        return self._enter(order_id, side, price, qty, funds, IOC, False, owner, stp, None)
+            return _rejected(order_id, Reason.INVALID_PRICE)
+        if qty is not None:
+            return self._enter(order_id, side, price, qty, funds, _MARKET, False, owner, stp, None)
+        if funds is None:
+            return _rejected(order_id, Reason.INVALID_QUANTITY)
+        # By funds alone: match with a quantity funds can never reach (a lot costs at
+        # least one tick), then report no quantity, since none was asked for.
+        events = self._enter(order_id, side, price, funds, funds, _MARKET, False, owner, stp, None)
+        for ev in events:
+            if type(ev) is Filled:
+                ev.taker_remaining = None
+            elif ev.order_id == order_id and type(ev) is not Rejected:
+                ev.qty = None
+        return events
 
     def cancel(self, order_id):
         """Remove a resting order. Events: Canceled, or Rejected. O(1) amortised."""
         o = self._orders.pop(order_id, None)
         if o is None:
-            return [_new(Rejected, (order_id, Reason.UNKNOWN_ORDER))]
+            return _rejected(order_id, Reason.UNKNOWN_ORDER)
         self._unlink(o)
-        return [_new(Canceled, (order_id, o.open, Reason.USER))]
+        ev = Canceled()
+        ev.order_id = order_id
+        ev.qty = o.open
+        ev.reason = R_USER
+        return [ev]
 
     def amend(self, order_id, qty=None, price=None):
         """Change a resting order's open quantity and/or price.
@@ -196,103 +224,150 @@ class OrderBook:
         increase moves it to the back of its (new) level, and a new price that
         crosses trades at once as the incoming side. A post-only order may not
         be amended into a cross. Events: Amended, then (if it crossed)
-        Filled... and Rested or Expired; or Rejected.
+        Filled... and Rested or Expired; or Rejected. O(1) amortised when it
+        does not cross.
         """
         o = self._orders.get(order_id)
         if o is None:
-            return [_new(Rejected, (order_id, Reason.UNKNOWN_ORDER))]
+            return _rejected(order_id, Reason.UNKNOWN_ORDER)
         if qty is None:
             qty = o.open
         elif type(qty) is not int or qty <= 0:
-            return [_new(Rejected, (order_id, Reason.INVALID_QUANTITY))]
+            return _rejected(order_id, Reason.INVALID_QUANTITY)
+        ev = Amended()
+        ev.order_id = order_id
+        ev.side = o.side
+        ev.qty = qty
         if price is None or price == o.price:
-            price = o.price
+            ev.price = price = o.price
             if qty <= o.open:
                 self._reduce(o, o.open - qty)
-                return [_new(Amended, (order_id, o.side, price, qty, True))]
+                ev.priority_kept = True
+                return [ev]
         elif type(price) is not int or price <= 0:
-            return [_new(Rejected, (order_id, Reason.INVALID_PRICE))]
-        opp = self._asks if o.side is BUY else self._bids
-        crosses = opp.best_key <= opp.sign * price
-        if crosses and o.post_only:
-            return [_new(Rejected, (order_id, Reason.POST_ONLY_WOULD_TAKE))]
-        self._unlink(o)
+            return _rejected(order_id, Reason.INVALID_PRICE)
+        else:
+            ev.price = price
+        ev.priority_kept = False
+        side = o.book_side
+        opp = side.opp
+        if opp.best_key <= opp.sign * price:  # crosses
+            if o.post_only:
+                return _rejected(order_id, Reason.POST_ONLY_WOULD_TAKE)
+            return self._amend_crossing(o, price, qty, [ev])
+        # Out of the old level (the body of _unlink, inlined: this is the hot path).
+        lvl = o.level
+        orders = lvl.orders
+        del orders[order_id]
+        lvl.qty -= o.visible
+        lvl.dead += 1
+        if not orders and side.sign * o.price == side.best_key:
+            side.drop_top()
         o.price = price
         o.open = qty
         display = o.display
         o.visible = display if display and display < qty else qty
-        events = [_new(Amended, (order_id, o.side, price, qty, False))]
-        if crosses:
-            del self._orders[order_id]
-            qty = self._match(order_id, o.side, opp, price, qty, None, o.owner, o.stp, events)
-            if not qty:
-                return events
-            if qty < 0:  # self-trade prevention expired the taker
-                events.append(_new(Expired, (order_id, -qty, Reason.STP)))
-                return events
-            o.open = qty
-            o.visible = display if display and display < qty else qty
-            self._orders[order_id] = o
-            events.append(_new(Rested, (order_id, o.side, price, qty)))
-        self._link(o)
-        return events
+        # Into the new one (the body of _link).
+        lvl = side.levels.get(price)
+        if lvl is None:
+            lvl = side.add_level(price)
+        lvl.orders[order_id] = o
+        lvl.qty += o.visible
+        o.level = lvl
+        key = side.sign * price
+        if key < side.best_key:
+            side.best_key = key
+        return [ev]
 
     # ---- internals -------------------------------------------------------
+
+    def _amend_crossing(self, o, price, qty, events):
+        self._unlink(o)
+        del self._orders[o.order_id]
+        o.price = price
+        qty = self._match(o.order_id, o.side, o.book_side.opp, price, qty, None, o.owner,
+                          o.stp, events)
+        if qty < 0:  # self-trade prevention expired the taker
+            events.append(Expired.of(o.order_id, -qty, R_STP))
+        elif qty:
+            self._rest(o, qty, events)
+        return events
+
+    def _rest(self, o, qty, events):
+        """Put ``o`` with ``qty`` open into the book and report it."""
+        o.open = qty
+        display = o.display
+        o.visible = display if display and display < qty else qty
+        self._orders[o.order_id] = o
+        self._link(o)
+        ev = Rested()
+        ev.order_id = o.order_id
+        ev.side = o.side
+        ev.price = o.price
+        ev.qty = qty
+        events.append(ev)
 
     def _enter(self, order_id, side, price, qty, funds, tif, post_only, owner, stp, display):
         side = SIDE_OF.get(side)
         if side is None:
-            return [_new(Rejected, (order_id, Reason.INVALID_SIDE))]
+            return _rejected(order_id, Reason.INVALID_SIDE)
         if type(qty) is not int or qty <= 0:
-            return [_new(Rejected, (order_id, Reason.INVALID_QUANTITY))]
+            return _rejected(order_id, Reason.INVALID_QUANTITY)
         tif = _BOOK_TIFS.get(tif)
         if tif is None:
-            return [_new(Rejected, (order_id, Reason.INVALID_TIF))]
+            return _rejected(order_id, Reason.INVALID_TIF)
         stp = STP_OF.get(stp)
         if stp is None:
-            return [_new(Rejected, (order_id, Reason.INVALID_STP))]
+            return _rejected(order_id, Reason.INVALID_STP)
         if display is not None and (type(display) is not int or not 0 < display <= qty):
-            return [_new(Rejected, (order_id, Reason.INVALID_DISPLAY_QUANTITY))]
+            return _rejected(order_id, Reason.INVALID_DISPLAY_QUANTITY)
         if order_id in self._orders:
-            return [_new(Rejected, (order_id, Reason.DUPLICATE_ORDER_ID))]
-        opp = self._asks if side is BUY else self._bids
+            return _rejected(order_id, Reason.DUPLICATE_ORDER_ID)
+        book_side = self._bids if side is BUY else self._asks
+        opp = book_side.opp
         limit_key = NO_LIMIT if price is None else opp.sign * price
         crosses = opp.best_key <= limit_key
         if post_only and crosses:
-            return [_new(Rejected, (order_id, Reason.POST_ONLY_WOULD_TAKE))]
-        events = [_new(Accepted, (order_id, side, price, qty))]
+            return _rejected(order_id, Reason.POST_ONLY_WOULD_TAKE)
+        ev = Accepted()
+        ev.order_id = order_id
+        ev.side = side
+        ev.price = price
+        ev.qty = qty
+        events = [ev]
         if tif is FOK and (not crosses or self.fillable(side, qty, price, owner, stp) < qty):
-            events.append(_new(Expired, (order_id, qty, Reason.FOK)))
+            events.append(Expired.of(order_id, qty, R_FOK))
             return events
         if crosses:
             qty = self._match(order_id, side, opp, price, qty, funds, owner, stp, events)
             if not qty:
                 return events
             if qty < 0:
-                events.append(_new(Expired, (order_id, -qty, Reason.STP)))
+                events.append(Expired.of(order_id, -qty, R_STP))
                 return events
         if tif is not GTC:
-            reason = Reason.MARKET if price is None else Reason.IOC
-            events.append(_new(Expired, (order_id, qty, reason)))
+            if tif is _MARKET:
+                funds_out = funds is not None and opp.best_key <= limit_key
+                reason = R_FUNDS if funds_out else R_MARKET
+            else:
+                reason = R_IOC
+            events.append(Expired.of(order_id, qty, reason))
             return events
         o = _Order()
         o.order_id = order_id
         o.side = side
         o.price = price
-        o.open = qty
         o.display = display
-        o.visible = display if display and display < qty else qty
         o.post_only = post_only
         o.owner = owner
         o.stp = stp
-        self._orders[order_id] = o
-        self._link(o)
-        events.append(_new(Rested, (order_id, side, price, qty)))
+        o.book_side = book_side
+        self._rest(o, qty, events)
         return events
 
     def _link(self, o):
         """Append a resting order to the back of its level."""
-        side = self._bids if o.side is BUY else self._asks
+        side = o.book_side
         price = o.price
         lvl = side.levels.get(price)
         if lvl is None:
@@ -312,7 +387,7 @@ class OrderBook:
         lvl.qty -= o.visible
         lvl.dead += 1
         if not orders:
-            side = self._bids if o.side is BUY else self._asks
+            side = o.book_side
             if side.sign * o.price == side.best_key:
                 side.drop_top()
 
@@ -346,19 +421,14 @@ class OrderBook:
             stop = False     # funds ran out, or self-trade prevention expired the taker
             for m in lorders.values():
                 if check_stp and m.owner == owner:
-                    if stp is EXPIRE_MAKER:
+                    if stp is not EXPIRE_TAKER:  # the maker expires (EXPIRE_MAKER/BOTH)
                         gone.append(m)
                         taken += m.visible
                         m.visible = 0
-                        append(_new(Expired, (m.order_id, m.open, Reason.STP)))
+                        append(Expired.of(m.order_id, m.open, R_STP))
                         m.open = 0
-                        continue
-                    if stp is not EXPIRE_TAKER:  # EXPIRE_BOTH
-                        gone.append(m)
-                        taken += m.visible
-                        m.visible = 0
-                        append(_new(Expired, (m.order_id, m.open, Reason.STP)))
-                        m.open = 0
+                        if stp is EXPIRE_MAKER:
+                            continue
                     stop = True
                     qty = -qty
                     break
@@ -376,7 +446,15 @@ class OrderBook:
                 m.open -= take
                 taken += take
                 qty -= take
-                append(_new(Filled, (m.order_id, taker_id, lprice, take, m.open, qty, side)))
+                ev = Filled()
+                ev.maker_order_id = m.order_id
+                ev.taker_order_id = taker_id
+                ev.price = lprice
+                ev.qty = take
+                ev.maker_remaining = m.open
+                ev.taker_remaining = qty
+                ev.taker_side = side
+                append(ev)
                 if not m.visible:
                     gone.append(m)
                 if not qty:
@@ -402,10 +480,14 @@ class OrderBook:
         return qty
 
     def fillable(self, side, qty, price=None, owner=None, stp=None):
-        """Return how much of ``qty`` an incoming order could fill now, without changing anything.
+        """Return how much of ``qty`` an incoming order could fill now, changing nothing."""
+        return self.sweep(side, qty, price, owner, stp)[0]
 
-        Follows the real matching exactly, self-trade prevention and iceberg
-        refreshes included; O(orders inspected).
+    def sweep(self, side, qty, price=None, owner=None, stp=None, funds=None):
+        """Return ``(lots, ticks x lots)`` an incoming order would fill now, changing nothing.
+
+        Follows the real matching exactly, self-trade prevention, iceberg
+        refreshes and the ``funds`` cap included; O(orders inspected).
         """
         side = SIDE_OF[side]
         stp = STP_OF[stp]
@@ -413,9 +495,11 @@ class OrderBook:
         limit_key = NO_LIMIT if price is None else opp.sign * price
         check_stp = owner is not None and stp is not STP_NONE
         need = qty
-        for lvl in opp.ordered_levels():
+        notional = 0
+        for lvl in opp.iter_levels():
             if opp.sign * lvl.price > limit_key:
                 break
+            lprice = lvl.price
             queue = [(m, m.visible, m.open) for m in lvl.orders.values()]
             i = 0
             while i < len(queue):
@@ -424,14 +508,19 @@ class OrderBook:
                 if check_stp and m.owner == owner:
                     if stp is EXPIRE_MAKER:
                         continue
-                    return qty - need
+                    return qty - need, notional
                 take = min(visible, need)
+                if funds is not None and take * lprice > funds - notional:
+                    take = (funds - notional) // lprice
+                    need -= take
+                    return qty - need, notional + take * lprice
                 need -= take
+                notional += take * lprice
                 if not need:
-                    return qty
+                    return qty, notional
                 if left > take:  # an iceberg's next slice, at the back of the level
                     queue.append((m, min(m.display, left - take), left - take))
-        return qty - need
+        return qty - need, notional
 
     # ---- invariants ------------------------------------------------------
 

@@ -1,0 +1,172 @@
+"""Instruments and their rules; decimal strings <-> integer ticks, lots, minor units.
+
+Inside the core every price is an integer number of ticks, every quantity an
+integer number of lots and every amount of money an integer number of the
+asset's minor units (10**-decimals). The edge converts decimal strings with the
+functions here; a value that is not on the grid is refused, never rounded.
+"""
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .enums import STP, InstrumentStatus
+from .events import Reason
+
+_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+PPM = 1_000_000  # fee rates are integer parts per million
+
+
+class RuleViolation(ValueError):
+    """A value broke an instrument rule; ``reason`` is machine-readable."""
+
+    def __init__(self, reason: Reason, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def parse_decimal(text: str, what: str) -> Decimal:
+    """Parse a plain non-negative decimal string ("12", "0.50"); no signs, exponents, NaN."""
+    if not isinstance(text, str) or not _DECIMAL.match(text):
+        raise RuleViolation(Reason.INVALID_AMOUNT, f"{what} must be a plain decimal string, got {text!r}")
+    return Decimal(text)
+
+
+def to_units(text: str, unit: Decimal, what: str, reason: Reason) -> int:
+    """Convert a decimal string to a whole number of ``unit``; off-grid is an error."""
+    value = parse_decimal(text, what)
+    units, rest = divmod(value, unit)
+    if rest:
+        raise RuleViolation(reason, f"{what} {text} is not a multiple of {unit.normalize():f}")
+    return int(units)
+
+
+def from_units(units: int, unit: Decimal) -> str:
+    """Format a whole number of ``unit`` as a decimal string with the unit's places."""
+    places = max(0, -unit.normalize().as_tuple().exponent)
+    return f"{Decimal(units) * unit:.{places}f}"
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """One tradable symbol and its rules.
+
+    Quantities (``min_qty``, ``max_qty``) are in lots, ``min_notional`` in quote
+    minor units, the price band in basis points around the reference price
+    (0 = no band), fee rates in parts per million of the notional (charged in
+    the quote asset, rounded down).
+    """
+
+    symbol: str
+    base: str
+    quote: str
+    tick_size: Decimal
+    step_size: Decimal
+    base_decimals: int = 8
+    quote_decimals: int = 8
+    min_qty: int = 1
+    max_qty: int = 10**12
+    min_notional: int = 0
+    price_band_bps: int = 0
+    reference_price: int | None = None   # ticks; the last trade price replaces it
+    maker_fee_ppm: int = 0
+    taker_fee_ppm: int = 0
+    status: InstrumentStatus = InstrumentStatus.TRADING
+    allowed_stp: frozenset = field(default_factory=lambda: frozenset(STP))
+    default_stp: STP = STP.EXPIRE_MAKER
+
+    # derived integers the hot paths use
+    @property
+    def base_per_lot(self) -> int:
+        """Base minor units in one lot."""
+        return int(self.step_size * 10**self.base_decimals)
+
+    @property
+    def quote_per_tick_lot(self) -> int:
+        """Quote minor units in one tick times one lot (the notional of 1 lot at 1 tick)."""
+        return int(self.tick_size * self.step_size * 10**self.quote_decimals)
+
+    def validate(self) -> None:
+        """Raise RuleViolation unless the rules are coherent and on the integer grid."""
+        bad = Reason.INVALID_INSTRUMENT
+        if not re.fullmatch(r"[A-Z0-9]{1,20}", self.symbol or ""):
+            raise RuleViolation(bad, f"symbol {self.symbol!r} must be 1-20 of A-Z, 0-9")
+        for name in (self.base, self.quote):
+            if not re.fullmatch(r"[A-Z0-9]{1,12}", name or ""):
+                raise RuleViolation(bad, f"asset {name!r} must be 1-12 of A-Z, 0-9")
+        if self.base == self.quote:
+            raise RuleViolation(bad, "base and quote must differ")
+        if not (self.tick_size > 0 and self.step_size > 0):
+            raise RuleViolation(bad, "tick_size and step_size must be positive")
+        if not (0 <= self.base_decimals <= 18 and 0 <= self.quote_decimals <= 18):
+            raise RuleViolation(bad, "asset decimals must be within 0..18")
+        if self.step_size * 10**self.base_decimals % 1:
+            raise RuleViolation(bad, "step_size must be a whole number of base minor units")
+        if self.tick_size * self.step_size * 10**self.quote_decimals % 1:
+            raise RuleViolation(bad, "tick_size x step_size must be a whole number of quote minor units")
+        if not 1 <= self.min_qty <= self.max_qty:
+            raise RuleViolation(bad, "need 1 <= min_qty <= max_qty")
+        if self.min_notional < 0 or not 0 <= self.price_band_bps < 10_000:
+            raise RuleViolation(bad, "min_notional >= 0 and 0 <= price_band_bps < 10000")
+        if not (0 <= self.maker_fee_ppm < PPM and 0 <= self.taker_fee_ppm < PPM):
+            raise RuleViolation(bad, "fee rates must be within [0, 1)")
+        if self.reference_price is not None and self.reference_price <= 0:
+            raise RuleViolation(bad, "reference_price must be positive")
+        if self.default_stp not in self.allowed_stp:
+            raise RuleViolation(bad, "default_stp must be one of allowed_stp")
+
+    # ---- edge conversions --------------------------------------------------
+
+    def price_ticks(self, text: str) -> int:
+        """Decimal price string -> ticks (> 0); off-grid raises RuleViolation(FILTER_PRICE)."""
+        ticks = to_units(text, self.tick_size, "price", Reason.FILTER_PRICE)
+        if ticks <= 0:
+            raise RuleViolation(Reason.FILTER_PRICE, "price must be positive")
+        return ticks
+
+    def qty_lots(self, text: str) -> int:
+        """Decimal quantity string -> lots (> 0); off-grid raises RuleViolation(FILTER_LOT_SIZE)."""
+        lots = to_units(text, self.step_size, "quantity", Reason.FILTER_LOT_SIZE)
+        if lots <= 0:
+            raise RuleViolation(Reason.FILTER_LOT_SIZE, "quantity must be positive")
+        return lots
+
+    def quote_units(self, text: str) -> int:
+        """Decimal quote amount -> quote minor units."""
+        return to_units(text, Decimal(1).scaleb(-self.quote_decimals), "quote amount",
+                        Reason.INVALID_AMOUNT)
+
+    def price_str(self, ticks: int) -> str:
+        return from_units(ticks, self.tick_size)
+
+    def qty_str(self, lots: int) -> str:
+        return from_units(lots, self.step_size)
+
+    def quote_str(self, minor: int) -> str:
+        return from_units(minor, Decimal(1).scaleb(-self.quote_decimals))
+
+    def base_str(self, minor: int) -> str:
+        return from_units(minor, Decimal(1).scaleb(-self.base_decimals))
+
+    # ---- money -------------------------------------------------------------
+
+    def notional(self, ticks: int, lots: int) -> int:
+        """Quote minor units of ``lots`` at ``ticks``."""
+        return ticks * lots * self.quote_per_tick_lot
+
+    def buy_hold(self, ticks: int, lots: int) -> int:
+        """What a buy of ``lots`` at up to ``ticks`` holds: notional plus the larger fee, rounded up."""
+        n = ticks * lots * self.quote_per_tick_lot
+        rate = max(self.maker_fee_ppm, self.taker_fee_ppm)
+        return n + -(-n * rate // PPM)
+
+    def budget_ticklots(self, quote_minor: int) -> int:
+        """The largest notional, in ticks x lots, that ``quote_minor`` pays for with taker fees."""
+        return quote_minor * PPM // ((PPM + self.taker_fee_ppm) * self.quote_per_tick_lot)
+
+    def in_band(self, ticks: int, reference: int | None) -> bool:
+        """Whether ``ticks`` lies within the price band around ``reference``."""
+        if not self.price_band_bps or reference is None:
+            return True
+        return (reference * (10_000 - self.price_band_bps) <= ticks * 10_000
+                <= reference * (10_000 + self.price_band_bps))

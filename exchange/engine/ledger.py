@@ -1,0 +1,139 @@
+"""The ledger: free and locked balances per account and asset, in minor units.
+
+Every change is a posting that also appends a ``BalanceChanged`` event with
+the deltas, the resulting balance, a reason and a reference (order or trade
+id, or the caller's reference for funding). Postings of one command sum to
+zero per asset, except deposits and withdrawals, which are counted in
+``external`` so that conservation is checkable: for each asset, the sum over
+accounts of free + locked equals ``external[asset]`` (deposits - withdrawals).
+
+The ledger never checks whether a posting is allowed: the sequencer validates
+a whole command first, then posts. ``Balance`` objects are stable, so callers
+may keep one (an order keeps the balance its hold sits in).
+"""
+
+from enum import StrEnum
+
+from .events import BalanceChanged
+
+FEE_ACCOUNT = 0  # collects maker and taker fees
+
+
+class Entry(StrEnum):
+    DEPOSIT = "DEPOSIT"
+    WITHDRAWAL = "WITHDRAWAL"
+    HOLD = "HOLD"          # free -> locked for an order
+    RELEASE = "RELEASE"    # locked -> free (cancel, expiry, fill below the limit)
+    TRADE = "TRADE"        # settlement of a fill
+    FEE = "FEE"            # fee income of the fee account
+
+
+_HOLD, _RELEASE, _TRADE, _FEE = Entry.HOLD, Entry.RELEASE, Entry.TRADE, Entry.FEE
+
+
+class Balance:
+    __slots__ = ("account", "asset", "free", "locked")
+
+    def __init__(self, account, asset):
+        self.account = account
+        self.asset = asset
+        self.free = 0
+        self.locked = 0
+
+
+class Ledger:
+    """Balances of every account. All amounts are non-negative integers."""
+
+    def __init__(self):
+        self._balances = {}   # (account, asset) -> Balance
+        self.external = {}    # asset -> deposits - withdrawals
+
+    def balance(self, account, asset) -> Balance:
+        """Return the (possibly new, zero) balance of ``account`` in ``asset``; O(1).
+
+        This is the one narrow door to free balances (DESIGN.md §7).
+        """
+        b = self._balances.get((account, asset))
+        if b is None:
+            b = self._balances[(account, asset)] = Balance(account, asset)
+        return b
+
+    def balances(self):
+        """Iterate over every balance ever touched."""
+        return iter(self._balances.values())
+
+    def restore(self, account, asset, free, locked):
+        """Set a balance while rebuilding state from storage (no event)."""
+        b = self.balance(account, asset)
+        b.free, b.locked = free, locked
+        self.external[asset] = self.external.get(asset, 0) + free + locked
+
+    # ---- postings ----------------------------------------------------------
+
+    def post(self, seq, b, free_delta, locked_delta, reason, ref, events):
+        """Apply deltas to balance ``b`` and append the event."""
+        b.free += free_delta
+        b.locked += locked_delta
+        ev = BalanceChanged()
+        ev.seq = seq
+        ev.account = b.account
+        ev.asset = b.asset
+        ev.free_delta = free_delta
+        ev.locked_delta = locked_delta
+        ev.free = b.free
+        ev.locked = b.locked
+        ev.reason = reason
+        ev.ref = ref
+        events.append(ev)
+
+    def deposit(self, seq, account, asset, amount, ref, events):
+        self.external[asset] = self.external.get(asset, 0) + amount
+        self.post(seq, self.balance(account, asset), amount, 0, Entry.DEPOSIT, ref, events)
+
+    def withdraw(self, seq, account, asset, amount, ref, events):
+        self.external[asset] -= amount
+        self.post(seq, self.balance(account, asset), -amount, 0, Entry.WITHDRAWAL, ref, events)
+
+    def hold(self, seq, b, amount, ref, events):
+        """Move ``amount`` from free to locked (``amount`` may be negative: a release)."""
+        if amount:
+            self.post(seq, b, -amount, amount, _HOLD if amount > 0 else _RELEASE, ref, events)
+
+    def release(self, seq, b, amount, ref, events):
+        """Move ``amount`` from locked back to free."""
+        if amount:
+            self.post(seq, b, amount, -amount, _RELEASE, ref, events)
+
+    def settle(self, seq, trade_id, events, buyer_quote, buyer_base, seller_base, seller_quote,
+               fees, notional, base_qty, buyer_fee, seller_fee, buyer_release):
+        """Settle one fill (quote amounts in quote minor units, base in base minor units).
+
+        The buyer pays notional + fee out of its locked quote and gets
+        ``buyer_release`` of that lock back (it bid above the fill price); the
+        seller delivers ``base_qty`` out of its locked base and receives the
+        notional less its fee; the fee account receives both fees.
+        """
+        post = self.post
+        post(seq, buyer_quote, buyer_release, -(notional + buyer_fee + buyer_release), _TRADE,
+             trade_id, events)
+        post(seq, seller_base, 0, -base_qty, _TRADE, trade_id, events)
+        post(seq, buyer_base, base_qty, 0, _TRADE, trade_id, events)
+        post(seq, seller_quote, notional - seller_fee, 0, _TRADE, trade_id, events)
+        if buyer_fee or seller_fee:
+            post(seq, fees, buyer_fee + seller_fee, 0, _FEE, trade_id, events)
+
+    # ---- invariants --------------------------------------------------------
+
+    def check(self, holds=None):
+        """Assert no negative balance and conservation per asset; with ``holds``
+        ({(account, asset): amount}), assert locked equals them exactly."""
+        totals = {}
+        for (account, asset), b in self._balances.items():
+            assert b.free >= 0 and b.locked >= 0, f"negative balance {account} {asset}"
+            totals[asset] = totals.get(asset, 0) + b.free + b.locked
+            if holds is not None:
+                assert b.locked == holds.get((account, asset), 0), (
+                    f"locked {b.locked} != holds {holds.get((account, asset), 0)} "
+                    f"for {account} {asset}")
+        for asset in set(totals) | set(self.external):
+            assert totals.get(asset, 0) == self.external.get(asset, 0), f"{asset} not conserved"

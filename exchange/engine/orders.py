@@ -1,0 +1,48 @@
+"""The venue's order record and the one table its status moves through."""
+
+from .enums import OrderStatus
+
+NEW = OrderStatus.NEW
+PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
+FILLED = OrderStatus.FILLED
+CANCELED = OrderStatus.CANCELED
+REJECTED = OrderStatus.REJECTED
+EXPIRED = OrderStatus.EXPIRED
+EXPIRED_IN_MATCH = OrderStatus.EXPIRED_IN_MATCH
+
+# status -> statuses it may move to. Staying NEW / PARTIALLY_FILLED is an
+# amendment or a stop being triggered. None is "not yet accepted".
+TRANSITIONS = {
+    None: frozenset({NEW, REJECTED}),
+    NEW: frozenset({NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED, EXPIRED_IN_MATCH}),
+    PARTIALLY_FILLED: frozenset({PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED, EXPIRED_IN_MATCH}),
+    FILLED: frozenset(),
+    CANCELED: frozenset(),
+    REJECTED: frozenset(),
+    EXPIRED: frozenset(),
+    EXPIRED_IN_MATCH: frozenset(),
+}
+OPEN = frozenset({NEW, PARTIALLY_FILLED})
+
+
+class IllegalTransition(RuntimeError):
+    """An order status change the table does not allow: a bug, never user input."""
+
+
+class Order:
+    """One order as the venue sees it. Quantities in lots, prices in ticks,
+    money in minor units. ``open`` is the lots still working or waiting;
+    ``hold`` is what the order has locked in ``hold_balance``."""
+
+    __slots__ = (
+        "order_id", "account", "symbol", "client_order_id", "side", "type", "tif", "price",
+        "qty", "quote_qty", "stop_price", "display_qty", "stp", "expire_ts_ns", "post_only",
+        "status", "open", "executed_qty", "cum_quote", "hold", "hold_balance", "budget",
+        "working", "stop_key", "created_ts_ns", "updated_ts_ns",
+    )
+
+    def move_to(self, status):
+        """Change status through TRANSITIONS; raise IllegalTransition otherwise."""
+        if status not in TRANSITIONS[self.status]:
+            raise IllegalTransition(f"order {self.order_id}: {self.status} -> {status}")
+        self.status = status

@@ -1,0 +1,647 @@
+"""The sequencer: the venue's single writer.
+
+``apply(command)`` validates a command completely, then changes state (books,
+stops, ledger, orders) and returns the events, each stamped with the command's
+``seq``. There is no rollback, so nothing is changed until every check has
+passed; a refused command yields one ``CommandRejected`` and nothing else. The
+sequencer reads no clock: time comes on the command. Before each command it
+expires the DAY/GTD orders due by the command's ``ts_ns``.
+"""
+
+from heapq import heappop, heappush
+
+from sortedcontainers import SortedList
+
+from .book import OrderBook
+from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
+                       ExpireOrders, ListInstrument, PlaceOrder, SetInstrumentStatus, Withdraw)
+from .enums import SIDE_OF, STP_OF, TIF_OF, InstrumentStatus, OrderType, Side, TimeInForce
+from .events import (Amended, Canceled, CommandRejected, Expired, Filled, InstrumentChanged,
+                     OrderUpdated, Reason, Rejected, Traded)
+from .instrument import PPM, Instrument, RuleViolation
+from .ledger import FEE_ACCOUNT, Ledger
+from .orders import (CANCELED, EXPIRED, EXPIRED_IN_MATCH, FILLED, NEW, OPEN,
+                     PARTIALLY_FILLED, Order)
+
+BUY, SELL = Side.BUY, Side.SELL
+GTC, IOC, FOK, DAY, GTD = (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, TimeInForce.DAY,
+                           TimeInForce.GTD)
+LIMIT, MARKET, LIMIT_MAKER = OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER
+STOP_LOSS, STOP_LOSS_LIMIT = OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT
+TAKE_PROFIT, TAKE_PROFIT_LIMIT = OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT
+TRADING = InstrumentStatus.TRADING
+TYPE_OF = {m.value: m for m in OrderType}
+STATUS_OF = {m.value: m for m in InstrumentStatus}
+PRICED = frozenset({LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT})
+STOPS = frozenset({STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT})
+MARKET_LIKE = frozenset({MARKET, STOP_LOSS, TAKE_PROFIT})
+DAY_NS = 86_400 * 10**9
+_CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+R_STP = Reason.STP
+R_FUNDS = Reason.FUNDS
+
+
+class _Market:
+    """One symbol's state: rules, book, stops, last trade price."""
+
+    __slots__ = ("inst", "book", "status", "last_price", "rising", "falling", "qptl", "bpl")
+
+    def __init__(self, inst: Instrument):
+        self.inst = inst
+        self.book = OrderBook()
+        self.status = inst.status
+        self.last_price = None
+        self.rising = SortedList()   # (stop_price, order_id): trigger when last >= stop
+        self.falling = SortedList()  # (-stop_price, order_id): trigger when last <= stop
+        self.qptl = inst.quote_per_tick_lot
+        self.bpl = inst.base_per_lot
+
+    @property
+    def reference_price(self):
+        return self.last_price if self.last_price is not None else self.inst.reference_price
+
+
+def _rises(side, type_):
+    """Whether a stop order triggers on a rising price (else on a falling one)."""
+    return (side is BUY) == (type_ in (STOP_LOSS, STOP_LOSS_LIMIT))
+
+
+class Sequencer:
+    """Books, stops and ledger of a venue, changed one command at a time."""
+
+    def __init__(self, day_end_s: int = 0):
+        self.seq = 0
+        self.next_order_id = 1
+        self.next_trade_id = 1
+        self.ledger = Ledger()
+        self.markets = {}        # symbol -> _Market
+        self.assets = {}         # asset -> decimals
+        self.orders = {}         # order_id -> Order, every open order (stops included)
+        self.by_client = {}      # (account, client_order_id) -> Order, open orders
+        self.by_account = {}     # account -> {order_id: Order}, open orders
+        self._expiries = []      # heap of (expire_ts_ns, order_id)
+        self._day_end_ns = day_end_s * 10**9
+        self._handlers = {
+            PlaceOrder: self._place, CancelOrder: self._cancel, CancelAll: self._cancel_all,
+            AmendOrder: self._amend, CancelReplace: self._cancel_replace,
+            Deposit: self._deposit, Withdraw: self._withdraw,
+            ListInstrument: self._list_instrument, SetInstrumentStatus: self._set_status,
+            ExpireOrders: self._tick,
+        }
+
+    def apply(self, cmd):
+        """Apply one command; return its events, each stamped with its seq."""
+        self.seq += 1
+        events = []
+        handler = self._handlers.get(type(cmd))
+        if handler is None:
+            self._reject(cmd, Reason.UNKNOWN_COMMAND, events)
+            return events
+        expiries = self._expiries
+        if expiries and expiries[0][0] <= cmd.ts_ns:
+            self._expire_due(cmd.ts_ns, events)
+        handler(cmd, events)
+        return events
+
+    # ---- order entry -----------------------------------------------------
+
+    def _place(self, cmd, events):
+        checked = self._check_place(cmd)
+        if type(checked) is not tuple:
+            self._reject(cmd, checked, events)
+            return None
+        mkt, side, type_, tif, stp, qty, budget, hold, balance, expire = checked
+        o = Order()
+        o.order_id = self.next_order_id
+        self.next_order_id += 1
+        o.account = cmd.account
+        o.symbol = cmd.symbol
+        o.client_order_id = cmd.client_order_id
+        o.side = side
+        o.type = type_
+        o.tif = tif
+        o.price = cmd.price
+        o.qty = qty
+        o.quote_qty = cmd.quote_qty
+        o.stop_price = cmd.stop_price
+        o.display_qty = cmd.display_qty
+        o.stp = stp
+        o.expire_ts_ns = expire
+        o.post_only = type_ is LIMIT_MAKER
+        o.status = None
+        o.move_to(NEW)
+        o.open = qty
+        o.executed_qty = 0
+        o.cum_quote = 0
+        o.hold = hold
+        o.hold_balance = balance
+        o.budget = budget
+        o.working = type_ not in STOPS
+        o.stop_key = None
+        o.created_ts_ns = o.updated_ts_ns = cmd.ts_ns
+        self.orders[o.order_id] = o
+        self.by_account.setdefault(o.account, {})[o.order_id] = o
+        if o.client_order_id is not None:
+            self.by_client[(o.account, o.client_order_id)] = o
+        self.ledger.hold(self.seq, balance, hold, o.order_id, events)
+        self._report(o, "NEW", None, cmd.ts_ns, events)
+        if expire is not None:
+            heappush(self._expiries, (expire, o.order_id))
+        if o.working:
+            self._work(mkt, o, cmd.ts_ns, events)
+            self._run_stops(mkt, cmd.ts_ns, events)
+        else:
+            price = cmd.stop_price
+            if _rises(side, type_):
+                o.stop_key = (price, o.order_id)
+                mkt.rising.add(o.stop_key)
+            else:
+                o.stop_key = (-price, o.order_id)
+                mkt.falling.add(o.stop_key)
+        return o
+
+    def _check_place(self, cmd):
+        """Return a Reason, or everything ``_place`` needs once nothing can fail."""
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return Reason.UNKNOWN_SYMBOL
+        inst = mkt.inst
+        side = SIDE_OF.get(cmd.side)
+        if side is None:
+            return Reason.INVALID_SIDE
+        type_ = TYPE_OF.get(cmd.type)
+        if type_ is None:
+            return Reason.INVALID_ORDER_TYPE
+        if mkt.status is not TRADING:
+            return Reason.MARKET_CLOSED
+        qty, price, quote_qty, stop_price = cmd.qty, cmd.price, cmd.quote_qty, cmd.stop_price
+        if type_ in PRICED:
+            if not _positive(price):
+                return Reason.INVALID_PRICE
+        elif price is not None:
+            return Reason.INVALID_PRICE
+        if type_ is MARKET and quote_qty is not None:
+            if qty is not None or not _positive(quote_qty):
+                return Reason.INVALID_QUANTITY
+        elif not _positive(qty) or quote_qty is not None:
+            return Reason.INVALID_QUANTITY
+        if type_ in STOPS:
+            if not _positive(stop_price):
+                return Reason.INVALID_STOP_PRICE
+        elif stop_price is not None:
+            return Reason.INVALID_STOP_PRICE
+        if type_ in MARKET_LIKE:
+            tif = IOC
+        else:
+            tif = TIF_OF.get(cmd.tif)
+            if tif is None or (type_ is LIMIT_MAKER and tif not in (GTC, DAY, GTD)):
+                return Reason.INVALID_TIF
+        expire = cmd.expire_ts_ns
+        if tif is GTD:
+            if not _positive(expire) or expire <= cmd.ts_ns:
+                return Reason.INVALID_EXPIRY
+        elif expire is not None:
+            return Reason.INVALID_EXPIRY
+        elif tif is DAY:
+            expire = ((cmd.ts_ns - self._day_end_ns) // DAY_NS + 1) * DAY_NS + self._day_end_ns
+        display = cmd.display_qty
+        if display is not None and (type_ not in PRICED or tif in (IOC, FOK)
+                                    or not _positive(display) or display >= qty):
+            return Reason.FILTER_ICEBERG
+        stp = inst.default_stp if cmd.stp is None else STP_OF.get(cmd.stp)
+        if stp is None:
+            return Reason.INVALID_STP
+        if stp not in inst.allowed_stp:
+            return Reason.STP_MODE_NOT_ALLOWED
+        coid = cmd.client_order_id
+        if coid is not None:
+            if type(coid) is not str or not 0 < len(coid) <= 36 or not _CLIENT_ID_CHARS.issuperset(coid):
+                return Reason.INVALID_CLIENT_ORDER_ID
+            if (cmd.account, coid) in self.by_client:
+                return Reason.DUPLICATE_CLIENT_ORDER_ID
+        # filters
+        if qty is not None and not inst.min_qty <= qty <= inst.max_qty:
+            return Reason.FILTER_MARKET_LOT_SIZE if type_ is MARKET else Reason.FILTER_LOT_SIZE
+        reference = mkt.reference_price
+        if type_ in PRICED:
+            if not inst.in_band(price, reference):
+                return Reason.FILTER_PERCENT_PRICE
+            if price * qty * mkt.qptl < inst.min_notional:
+                return Reason.FILTER_NOTIONAL
+        if quote_qty is not None and quote_qty < inst.min_notional:
+            return Reason.FILTER_NOTIONAL
+        if type_ in STOPS:
+            last = mkt.last_price
+            if last is not None and (last >= stop_price if _rises(side, type_) else last <= stop_price):
+                return Reason.WOULD_TRIGGER_IMMEDIATELY
+        book = mkt.book
+        if type_ is LIMIT_MAKER:
+            best = book.best_ask() if side is BUY else book.best_bid()
+            if best is not None and (price >= best[0] if side is BUY else price <= best[0]):
+                return Reason.POST_ONLY_WOULD_TAKE
+        # funds
+        budget = None
+        if side is BUY:
+            balance = self.ledger.balance(cmd.account, inst.quote)
+            if type_ is MARKET:
+                protect = self._protection(mkt, BUY)
+                if quote_qty is not None:
+                    hold = quote_qty
+                    budget = inst.budget_ticklots(quote_qty)
+                else:
+                    _, budget = book.sweep(BUY, qty, protect, cmd.account, stp)
+                    n = budget * mkt.qptl
+                    hold = n + -(-n * inst.taker_fee_ppm // PPM)
+            else:
+                hold = inst.buy_hold(stop_price if price is None else price, qty)
+        else:
+            balance = self.ledger.balance(cmd.account, inst.base)
+            if quote_qty is not None:
+                protect = self._protection(mkt, SELL)
+                qty, _ = book.sweep(SELL, inst.max_qty, protect, cmd.account, stp,
+                                    funds=quote_qty // mkt.qptl)
+                budget = quote_qty // mkt.qptl
+            hold = qty * mkt.bpl
+        if hold > balance.free:
+            return Reason.INSUFFICIENT_BALANCE
+        return mkt, side, type_, tif, stp, qty, budget, hold, balance, expire
+
+    def _protection(self, mkt, side):
+        """The price a market order may not trade through: the band's edge, if any."""
+        inst, ref = mkt.inst, mkt.reference_price
+        if not inst.price_band_bps or ref is None:
+            return None
+        if side is BUY:
+            return ref * (10_000 + inst.price_band_bps) // 10_000
+        return -(-ref * (10_000 - inst.price_band_bps) // 10_000)
+
+    def _work(self, mkt, o, ts, events):
+        """Send a working order to the book and apply what happened."""
+        if o.type in MARKET_LIKE:
+            if o.open == 0 or o.budget == 0:  # nothing it can fill
+                self._close(o, EXPIRED, "EXPIRED", Reason.MARKET, ts, events)
+                return
+            qty = None if o.qty is None else o.open
+            if o.side is BUY and o.budget is None:  # a triggered stop: its hold pays
+                o.budget = mkt.inst.budget_ticklots(o.hold)
+            book_events = mkt.book.market(o.order_id, o.side, qty, o.account, o.stp, o.budget,
+                                          self._protection(mkt, o.side))
+        else:
+            book_events = mkt.book.limit(o.order_id, o.side, o.price, o.open,
+                                         GTC if o.tif in (DAY, GTD) else o.tif, o.post_only,
+                                         o.account, o.stp, o.display_qty)
+        self._apply_book(mkt, o, book_events, ts, events)
+
+    def _apply_book(self, mkt, taker, book_events, ts, events):
+        """Turn the book's events for ``taker`` into fills, settlements and reports."""
+        for ev in book_events:
+            t = type(ev)
+            if t is Filled:
+                self._fill(mkt, taker, ev, ts, events)
+            elif t is Expired:
+                o = taker if ev.order_id == taker.order_id else self.orders[ev.order_id]
+                if ev.reason is R_STP:
+                    self._close(o, EXPIRED_IN_MATCH, "EXPIRED", R_STP, ts, events)
+                elif o.quote_qty is not None and o.executed_qty:
+                    self._close(o, FILLED, "TRADE", ev.reason, ts, events)
+                else:
+                    self._close(o, EXPIRED, "EXPIRED", ev.reason, ts, events)
+            elif t is Canceled:
+                self._close(self.orders[ev.order_id], CANCELED, "CANCELED", ev.reason, ts, events)
+            elif t is Amended:
+                taker.price = ev.price
+                taker.open = ev.qty
+                taker.qty = taker.executed_qty + ev.qty
+                taker.move_to(taker.status)
+                self._report(taker, "AMENDED", None, ts, events)
+            elif t is Rejected:
+                raise AssertionError(f"book refused a checked command: {ev}")
+        if taker.status in OPEN and taker.type in MARKET_LIKE:
+            raise AssertionError(f"market order {taker.order_id} left open")
+
+    def _fill(self, mkt, taker, ev, ts, events):
+        """Settle one fill between ``taker`` and the resting maker."""
+        seq = self.seq
+        inst = mkt.inst
+        maker = self.orders[ev.maker_order_id]
+        price, lots = ev.price, ev.qty
+        notional = price * lots * mkt.qptl
+        base_qty = lots * mkt.bpl
+        maker_fee = notional * inst.maker_fee_ppm // PPM
+        taker_fee = notional * inst.taker_fee_ppm // PPM
+        maker.open = ev.maker_remaining
+        if ev.taker_remaining is not None:
+            taker.open = ev.taker_remaining
+        if taker.side is BUY:
+            buyer, seller, buyer_fee, seller_fee = taker, maker, taker_fee, maker_fee
+        else:
+            buyer, seller, buyer_fee, seller_fee = maker, taker, maker_fee, taker_fee
+        buyer.hold -= notional + buyer_fee
+        release = 0
+        if buyer.budget is None:  # a limit order: keep exactly what its open part needs
+            need = inst.buy_hold(buyer.price, buyer.open)
+            release = buyer.hold - need
+            buyer.hold = need
+        seller.hold -= base_qty
+        trade_id = self.next_trade_id
+        self.next_trade_id += 1
+        ledger = self.ledger
+        ledger.settle(seq, trade_id, events, buyer.hold_balance,
+                      ledger.balance(buyer.account, inst.base), seller.hold_balance,
+                      ledger.balance(seller.account, inst.quote),
+                      ledger.balance(FEE_ACCOUNT, inst.quote),
+                      notional, base_qty, buyer_fee, seller_fee, release)
+        tr = Traded()
+        tr.seq = seq
+        tr.ts_ns = ts
+        tr.trade_id = trade_id
+        tr.symbol = inst.symbol
+        tr.price = price
+        tr.qty = lots
+        tr.quote_qty = notional
+        tr.maker_order_id = maker.order_id
+        tr.taker_order_id = taker.order_id
+        tr.maker_account = maker.account
+        tr.taker_account = taker.account
+        tr.taker_side = taker.side
+        tr.maker_fee = maker_fee
+        tr.taker_fee = taker_fee
+        events.append(tr)
+        mkt.last_price = price
+        for o in (maker, taker):
+            o.executed_qty += lots
+            o.cum_quote += notional
+            if o.open or o.open is None:  # None: a buy by quote amount, ended by the book
+                o.move_to(PARTIALLY_FILLED)
+                self._report(o, "TRADE", None, ts, events)
+            else:
+                self._close(o, FILLED, "TRADE", None, ts, events)
+
+    def _close(self, o, status, exec_type, reason, ts, events):
+        """Move an order to a final status, release its hold, forget it as open."""
+        o.move_to(status)
+        if o.hold:
+            self.ledger.release(self.seq, o.hold_balance, o.hold, o.order_id, events)
+            o.hold = 0
+        del self.orders[o.order_id]
+        del self.by_account[o.account][o.order_id]
+        if o.client_order_id is not None:
+            del self.by_client[(o.account, o.client_order_id)]
+        if not o.working:
+            mkt = self.markets[o.symbol]
+            (mkt.rising if o.stop_key[0] > 0 else mkt.falling).remove(o.stop_key)
+        self._report(o, exec_type, reason, ts, events)
+
+    def _run_stops(self, mkt, ts, events):
+        """Start every stop the last trade price has reached, in trigger order.
+
+        Rising stops go from the lowest stop price up, falling ones from the
+        highest down, ties in placement order; each may trade and so trigger
+        more.
+        """
+        rising, falling = mkt.rising, mkt.falling
+        while mkt.last_price is not None and mkt.status is TRADING:
+            last = mkt.last_price
+            if rising and rising[0][0] <= last:
+                key = rising.pop(0)
+            elif falling and -falling[0][0] >= last:
+                key = falling.pop(0)
+            else:
+                return
+            o = self.orders[key[1]]
+            o.working = True
+            o.stop_key = None
+            self._report(o, "TRIGGERED", None, ts, events)
+            self._work(mkt, o, ts, events)
+
+    # ---- cancel, amend, replace ------------------------------------------
+
+    def _find(self, cmd, order_id, client_order_id):
+        """Return the caller's open order on the command's symbol, or a Reason."""
+        if order_id is not None:
+            o = self.orders.get(order_id)
+        elif client_order_id is not None:
+            o = self.by_client.get((cmd.account, client_order_id))
+        else:
+            return Reason.UNKNOWN_ORDER
+        if o is None or o.symbol != cmd.symbol:
+            return Reason.UNKNOWN_ORDER
+        if o.account != cmd.account:
+            return Reason.UNKNOWN_ORDER  # another account's order: say nothing about it
+        return o
+
+    def _cancel(self, cmd, events):
+        if cmd.symbol not in self.markets:
+            return self._reject(cmd, Reason.UNKNOWN_SYMBOL, events)
+        o = self._find(cmd, cmd.order_id, cmd.client_order_id)
+        if type(o) is not Order:
+            return self._reject(cmd, o, events)
+        self._cancel_order(o, Reason.USER, cmd.ts_ns, events)
+        return o
+
+    def _cancel_order(self, o, reason, ts, events):
+        if o.working:
+            self.markets[o.symbol].book.cancel(o.order_id)
+        self._close(o, CANCELED, "CANCELED", reason, ts, events)
+
+    def _cancel_all(self, cmd, events):
+        if cmd.symbol not in self.markets:
+            return self._reject(cmd, Reason.UNKNOWN_SYMBOL, events)
+        mine = [o for o in self.by_account.get(cmd.account, {}).values() if o.symbol == cmd.symbol]
+        for o in mine:
+            self._cancel_order(o, Reason.USER, cmd.ts_ns, events)
+
+    def _cancel_replace(self, cmd, events):
+        new = cmd.new
+        if cmd.mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE") or type(new) is not PlaceOrder or (
+                new.account, new.symbol) != (cmd.account, cmd.symbol):
+            return self._reject(cmd, Reason.INVALID_ORDER_TYPE, events)
+        o = self._find(cmd, cmd.cancel_order_id, cmd.cancel_client_order_id)
+        if type(o) is Order:
+            self._cancel_order(o, Reason.REPLACED, cmd.ts_ns, events)
+        else:
+            self._reject(cmd, o, events)
+            if cmd.mode == "STOP_ON_FAILURE":
+                return
+        self._place(new, events)
+
+    def _amend(self, cmd, events):
+        o = self.orders.get(cmd.order_id)
+        if o is None or o.account != cmd.account or o.symbol != cmd.symbol:
+            return self._reject(cmd, Reason.UNKNOWN_ORDER, events)
+        if not o.working:
+            return self._reject(cmd, Reason.NOT_AMENDABLE, events)
+        mkt = self.markets[o.symbol]
+        if mkt.status is not TRADING:
+            return self._reject(cmd, Reason.MARKET_CLOSED, events)
+        qty, price = cmd.qty, cmd.price
+        if qty is None:
+            qty = o.open
+        elif not _positive(qty):
+            return self._reject(cmd, Reason.INVALID_QUANTITY, events)
+        if price is None:
+            price = o.price
+        elif not _positive(price):
+            return self._reject(cmd, Reason.INVALID_PRICE, events)
+        inst = mkt.inst
+        if o.executed_qty + qty > inst.max_qty:
+            return self._reject(cmd, Reason.FILTER_LOT_SIZE, events)
+        if price != o.price:
+            if not inst.in_band(price, mkt.reference_price):
+                return self._reject(cmd, Reason.FILTER_PERCENT_PRICE, events)
+            if price * qty * mkt.qptl < inst.min_notional:
+                return self._reject(cmd, Reason.FILTER_NOTIONAL, events)
+        hold = inst.buy_hold(price, qty) if o.side is BUY else qty * mkt.bpl
+        delta = hold - o.hold
+        if delta > o.hold_balance.free:
+            return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
+        book_events = mkt.book.amend(o.order_id, qty, price)
+        if type(book_events[0]) is Rejected:
+            return self._reject(cmd, book_events[0].reason, events)
+        if delta:
+            self.ledger.hold(self.seq, o.hold_balance, delta, o.order_id, events)
+            o.hold = hold
+        o.price = price
+        self._apply_book(mkt, o, book_events, cmd.ts_ns, events)
+        if len(book_events) > 1:
+            self._run_stops(mkt, cmd.ts_ns, events)
+
+    # ---- time ------------------------------------------------------------
+
+    def _tick(self, cmd, events):
+        """Nothing beyond the expiries ``apply`` already ran for this time."""
+
+    def _expire_due(self, ts, events):
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= ts:
+            _, order_id = heappop(expiries)
+            o = self.orders.get(order_id)
+            if o is not None:
+                if o.working:
+                    self.markets[o.symbol].book.cancel(order_id)
+                self._close(o, EXPIRED, "EXPIRED", Reason.TIME, ts, events)
+
+    # ---- funding and instruments -----------------------------------------
+
+    def _deposit(self, cmd, events):
+        if cmd.asset not in self.assets:
+            return self._reject(cmd, Reason.UNKNOWN_ASSET, events)
+        if not _positive(cmd.amount):
+            return self._reject(cmd, Reason.INVALID_AMOUNT, events)
+        self.ledger.deposit(self.seq, cmd.account, cmd.asset, cmd.amount, cmd.ref, events)
+
+    def _withdraw(self, cmd, events):
+        if cmd.asset not in self.assets:
+            return self._reject(cmd, Reason.UNKNOWN_ASSET, events)
+        if not _positive(cmd.amount):
+            return self._reject(cmd, Reason.INVALID_AMOUNT, events)
+        if self.ledger.balance(cmd.account, cmd.asset).free < cmd.amount:
+            return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
+        self.ledger.withdraw(self.seq, cmd.account, cmd.asset, cmd.amount, cmd.ref, events)
+
+    def _list_instrument(self, cmd, events):
+        inst = cmd.instrument
+        if type(inst) is not Instrument:
+            return self._reject(cmd, Reason.INVALID_INSTRUMENT, events)
+        if inst.symbol in self.markets:
+            return self._reject(cmd, Reason.DUPLICATE_SYMBOL, events)
+        try:
+            inst.validate()
+        except RuleViolation as e:
+            return self._reject(cmd, e.reason, events)
+        for asset, decimals in ((inst.base, inst.base_decimals), (inst.quote, inst.quote_decimals)):
+            if self.assets.get(asset, decimals) != decimals:
+                return self._reject(cmd, Reason.INVALID_INSTRUMENT, events)
+        self.assets[inst.base] = inst.base_decimals
+        self.assets[inst.quote] = inst.quote_decimals
+        self.markets[inst.symbol] = _Market(inst)
+        events.append(InstrumentChanged.of(self.seq, cmd.ts_ns, inst.symbol, inst.status))
+
+    def _set_status(self, cmd, events):
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return self._reject(cmd, Reason.UNKNOWN_SYMBOL, events)
+        status = STATUS_OF.get(cmd.status)
+        if status is None:
+            return self._reject(cmd, Reason.INVALID_STATUS, events)
+        mkt.status = status
+        events.append(InstrumentChanged.of(self.seq, cmd.ts_ns, cmd.symbol, status))
+        if status is TRADING:
+            self._run_stops(mkt, cmd.ts_ns, events)
+
+    # ---- reports ---------------------------------------------------------
+
+    def _reject(self, cmd, reason, events):
+        ev = CommandRejected()
+        ev.seq = self.seq
+        ev.ts_ns = cmd.ts_ns
+        ev.account = getattr(cmd, "account", None)
+        ev.symbol = getattr(cmd, "symbol", None)
+        ev.client_order_id = getattr(cmd, "client_order_id", None)
+        ev.order_id = getattr(cmd, "order_id", None)
+        ev.reason = reason
+        events.append(ev)
+
+    def _report(self, o, exec_type, reason, ts, events):
+        o.updated_ts_ns = ts
+        ev = OrderUpdated()
+        ev.seq = self.seq
+        ev.ts_ns = ts
+        ev.order_id = o.order_id
+        ev.account = o.account
+        ev.symbol = o.symbol
+        ev.client_order_id = o.client_order_id
+        ev.side = o.side
+        ev.type = o.type
+        ev.tif = o.tif
+        ev.price = o.price
+        ev.qty = o.qty
+        ev.quote_qty = o.quote_qty
+        ev.stop_price = o.stop_price
+        ev.display_qty = o.display_qty
+        ev.stp = o.stp
+        ev.expire_ts_ns = o.expire_ts_ns
+        ev.working = o.working
+        ev.status = o.status
+        ev.exec_type = exec_type
+        ev.executed_qty = o.executed_qty
+        ev.cum_quote = o.cum_quote
+        ev.reason = reason
+        events.append(ev)
+
+    # ---- invariants ------------------------------------------------------
+
+    def check(self):
+        """Assert every invariant of the venue; O(state). For tests.
+
+        No book is crossed; every open order is where it should be (working in
+        its book with the same open quantity, waiting in its stop list); each
+        balance's locked part equals the holds of its open orders; every asset
+        is conserved; no balance is negative.
+        """
+        holds = {}
+        for o in self.orders.values():
+            assert o.status in OPEN, f"closed order {o.order_id} still open"
+            assert o.hold >= 0 and o.hold_balance.account == o.account
+            key = (o.account, o.hold_balance.asset)
+            holds[key] = holds.get(key, 0) + o.hold
+            mkt = self.markets[o.symbol]
+            if o.working:
+                side, price, open_, _ = mkt.book.order(o.order_id)
+                assert (side, price, open_) == (o.side, o.price, o.open), f"order {o.order_id}"
+                if o.side is BUY:
+                    assert o.hold == mkt.inst.buy_hold(o.price, o.open), f"hold {o.order_id}"
+                else:
+                    assert o.hold == o.open * mkt.bpl, f"hold {o.order_id}"
+            else:
+                assert o.stop_key in (mkt.rising if o.stop_key[0] > 0 else mkt.falling)
+        for mkt in self.markets.values():
+            mkt.book.check()
+            assert all(oid in self.orders for oid, *_ in mkt.book.orders())
+            assert len(mkt.rising) + len(mkt.falling) == sum(
+                1 for o in self.orders.values() if o.symbol == mkt.inst.symbol and not o.working)
+        self.ledger.check(holds)
+
+
+def _positive(value):
+    return type(value) is int and value > 0
