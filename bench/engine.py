@@ -19,7 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from exchange.engine import OrderBook  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+from exchange.engine import (AmendOrder, CancelOrder, Deposit, Instrument,  # noqa: E402
+                             ListInstrument, OrderBook, OrderUpdated, PlaceOrder, Sequencer)
 
 MID = 100_000          # ticks
 HALF_SPREAD_LEVELS = 375
@@ -91,6 +94,120 @@ def generate(n, seed):
     return warm, timed
 
 
+ACCOUNTS = 100
+INSTRUMENT = Instrument("BENCH", "BENCH", "USD", Decimal("0.01"), Decimal("1"),
+                        base_decimals=0, quote_decimals=2, maker_fee_ppm=500, taker_fee_ppm=1000)
+
+
+def sequencer_setup():
+    """Commands that list the instrument and fund every account."""
+    cmds = [ListInstrument(0, INSTRUMENT)]
+    for acct in range(1, ACCOUNTS + 1):
+        cmds.append(Deposit(0, acct, "USD", 10**15))
+        cmds.append(Deposit(0, acct, "BENCH", 10**12))
+    return cmds
+
+
+def generate_sequencer(n, seed):
+    """Return (warm-up, timed) sequencer commands on the same mix as ``generate``."""
+    rng = random.Random(seed)
+    seq = Sequencer()
+    for cmd in sequencer_setup():
+        seq.apply(cmd)
+    live = []
+    where = {}
+    info = {}  # order id -> (account, side)
+    ts = [1]
+
+    def track(events):
+        for ev in events:
+            if type(ev) is OrderUpdated:
+                oid = ev.order_id
+                if ev.exec_type == "NEW" and ev.status == "NEW":
+                    info[oid] = (ev.account, ev.side)
+                if ev.status in ("NEW", "PARTIALLY_FILLED"):
+                    if oid not in where:
+                        where[oid] = len(live)
+                        live.append(oid)
+                else:
+                    i = where.pop(oid, None)
+                    if i is not None:
+                        last = live.pop()
+                        if last != oid:
+                            live[i] = last
+                            where[last] = i
+
+    def stamp():
+        ts[0] += 1
+        return ts[0]
+
+    def new(tif):
+        side = "buy" if rng.random() < 0.5 else "sell"
+        acct = rng.randint(1, ACCOUNTS)
+        price = (MID + 5 if side == "buy" else MID - 5) if tif == "IOC" else _price(rng, side)
+        return PlaceOrder(stamp(), acct, "BENCH", side, "LIMIT", qty=rng.randint(1, 10),
+                          price=price, tif=tif)
+
+    warm = []
+    while len(live) < TARGET_ORDERS:
+        cmd = new("GTC")
+        warm.append(cmd)
+        track(seq.apply(cmd))
+    timed = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.09 or not live:
+            cmd = new("GTC")
+        elif r < 0.12:
+            cmd = new("IOC")
+        elif r < 0.18:
+            oid = live[rng.randrange(len(live))]
+            cmd = CancelOrder(stamp(), info[oid][0], "BENCH", order_id=oid)
+        else:
+            oid = live[rng.randrange(len(live))]
+            acct, side = info[oid]
+            price = seq.orders[oid].price
+            new_price = _price(rng, side)
+            if new_price == price:
+                new_price += 1 if side == "sell" else -1
+            cmd = AmendOrder(stamp(), acct, "BENCH", oid, price=new_price)
+        timed.append(cmd)
+        track(seq.apply(cmd))
+    return warm, timed
+
+
+def run_sequencer(warm, timed):
+    """Replay on fresh sequencers; return (commands/s, latency percentiles in µs)."""
+    def fresh():
+        seq = Sequencer()
+        for cmd in sequencer_setup() + warm:
+            seq.apply(cmd)
+        return seq
+
+    seq = fresh()
+    apply = seq.apply
+    gc.disable()
+    t0 = time.perf_counter_ns()
+    for cmd in timed:
+        apply(cmd)
+    elapsed = time.perf_counter_ns() - t0
+    gc.enable()
+    rate = len(timed) / (elapsed / 1e9)
+
+    seq = fresh()
+    apply = seq.apply
+    lat = []
+    clock = time.perf_counter_ns
+    gc.disable()
+    for cmd in timed:
+        t = clock()
+        apply(cmd)
+        lat.append(clock() - t)
+    gc.enable()
+    seq.check()
+    return rate, percentiles(lat)
+
+
 def percentiles(samples_ns):
     samples_ns.sort()
     n = len(samples_ns)
@@ -140,9 +257,12 @@ def main():
     args = ap.parse_args()
     print(f"python {sys.version.split()[0]}, {args.commands:,} commands "
           "(9% GTC, 3% IOC, 6% cancel, 82% move), ~1,000 resting orders")
-    warm, timed = generate(args.commands, args.seed)
     if args.only in (None, "book"):
+        warm, timed = generate(args.commands, args.seed)
         report("OrderBook", *run_book(warm, timed))
+    if args.only in (None, "sequencer"):
+        warm, timed = generate_sequencer(args.commands, args.seed)
+        report("Sequencer + ledger", *run_sequencer(warm, timed))
 
 
 if __name__ == "__main__":

@@ -75,16 +75,20 @@ class Instrument:
     allowed_stp: frozenset = field(default_factory=lambda: frozenset(STP))
     default_stp: STP = STP.EXPIRE_MAKER
 
-    # derived integers the hot paths use
-    @property
-    def base_per_lot(self) -> int:
-        """Base minor units in one lot."""
-        return int(self.step_size * 10**self.base_decimals)
+    # Derived integers for the hot paths, computed once (Decimal arithmetic is slow):
+    # base minor units in a lot; quote minor units in a tick times a lot; the fee
+    # rate a buy's hold covers.
+    base_per_lot: int = field(init=False, repr=False, compare=False)
+    quote_per_tick_lot: int = field(init=False, repr=False, compare=False)
+    hold_fee_ppm: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def quote_per_tick_lot(self) -> int:
-        """Quote minor units in one tick times one lot (the notional of 1 lot at 1 tick)."""
-        return int(self.tick_size * self.step_size * 10**self.quote_decimals)
+    def __post_init__(self):
+        tick, step = Decimal(self.tick_size), Decimal(self.step_size)
+        object.__setattr__(self, "tick_size", tick)
+        object.__setattr__(self, "step_size", step)
+        object.__setattr__(self, "base_per_lot", int(step * 10**self.base_decimals))
+        object.__setattr__(self, "quote_per_tick_lot", int(tick * step * 10**self.quote_decimals))
+        object.__setattr__(self, "hold_fee_ppm", max(self.maker_fee_ppm, self.taker_fee_ppm))
 
     def validate(self) -> None:
         """Raise RuleViolation unless the rules are coherent and on the integer grid."""
@@ -157,8 +161,7 @@ class Instrument:
     def buy_hold(self, ticks: int, lots: int) -> int:
         """What a buy of ``lots`` at up to ``ticks`` holds: notional plus the larger fee, rounded up."""
         n = ticks * lots * self.quote_per_tick_lot
-        rate = max(self.maker_fee_ppm, self.taker_fee_ppm)
-        return n + -(-n * rate // PPM)
+        return n + -(-n * self.hold_fee_ppm // PPM)
 
     def budget_ticklots(self, quote_minor: int) -> int:
         """The largest notional, in ticks x lots, that ``quote_minor`` pays for with taker fees."""

@@ -16,7 +16,7 @@ from .book import OrderBook
 from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
                        ExpireOrders, ListInstrument, PlaceOrder, SetInstrumentStatus, Withdraw)
 from .enums import SIDE_OF, STP_OF, TIF_OF, InstrumentStatus, OrderType, Side, TimeInForce
-from .events import (Amended, Canceled, CommandRejected, Expired, Filled, InstrumentChanged,
+from .events import (Canceled, CommandRejected, Expired, Filled, InstrumentChanged,
                      OrderUpdated, Reason, Rejected, Traded)
 from .instrument import PPM, Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Ledger
@@ -308,12 +308,6 @@ class Sequencer:
                     self._close(o, EXPIRED, "EXPIRED", ev.reason, ts, events)
             elif t is Canceled:
                 self._close(self.orders[ev.order_id], CANCELED, "CANCELED", ev.reason, ts, events)
-            elif t is Amended:
-                taker.price = ev.price
-                taker.open = ev.qty
-                taker.qty = taker.executed_qty + ev.qty
-                taker.move_to(taker.status)
-                self._report(taker, "AMENDED", None, ts, events)
             elif t is Rejected:
                 raise AssertionError(f"book refused a checked command: {ev}")
         if taker.status in OPEN and taker.type in MARKET_LIKE:
@@ -487,23 +481,30 @@ class Sequencer:
         if o.executed_qty + qty > inst.max_qty:
             return self._reject(cmd, Reason.FILTER_LOT_SIZE, events)
         if price != o.price:
-            if not inst.in_band(price, mkt.reference_price):
+            if inst.price_band_bps and not inst.in_band(price, mkt.reference_price):
                 return self._reject(cmd, Reason.FILTER_PERCENT_PRICE, events)
             if price * qty * mkt.qptl < inst.min_notional:
                 return self._reject(cmd, Reason.FILTER_NOTIONAL, events)
-        hold = inst.buy_hold(price, qty) if o.side is BUY else qty * mkt.bpl
+        if o.side is BUY:
+            hold = inst.buy_hold(price, qty)
+        else:
+            hold = qty * mkt.bpl
         delta = hold - o.hold
         if delta > o.hold_balance.free:
             return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
         book_events = mkt.book.amend(o.order_id, qty, price)
         if type(book_events[0]) is Rejected:
             return self._reject(cmd, book_events[0].reason, events)
+        # Nothing can fail from here on.
         if delta:
             self.ledger.hold(self.seq, o.hold_balance, delta, o.order_id, events)
             o.hold = hold
         o.price = price
-        self._apply_book(mkt, o, book_events, cmd.ts_ns, events)
-        if len(book_events) > 1:
+        o.open = qty
+        o.qty = o.executed_qty + qty
+        self._report(o, "AMENDED", None, cmd.ts_ns, events)
+        if len(book_events) > 1:  # it crossed and traded
+            self._apply_book(mkt, o, book_events[1:], cmd.ts_ns, events)
             self._run_stops(mkt, cmd.ts_ns, events)
 
     # ---- time ------------------------------------------------------------
