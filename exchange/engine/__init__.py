@@ -8,7 +8,8 @@ from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposi
                        ListInstrument, PlaceOrder, SetInstrumentStatus, Withdraw)
 from .enums import STP, InstrumentStatus, OrderStatus, OrderType, Side, TimeInForce
 from .events import (Accepted, Amended, BalanceChanged, Canceled, CommandRejected, Event, Expired,
-                     Filled, InstrumentChanged, OrderUpdated, Reason, Rejected, Rested, Traded)
+                     Filled, InstrumentChanged, OrderSpec, OrderUpdated, Reason, Rejected, Rested,
+                     Traded)
 from .instrument import Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
 from .orders import TRANSITIONS, IllegalTransition, Order
@@ -21,5 +22,5 @@ __all__ = [
     "PlaceOrder", "CancelOrder", "CancelAll", "AmendOrder", "CancelReplace", "Deposit",
     "Withdraw", "ListInstrument", "SetInstrumentStatus", "ExpireOrders",
     "Event", "Accepted", "Amended", "Canceled", "Expired", "Filled", "Reason", "Rejected",
-    "Rested", "OrderUpdated", "Traded", "BalanceChanged", "CommandRejected", "InstrumentChanged",
+    "Rested", "OrderSpec", "OrderUpdated", "Traded", "BalanceChanged", "CommandRejected", "InstrumentChanged",
 ]

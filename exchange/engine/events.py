@@ -134,14 +134,22 @@ Amended = _event(
 
 # ---- sequencer events ----------------------------------------------------------
 
+OrderSpec = _event(
+    "OrderSpec",
+    "order_id account symbol client_order_id side type tif quote_qty stop_price display_qty "
+    "stp expire_ts_ns created_ts_ns",
+    "What an order is and never stops being, fixed when it is accepted; shared by all its "
+    "OrderUpdated events.")
 OrderUpdated = _event(
     "OrderUpdated",
-    "seq ts_ns order_id account symbol client_order_id side type tif price qty quote_qty "
-    "stop_price display_qty stp expire_ts_ns working status exec_type executed_qty cum_quote "
-    "reason",
+    "seq ts_ns spec price qty working status exec_type executed_qty cum_quote reason",
     "An order's state after a change (like Binance's executionReport): exec_type is NEW, "
     "TRADE, CANCELED, AMENDED, EXPIRED or TRIGGERED (a stop order started working); "
-    "cum_quote is in quote minor units, qty is None for a market order by quote amount.")
+    "cum_quote is in quote minor units, qty is None for a market order by quote amount. "
+    "The order's fixed fields (order_id, account, symbol, ...) read through from ``spec``.")
+for _name in OrderSpec.__slots__:
+    setattr(OrderUpdated, _name, property(lambda self, _n=_name: getattr(self.spec, _n)))
+del _name
 Traded = _event(
     "Traded",
     "seq ts_ns trade_id symbol price qty quote_qty maker_order_id taker_order_id "

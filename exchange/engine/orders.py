@@ -32,13 +32,14 @@ class IllegalTransition(RuntimeError):
 class Order:
     """One order as the venue sees it. Quantities in lots, prices in ticks,
     money in minor units. ``open`` is the lots still working or waiting;
-    ``hold`` is what the order has locked in ``hold_balance``."""
+    ``hold`` is what the order has locked in ``hold_balance``; ``spec`` is the
+    immutable ``OrderSpec`` its events share."""
 
     __slots__ = (
         "order_id", "account", "symbol", "client_order_id", "side", "type", "tif", "price",
         "qty", "quote_qty", "stop_price", "display_qty", "stp", "expire_ts_ns", "post_only",
         "status", "open", "executed_qty", "cum_quote", "hold", "hold_balance", "budget",
-        "working", "stop_key", "created_ts_ns", "updated_ts_ns",
+        "working", "stop_key", "created_ts_ns", "spec",
     )
 
     def move_to(self, status):

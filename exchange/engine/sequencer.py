@@ -17,9 +17,9 @@ from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposi
                        ExpireOrders, ListInstrument, PlaceOrder, SetInstrumentStatus, Withdraw)
 from .enums import SIDE_OF, STP_OF, TIF_OF, InstrumentStatus, OrderType, Side, TimeInForce
 from .events import (Canceled, CommandRejected, Expired, Filled, InstrumentChanged,
-                     OrderUpdated, Reason, Rejected, Traded)
+                     OrderSpec, OrderUpdated, Reason, Rejected, Traded)
 from .instrument import PPM, Instrument, RuleViolation
-from .ledger import FEE_ACCOUNT, Ledger
+from .ledger import FEE_ACCOUNT, Entry, Ledger
 from .orders import (CANCELED, EXPIRED, EXPIRED_IN_MATCH, FILLED, NEW, OPEN,
                      PARTIALLY_FILLED, Order)
 
@@ -39,6 +39,7 @@ DAY_NS = 86_400 * 10**9
 _CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 R_STP = Reason.STP
 R_FUNDS = Reason.FUNDS
+HOLD, RELEASE = Entry.HOLD, Entry.RELEASE
 
 
 class _Market:
@@ -138,7 +139,10 @@ class Sequencer:
         o.budget = budget
         o.working = type_ not in STOPS
         o.stop_key = None
-        o.created_ts_ns = o.updated_ts_ns = cmd.ts_ns
+        o.created_ts_ns = cmd.ts_ns
+        o.spec = OrderSpec.of(o.order_id, o.account, o.symbol, o.client_order_id, side, type_,
+                              tif, o.quote_qty, o.stop_price, o.display_qty, stp, expire,
+                              cmd.ts_ns)
         self.orders[o.order_id] = o
         self.by_account.setdefault(o.account, {})[o.order_id] = o
         if o.client_order_id is not None:
@@ -471,11 +475,11 @@ class Sequencer:
         qty, price = cmd.qty, cmd.price
         if qty is None:
             qty = o.open
-        elif not _positive(qty):
+        elif type(qty) is not int or qty <= 0:
             return self._reject(cmd, Reason.INVALID_QUANTITY, events)
         if price is None:
             price = o.price
-        elif not _positive(price):
+        elif type(price) is not int or price <= 0:
             return self._reject(cmd, Reason.INVALID_PRICE, events)
         inst = mkt.inst
         if o.executed_qty + qty > inst.max_qty:
@@ -497,7 +501,8 @@ class Sequencer:
             return self._reject(cmd, book_events[0].reason, events)
         # Nothing can fail from here on.
         if delta:
-            self.ledger.hold(self.seq, o.hold_balance, delta, o.order_id, events)
+            self.ledger.post(self.seq, o.hold_balance, -delta, delta,
+                             HOLD if delta > 0 else RELEASE, o.order_id, events)
             o.hold = hold
         o.price = price
         o.open = qty
@@ -584,24 +589,12 @@ class Sequencer:
         events.append(ev)
 
     def _report(self, o, exec_type, reason, ts, events):
-        o.updated_ts_ns = ts
         ev = OrderUpdated()
         ev.seq = self.seq
         ev.ts_ns = ts
-        ev.order_id = o.order_id
-        ev.account = o.account
-        ev.symbol = o.symbol
-        ev.client_order_id = o.client_order_id
-        ev.side = o.side
-        ev.type = o.type
-        ev.tif = o.tif
+        ev.spec = o.spec
         ev.price = o.price
         ev.qty = o.qty
-        ev.quote_qty = o.quote_qty
-        ev.stop_price = o.stop_price
-        ev.display_qty = o.display_qty
-        ev.stp = o.stp
-        ev.expire_ts_ns = o.expire_ts_ns
         ev.working = o.working
         ev.status = o.status
         ev.exec_type = exec_type
