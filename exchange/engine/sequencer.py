@@ -8,6 +8,7 @@ sequencer reads no clock: time comes on the command. Before each command it
 expires the DAY/GTD orders due by the command's ``ts_ns``.
 """
 
+from dataclasses import replace
 from heapq import heappop, heappush
 
 from sortedcontainers import SortedList
@@ -461,7 +462,7 @@ class Sequencer:
             self._reject(cmd, o, events)
             if cmd.mode == "STOP_ON_FAILURE":
                 return
-        self._place(new, events)
+        self._place(replace(new, ts_ns=cmd.ts_ns), events)
 
     def _amend(self, cmd, events):
         o = self.orders.get(cmd.order_id)

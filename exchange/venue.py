@@ -1,0 +1,72 @@
+"""The imperative shell around the sequencer: stamp, apply, journal, acknowledge.
+
+Every command of the running venue goes through ``Venue.submit``: the venue
+stamps the time, calls ``Sequencer.apply`` synchronously (no ``await`` between
+reading and writing state), hands the command and its events to the journal
+(the write-behind batcher), and returns the events only once the batch
+holding them has committed (``durability="sync"``, the default; ``"async"``
+returns at once). Listeners registered with ``on_commit`` (market data, user
+streams) receive ``(seq, events)`` in seq order after each commit.
+"""
+
+import asyncio
+import dataclasses
+import time
+from typing import Protocol
+
+from .engine import PlaceOrder, Sequencer
+from .engine.commands import AmendOrder, CancelReplace
+
+
+class Busy(Exception):
+    """The journal backlog is over its bound: new orders must retry later."""
+
+    def __init__(self, retry_after_s: int = 1):
+        super().__init__("busy: too many unflushed commands, retry later")
+        self.retry_after_s = retry_after_s
+
+
+class Journal(Protocol):
+    """What the venue needs from the write-behind batcher (exchange.store)."""
+
+    backlog: int
+
+    def append(self, seq: int, cmd, events: list) -> asyncio.Future:
+        """Queue one applied command; the future resolves when its batch commits."""
+
+
+# Commands that add exposure are refused under back-pressure; cancels are not.
+_NEW_RISK = (PlaceOrder, AmendOrder, CancelReplace)
+
+
+class Venue:
+    def __init__(self, sequencer: Sequencer, journal: Journal, *, durability: str = "sync",
+                 max_backlog: int = 50_000, clock=time.time_ns):
+        if durability not in ("sync", "async"):
+            raise ValueError("durability must be 'sync' or 'async'")
+        self.sequencer = sequencer
+        self.journal = journal
+        self.durability = durability
+        self.max_backlog = max_backlog
+        self._clock = clock
+        self._last_ts = 0
+
+    def stamp(self) -> int:
+        """Return the time for the next command: wall clock, never going backwards."""
+        ts = self._clock()
+        if ts < self._last_ts:
+            ts = self._last_ts
+        self._last_ts = ts
+        return ts
+
+    async def submit(self, cmd) -> list:
+        """Apply ``cmd`` (its ``ts_ns`` is replaced by the venue's) and return its events
+        once durable. Raises Busy for new orders while the journal is backed up."""
+        if isinstance(cmd, _NEW_RISK) and self.journal.backlog >= self.max_backlog:
+            raise Busy()
+        cmd = dataclasses.replace(cmd, ts_ns=self.stamp())
+        events = self.sequencer.apply(cmd)
+        done = self.journal.append(self.sequencer.seq, cmd, events)
+        if self.durability == "sync":
+            await done
+        return events
