@@ -36,6 +36,17 @@ R_USER, R_STP, R_IOC, R_FOK, R_MARKET, R_FUNDS = (
     Reason.USER, Reason.STP, Reason.IOC, Reason.FOK, Reason.MARKET, Reason.FUNDS)
 
 
+def _invalid_hashable(side, tif, stp):
+    """The reason for the first of side, tif, stp that cannot be a key (else the order id)."""
+    for value, reason in ((side, Reason.INVALID_SIDE), (tif, Reason.INVALID_TIF),
+                          (stp, Reason.INVALID_STP)):
+        try:
+            hash(value)
+        except TypeError:
+            return reason
+    return Reason.INVALID_ORDER_ID
+
+
 def _rejected(order_id, reason):
     ev = Rejected()
     ev.order_id = order_id
@@ -207,7 +218,10 @@ class OrderBook:
 
     def cancel(self, order_id):
         """Remove a resting order. Events: Canceled, or Rejected. O(1) amortised."""
-        o = self._orders.pop(order_id, None)
+        try:
+            o = self._orders.pop(order_id, None)
+        except TypeError:  # unhashable: no such order
+            o = None
         if o is None:
             return _rejected(order_id, Reason.UNKNOWN_ORDER)
         self._unlink(o)
@@ -227,7 +241,10 @@ class OrderBook:
         Filled... and Rested or Expired; or Rejected. O(1) amortised when it
         does not cross.
         """
-        o = self._orders.get(order_id)
+        try:
+            o = self._orders.get(order_id)
+        except TypeError:  # unhashable: no such order
+            o = None
         if o is None:
             return _rejected(order_id, Reason.UNKNOWN_ORDER)
         if qty is None:
@@ -308,20 +325,24 @@ class OrderBook:
         events.append(ev)
 
     def _enter(self, order_id, side, price, qty, funds, tif, post_only, owner, stp, display):
-        side = SIDE_OF.get(side)
+        try:  # an unhashable value is simply not a valid one
+            side = SIDE_OF.get(side)
+            tif = _BOOK_TIFS.get(tif)
+            stp = STP_OF.get(stp)
+            duplicate = order_id in self._orders
+        except TypeError:
+            return _rejected(order_id, _invalid_hashable(side, tif, stp))
         if side is None:
             return _rejected(order_id, Reason.INVALID_SIDE)
         if type(qty) is not int or qty <= 0:
             return _rejected(order_id, Reason.INVALID_QUANTITY)
-        tif = _BOOK_TIFS.get(tif)
         if tif is None:
             return _rejected(order_id, Reason.INVALID_TIF)
-        stp = STP_OF.get(stp)
         if stp is None:
             return _rejected(order_id, Reason.INVALID_STP)
         if display is not None and (type(display) is not int or not 0 < display <= qty):
             return _rejected(order_id, Reason.INVALID_DISPLAY_QUANTITY)
-        if order_id in self._orders:
+        if duplicate:
             return _rejected(order_id, Reason.DUPLICATE_ORDER_ID)
         book_side = self._bids if side is BUY else self._asks
         opp = book_side.opp

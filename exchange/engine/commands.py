@@ -2,18 +2,49 @@
 
 Every value is an integer in the core's units (ticks, lots, minor units) and
 every command carries ``ts_ns``, the time the sequencer stamps on it, so that
-``apply`` never reads a clock. The sequencer still checks each field: a
-command is a request, not a promise.
+``apply`` never reads a clock. A command checks its field *types* when it is
+built (TypeError otherwise: bools are not ints, enums may be given as their
+strings), so the sequencer can rely on them; it still checks every *value*:
+a command is a request, not a promise.
 """
 
-from dataclasses import dataclass
+import types
+from dataclasses import dataclass, fields
+from enum import Enum
 
 from .enums import STP, OrderType, Side, TimeInForce
 from .instrument import Instrument
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceOrder:
+class _Typed:
+    """Base of commands: checks field types after ``__init__``."""
+
+    __slots__ = ()
+    _types: tuple = ()
+
+    def __post_init__(self):
+        for name, allowed in self._types:
+            value = getattr(self, name)
+            if not isinstance(value, allowed) or (type(value) is bool and bool not in allowed):
+                names = " or ".join(t.__name__ for t in allowed)
+                raise TypeError(f"{type(self).__name__}.{name} must be {names}, "
+                                f"not {type(value).__name__}")
+
+
+def _allowed(annotation) -> tuple:
+    parts = annotation.__args__ if isinstance(annotation, types.UnionType) else (annotation,)
+    return tuple(str if isinstance(t, type) and issubclass(t, Enum) else t for t in parts)
+
+
+def command(cls):
+    """Make ``cls`` a frozen, slotted dataclass that checks its field types."""
+    cls = dataclass(frozen=True, slots=True)(cls)
+    cls._types = tuple((f.name, _allowed(f.type)) for f in fields(cls))
+    return cls
+
+
+@command
+class PlaceOrder(_Typed):
     """New order. LIMIT/LIMIT_MAKER need price and qty; MARKET needs qty or
     quote_qty; STOP_LOSS/TAKE_PROFIT need qty and stop_price; their _LIMIT
     forms also need price. ``display_qty`` makes an iceberg; GTD needs
@@ -35,8 +66,8 @@ class PlaceOrder:
     expire_ts_ns: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CancelOrder:
+@command
+class CancelOrder(_Typed):
     """Cancel one open order, by ``order_id`` or by ``client_order_id``."""
 
     ts_ns: int
@@ -46,8 +77,8 @@ class CancelOrder:
     client_order_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CancelAll:
+@command
+class CancelAll(_Typed):
     """Cancel every open order (stops included) of an account on a symbol."""
 
     ts_ns: int
@@ -55,8 +86,8 @@ class CancelAll:
     symbol: str
 
 
-@dataclass(frozen=True, slots=True)
-class AmendOrder:
+@command
+class AmendOrder(_Typed):
     """Change an open order's open quantity (lots) and/or price (ticks)."""
 
     ts_ns: int
@@ -67,8 +98,8 @@ class AmendOrder:
     price: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CancelReplace:
+@command
+class CancelReplace(_Typed):
     """Cancel an order and place ``new`` (Binance's cancelReplace).
 
     mode STOP_ON_FAILURE: no new order if the cancel fails; ALLOW_FAILURE:
@@ -84,8 +115,8 @@ class CancelReplace:
     mode: str = "STOP_ON_FAILURE"
 
 
-@dataclass(frozen=True, slots=True)
-class Deposit:
+@command
+class Deposit(_Typed):
     ts_ns: int
     account: int
     asset: str
@@ -93,8 +124,8 @@ class Deposit:
     ref: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Withdraw:
+@command
+class Withdraw(_Typed):
     ts_ns: int
     account: int
     asset: str
@@ -102,21 +133,21 @@ class Withdraw:
     ref: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ListInstrument:
+@command
+class ListInstrument(_Typed):
     ts_ns: int
     instrument: Instrument
 
 
-@dataclass(frozen=True, slots=True)
-class SetInstrumentStatus:
+@command
+class SetInstrumentStatus(_Typed):
     ts_ns: int
     symbol: str
     status: str
 
 
-@dataclass(frozen=True, slots=True)
-class ExpireOrders:
+@command
+class ExpireOrders(_Typed):
     """A clock tick: expire DAY and GTD orders due by ``ts_ns``."""
 
     ts_ns: int

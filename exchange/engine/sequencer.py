@@ -581,7 +581,7 @@ class Sequencer:
     def _reject(self, cmd, reason, events):
         ev = CommandRejected()
         ev.seq = self.seq
-        ev.ts_ns = cmd.ts_ns
+        ev.ts_ns = getattr(cmd, "ts_ns", None)
         ev.account = getattr(cmd, "account", None)
         ev.symbol = getattr(cmd, "symbol", None)
         ev.client_order_id = getattr(cmd, "client_order_id", None)
