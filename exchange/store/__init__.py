@@ -1,0 +1,17 @@
+"""The durable store: PostgreSQL through asyncpg.
+
+- ``db``: open a pool on a DSN, or on an embedded server (pgserver) when there is none;
+- ``migrate``: apply ``migrations/NNNN_*.sql`` once each, in order;
+- ``codec``: commands <-> JSON-able dicts, exactly;
+- ``batcher``: the write-behind journal of the venue (one transaction per batch);
+- ``recovery``: rebuild the sequencer from the journal and cross-check the tables.
+"""
+
+from .batcher import Batcher
+from .codec import decode, dumps, encode, loads
+from .db import Database, open_database
+from .migrate import migrate
+from .recovery import RecoveryError, recover
+
+__all__ = ["Batcher", "Database", "open_database", "migrate", "RecoveryError", "recover",
+           "encode", "decode", "dumps", "loads"]

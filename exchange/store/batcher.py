@@ -1,0 +1,250 @@
+"""The write-behind batcher: the venue's journal, one transaction per batch.
+
+``append`` is synchronous and cheap: it queues the applied command with its
+events and returns a future. A background task takes everything queued (up
+to ``max_batch`` commands) and writes it in ONE transaction while the next
+batch fills behind it:
+
+- COPY into ``journal`` (seq, ts_ns, kind, the command via ``codec``, the
+  reason of its first CommandRejected event, if any), ``trades`` (Traded
+  events) and ``ledger_entries`` (BalanceChanged; ``idx`` is the event's
+  position among the command's events);
+- upserts of the last state in the batch of each order (OrderUpdated) and
+  each balance (BalanceChanged), and of instruments (InstrumentChanged, with
+  the definition from ListInstrument).
+
+Only after COMMIT are the batch's futures resolved and the ``on_commit``
+listeners called with ``[(seq, events), ...]`` in seq order. If a write
+fails, the venue's memory is ahead of the database and nothing can put that
+right in this process: every pending future fails with the error, later
+appends get failed futures, and ``on_fatal(error)`` is called (the server
+exits; recovery on restart rebuilds from what did commit).
+"""
+
+import asyncio
+import logging
+
+from ..engine.events import (BalanceChanged, CommandRejected, InstrumentChanged, OrderUpdated,
+                             Traded)
+from ..engine.commands import ListInstrument
+from . import codec
+
+log = logging.getLogger(__name__)
+
+JOURNAL_COLUMNS = ("seq", "ts_ns", "kind", "command", "rejected")
+TRADE_COLUMNS = ("trade_id", "seq", "ts_ns", "symbol", "price", "qty", "quote_qty",
+                 "maker_order_id", "taker_order_id", "maker_account", "taker_account",
+                 "taker_side", "maker_fee", "taker_fee")
+LEDGER_COLUMNS = ("seq", "idx", "account_id", "asset", "free_delta", "locked_delta", "free",
+                  "locked", "reason", "ref")
+
+# One statement per table for a whole batch: parallel arrays unnested into rows.
+UPSERT_ORDERS = """
+INSERT INTO orders (order_id, account_id, symbol, client_order_id, side, type, tif, price, qty,
+                    quote_qty, stop_price, display_qty, stp, expire_ts_ns, working, status,
+                    executed_qty, cum_quote, created_ts_ns, updated_ts_ns, updated_seq)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::bigint[], $9::bigint[], $10::numeric[], $11::bigint[],
+                     $12::bigint[], $13::text[], $14::bigint[], $15::boolean[], $16::text[],
+                     $17::bigint[], $18::numeric[], $19::bigint[], $20::bigint[], $21::bigint[])
+ON CONFLICT (order_id) DO UPDATE SET
+    price = EXCLUDED.price, qty = EXCLUDED.qty, working = EXCLUDED.working,
+    status = EXCLUDED.status, executed_qty = EXCLUDED.executed_qty,
+    cum_quote = EXCLUDED.cum_quote, updated_ts_ns = EXCLUDED.updated_ts_ns,
+    updated_seq = EXCLUDED.updated_seq
+"""
+UPSERT_BALANCES = """
+INSERT INTO balances (account_id, asset, free, locked, updated_seq)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::numeric[], $4::numeric[], $5::bigint[])
+ON CONFLICT (account_id, asset) DO UPDATE SET
+    free = EXCLUDED.free, locked = EXCLUDED.locked, updated_seq = EXCLUDED.updated_seq
+"""
+INSERT_INSTRUMENT = """
+INSERT INTO instruments (symbol, definition, status, updated_seq) VALUES ($1, $2, $3, $4)
+ON CONFLICT (symbol) DO UPDATE SET
+    definition = EXCLUDED.definition, status = EXCLUDED.status, updated_seq = EXCLUDED.updated_seq
+"""
+UPDATE_INSTRUMENT = "UPDATE instruments SET status = $2, updated_seq = $3 WHERE symbol = $1"
+
+
+class Batcher:
+    """Write-behind journal (exchange.venue.Journal) on an asyncpg pool."""
+
+    def __init__(self, pool, *, max_batch: int = 5_000, on_fatal=None):
+        self.pool = pool
+        self.max_batch = max_batch
+        self.on_fatal = on_fatal
+        self.backlog = 0            # appended, not yet committed
+        self.batches = 0            # transactions committed
+        self.committed_seq = 0      # highest committed seq
+        self.error = None           # the write failure that stopped the batcher
+        self._pending = []          # [(seq, cmd, events, future)]
+        self._listeners = []
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task = None
+        self._loop = None
+
+    # ---- the Journal protocol ---------------------------------------------------
+
+    def append(self, seq: int, cmd, events: list) -> asyncio.Future:
+        """Queue an applied command; return a future resolved (None) once it committed. O(1)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        fut = self._loop.create_future()
+        if self.error is not None:
+            fut.set_exception(self.error)
+            fut.exception()  # reported once through on_fatal: do not log each future
+            return fut
+        self._pending.append((seq, cmd, events, fut))
+        self.backlog += 1
+        self._wake.set()
+        return fut
+
+    def on_commit(self, callback) -> None:
+        """Call ``callback([(seq, events), ...])`` after each commit, in seq order."""
+        self._listeners.append(callback)
+
+    # ---- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background writer."""
+        if self._task is None:
+            self._loop = asyncio.get_running_loop()
+            self._task = self._loop.create_task(self._run(), name="journal-batcher")
+
+    async def stop(self) -> None:
+        """Write everything queued, then stop the writer."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        elif self._pending and self.error is None:
+            raise RuntimeError("stop() with commands queued but the batcher was never started")
+
+    async def _run(self):
+        pending = self._pending
+        while True:
+            if not pending:
+                if self._stopping:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if len(pending) <= self.max_batch:
+                batch = pending[:]
+                pending.clear()
+            else:
+                batch = pending[:self.max_batch]
+                del pending[:self.max_batch]
+            try:
+                await self._write(batch)
+            except Exception as e:
+                self._fail(e, batch)
+                return
+            self._committed(batch)
+
+    def _committed(self, batch):
+        self.backlog -= len(batch)
+        self.batches += 1
+        self.committed_seq = batch[-1][0]
+        for _, _, _, fut in batch:
+            if not fut.done():  # the waiter may have been cancelled
+                fut.set_result(None)
+        if self._listeners:
+            done = [(seq, events) for seq, _, events, _ in batch]
+            for callback in self._listeners:
+                try:
+                    callback(done)
+                except Exception:
+                    log.exception("on_commit listener %r failed", callback)
+
+    def _fail(self, error, batch):
+        log.critical("journal write failed; the venue's memory is ahead of the database: %r",
+                     error)
+        self.error = error
+        for _, _, _, fut in batch + self._pending:
+            if not fut.done():
+                fut.set_exception(error)
+                fut.exception()  # mark retrieved: on_fatal is the report
+        self._pending.clear()
+        if self.on_fatal is not None:
+            try:
+                self.on_fatal(error)
+            except Exception:
+                log.exception("on_fatal callback failed")
+
+    # ---- one batch -------------------------------------------------------------
+
+    async def _write(self, batch):
+        journal, trades, ledger, orders, balances, instruments = build_rows(batch)
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.copy_records_to_table("journal", records=journal,
+                                                 columns=JOURNAL_COLUMNS)
+                if trades:
+                    await conn.copy_records_to_table("trades", records=trades,
+                                                     columns=TRADE_COLUMNS)
+                if ledger:
+                    await conn.copy_records_to_table("ledger_entries", records=ledger,
+                                                     columns=LEDGER_COLUMNS)
+                if orders:
+                    await conn.execute(UPSERT_ORDERS, *_columns(orders.values(), 21))
+                if balances:
+                    await conn.execute(UPSERT_BALANCES, *_columns(balances.values(), 5))
+                for symbol, (definition, status, seq) in instruments.items():
+                    if definition is not None:
+                        await conn.execute(INSERT_INSTRUMENT, symbol, definition, status, seq)
+                    else:
+                        await conn.execute(UPDATE_INSTRUMENT, symbol, status, seq)
+
+
+def _columns(rows, width):
+    cols = list(zip(*rows))
+    return cols if cols else [[] for _ in range(width)]
+
+
+def build_rows(batch):
+    """Turn ``[(seq, cmd, events, _), ...]`` into the rows of one transaction.
+
+    Returns journal, trade and ledger rows (lists of tuples), the last order
+    row per order id and balance row per (account, asset) (dicts), and
+    instruments ``{symbol: (definition or None, status, seq)}``.
+    """
+    journal, trades, ledger = [], [], []
+    orders, balances, instruments = {}, {}, {}
+    encode = codec.encode
+    for seq, cmd, events, _ in batch:
+        rejected = None
+        for idx, ev in enumerate(events):
+            t = type(ev)
+            if t is OrderUpdated:
+                s = ev.spec
+                orders[s.order_id] = (
+                    s.order_id, s.account, s.symbol, s.client_order_id, s.side, s.type, s.tif,
+                    ev.price, ev.qty, s.quote_qty, s.stop_price, s.display_qty, s.stp,
+                    s.expire_ts_ns, ev.working, ev.status, ev.executed_qty, ev.cum_quote,
+                    s.created_ts_ns, ev.ts_ns, seq)
+            elif t is BalanceChanged:
+                ledger.append((seq, idx, ev.account, ev.asset, ev.free_delta, ev.locked_delta,
+                               ev.free, ev.locked, ev.reason,
+                               None if ev.ref is None else str(ev.ref)))
+                balances[(ev.account, ev.asset)] = (ev.account, ev.asset, ev.free, ev.locked, seq)
+            elif t is Traded:
+                trades.append((ev.trade_id, seq, ev.ts_ns, ev.symbol, ev.price, ev.qty,
+                               ev.quote_qty, ev.maker_order_id, ev.taker_order_id,
+                               ev.maker_account, ev.taker_account, ev.taker_side, ev.maker_fee,
+                               ev.taker_fee))
+            elif t is CommandRejected:
+                if rejected is None:
+                    rejected = ev.reason
+            elif t is InstrumentChanged:
+                definition = None
+                if type(cmd) is ListInstrument and cmd.instrument.symbol == ev.symbol:
+                    definition = encode(cmd)["instrument"]
+                elif ev.symbol in instruments:
+                    definition = instruments[ev.symbol][0]  # listed earlier in this batch
+                instruments[ev.symbol] = (definition, ev.status, seq)
+        journal.append((seq, cmd.ts_ns, type(cmd).__name__, encode(cmd), rejected))
+    return journal, trades, ledger, orders, balances, instruments

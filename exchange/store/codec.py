@@ -1,0 +1,204 @@
+"""Commands <-> JSON-able dicts, exactly: ``decode(encode(cmd)) == cmd`` for every command.
+
+A command becomes a flat dict of its fields plus a ``"type"`` tag (the class
+name); PlaceOrder's own ``type`` field is stored as ``"order_type"``. Enums
+become their string values and come back as members (a string that is not a
+member's value comes back unchanged, so a command the sequencer rejected
+replays to the same rejection). An Instrument is a nested dict: Decimal tick
+and step sizes as strings, ``allowed_stp`` as a sorted list. CancelReplace's
+``new`` PlaceOrder nests the same way.
+
+JSON and PostgreSQL's jsonb cannot hold everything a Python field can, so a
+few values travel tagged: ``{"$int": "…"}`` for integers outside int64 (orjson
+stop there) and ``{"$str": [code points]}`` for strings jsonb refuses (NUL)
+or UTF-8 cannot carry (lone surrogates). A command is a request the sequencer
+still checks, so malformed values must be journaled as faithfully as good
+ones: the venue has already applied (and rejected) them.
+
+Decoding raises ValueError on an unknown type tag, an unknown or missing
+field, or a value of a shape the encoder never produces.
+"""
+
+import dataclasses
+import enum
+from decimal import Decimal
+
+import orjson
+
+from ..engine.commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
+                               ExpireOrders, ListInstrument, PlaceOrder, SetInstrumentStatus,
+                               Withdraw)
+from ..engine.enums import STP, InstrumentStatus, OrderType, Side, TimeInForce
+from ..engine.instrument import Instrument
+
+_TYPES = {cls.__name__: cls for cls in (
+    PlaceOrder, CancelOrder, CancelAll, AmendOrder, CancelReplace, Deposit, Withdraw,
+    ListInstrument, SetInstrumentStatus, ExpireOrders, Instrument)}
+COMMAND_TYPES = frozenset(_TYPES) - {"Instrument"}
+
+# Field -> the enum its string values come back as.
+_ENUMS = {
+    (PlaceOrder, "side"): Side, (PlaceOrder, "type"): OrderType,
+    (PlaceOrder, "tif"): TimeInForce, (PlaceOrder, "stp"): STP,
+    (Instrument, "status"): InstrumentStatus, (Instrument, "default_stp"): STP,
+}
+_DECIMALS = {(Instrument, "tick_size"), (Instrument, "step_size")}
+_SETS = {(Instrument, "allowed_stp"): STP}
+_KEY = {(PlaceOrder, "type"): "order_type"}  # "type" is the tag
+
+# Per class: [(field name, key in the dict)], the keys, and the required field names.
+_LAYOUT = {}
+for _cls in _TYPES.values():
+    _fields = [f for f in dataclasses.fields(_cls) if f.init]
+    _pairs = [(f.name, _KEY.get((_cls, f.name), f.name)) for f in _fields]
+    _required = {k for f, (_, k) in zip(_fields, _pairs)
+                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    _LAYOUT[_cls] = (_pairs, {k: n for n, k in _pairs}, _required)
+del _cls, _fields, _pairs, _required
+
+_INT64 = range(-2**63, 2**63)
+
+
+# ---- encode --------------------------------------------------------------------
+
+def encode(cmd) -> dict:
+    """Return ``cmd`` as a JSON-able dict with a ``"type"`` tag; ValueError if it cannot be."""
+    cls = type(cmd)
+    layout = _LAYOUT.get(cls)
+    if layout is None or cls is Instrument:
+        raise ValueError(f"not a command: {cls.__name__}")
+    return _encode_object(cmd, cls, layout[0])
+
+
+def _encode_object(obj, cls, pairs):
+    out = {"type": cls.__name__}
+    for name, key in pairs:
+        value = getattr(obj, name)
+        if (cls, name) in _DECIMALS and isinstance(value, Decimal):
+            out[key] = str(value)
+        elif (cls, name) in _SETS and isinstance(value, (set, frozenset)):
+            out[key] = sorted(_scalar(v) for v in value)  # members must be plain strings
+        else:
+            out[key] = _value(value)
+    return out
+
+
+def _value(v):
+    t = type(v)
+    if t is str:
+        return v if v.isascii() and "\x00" not in v or _clean(v) else {"$str": [ord(c) for c in v]}
+    if t is int:
+        return v if v in _INT64 else {"$int": str(v)}
+    if v is None or t is bool:
+        return v
+    if isinstance(v, enum.Enum):
+        return _value(v.value)
+    if t is PlaceOrder or t is Instrument:
+        return _encode_object(v, t, _LAYOUT[t][0])
+    raise ValueError(f"cannot encode a {t.__name__} value: {v!r}")
+
+
+def _clean(s):
+    if "\x00" in s:
+        return False
+    try:
+        s.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _scalar(v):
+    v = v.value if isinstance(v, enum.Enum) else v
+    if type(v) is not str:
+        raise ValueError(f"set members must be strings, got {v!r}")
+    return v
+
+
+# ---- decode --------------------------------------------------------------------
+
+def decode(data: dict):
+    """Return the command ``data`` encodes; ValueError if it is not one."""
+    if type(data) is not dict:
+        raise ValueError(f"a command is a dict, got {type(data).__name__}")
+    if data.get("type") not in COMMAND_TYPES:
+        raise ValueError(f"unknown command type {data.get('type')!r}")
+    return _decode_object(data)
+
+
+def _decode_object(data):
+    cls = _TYPES.get(data.get("type"))
+    if cls is None:
+        raise ValueError(f"unknown type {data.get('type')!r}")
+    _, names, required = _LAYOUT[cls]
+    kwargs = {}
+    for key, raw in data.items():
+        if key == "type":
+            continue
+        name = names.get(key)
+        if name is None:
+            raise ValueError(f"unknown field {key!r} for {cls.__name__}")
+        if (cls, name) in _DECIMALS and type(raw) is str:
+            value = raw  # Instrument.__post_init__ makes it a Decimal
+        elif (cls, name) in _SETS and type(raw) is list:
+            members = _SETS[cls, name]
+            value = frozenset(_member(members, _decode_value(v)) for v in raw)
+        else:
+            value = _decode_value(raw)
+            members = _ENUMS.get((cls, name))
+            if members is not None:
+                value = _member(members, value)
+        kwargs[name] = value
+    missing = required - data.keys()
+    if missing:
+        raise ValueError(f"{cls.__name__} lacks {sorted(missing)}")
+    try:
+        return cls(**kwargs)
+    except Exception as e:  # e.g. Instrument's Decimal parsing
+        raise ValueError(f"bad {cls.__name__}: {e}") from e
+
+
+def _member(members, value):
+    if type(value) is str:
+        try:
+            return members(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _decode_value(raw):
+    t = type(raw)
+    if t is str or t is int or t is bool or raw is None:
+        return raw
+    if t is dict:
+        if "type" in raw:
+            if raw["type"] not in ("PlaceOrder", "Instrument"):
+                raise ValueError(f"unexpected nested type {raw['type']!r}")
+            return _decode_object(raw)
+        if len(raw) == 1:
+            (tag, body), = raw.items()
+            try:
+                if tag == "$int" and type(body) is str:
+                    return int(body)
+                if tag == "$str" and type(body) is list:
+                    return "".join(map(chr, body))
+            except (ValueError, TypeError, OverflowError) as e:
+                raise ValueError(f"bad {tag} value {body!r}") from e
+    raise ValueError(f"unexpected value {raw!r}")
+
+
+# ---- bytes ---------------------------------------------------------------------
+
+def dumps(cmd) -> bytes:
+    """Return ``cmd`` as JSON bytes."""
+    return orjson.dumps(encode(cmd))
+
+
+def loads(data: bytes | str):
+    """Return the command in JSON ``data``."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise ValueError(f"not JSON: {e}") from e
+    return decode(obj)

@@ -1,0 +1,84 @@
+"""Connect to PostgreSQL: the configured server, or an embedded one in the data directory.
+
+With no DSN, ``open_database`` starts (or reuses) a PostgreSQL server in
+``data_dir/pg`` with pgserver, which ships the binaries in its wheel. As root,
+pgserver runs the server as a system user ``pgserver`` (created with useradd
+if missing, since PostgreSQL refuses to run as root), chowns the data
+directory to it and widens the parent directories to o+rx so that user can
+reach it; it talks over a Unix socket only, with trust authentication. After
+connecting, both cases share one code path.
+
+Every connection of the pool maps ``jsonb`` to Python values with orjson
+(``bytes`` and ``str`` are taken as JSON text already serialised).
+"""
+
+import asyncio
+import pathlib
+
+import asyncpg
+import orjson
+
+
+def _jsonb_encode(value) -> bytes:
+    if type(value) is bytes:
+        return b"\x01" + value
+    if type(value) is str:
+        return b"\x01" + value.encode()
+    return b"\x01" + orjson.dumps(value)
+
+
+def _jsonb_decode(data: bytes):
+    return orjson.loads(data[1:])  # first byte: jsonb binary format version (1)
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Set up a new connection: the orjson codec for jsonb."""
+    await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=_jsonb_encode,
+                              decoder=_jsonb_decode, format="binary")
+
+
+def start_embedded(pgdata: pathlib.Path):
+    """Start (or reuse) a pgserver PostgreSQL in ``pgdata``; return the server handle.
+
+    Blocking (runs initdb / pg_ctl): call it in a thread from async code. The
+    handle's ``get_uri(database)`` gives a DSN; ``cleanup()`` stops the server
+    once the last handle in any process lets go of it.
+    """
+    import pgserver  # imported lazily: only the embedded mode needs it
+
+    pgdata = pathlib.Path(pgdata).resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    return pgserver.get_server(pgdata, cleanup_mode="stop")
+
+
+class Database:
+    """An open pool, and the embedded server behind it if we started one."""
+
+    def __init__(self, dsn: str, pool: asyncpg.Pool, server=None):
+        self.dsn = dsn
+        self.pool = pool
+        self._server = server
+
+    async def close(self) -> None:
+        """Close the pool, then stop the embedded server (if we started one)."""
+        await self.pool.close()
+        if self._server is not None:
+            server, self._server = self._server, None
+            await asyncio.to_thread(server.cleanup)
+
+
+async def open_database(dsn: str | None, data_dir: pathlib.Path, *, min_size: int = 2,
+                        max_size: int = 10) -> Database:
+    """Open a pool on ``dsn``, or on an embedded PostgreSQL in ``data_dir/pg`` when it is None."""
+    server = None
+    if not dsn:
+        server = await asyncio.to_thread(start_embedded, pathlib.Path(data_dir) / "pg")
+        dsn = server.get_uri("postgres")
+    try:
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
+                                         init=init_connection)
+    except BaseException:
+        if server is not None:
+            await asyncio.to_thread(server.cleanup)
+        raise
+    return Database(dsn, pool, server)
