@@ -208,7 +208,8 @@ class OrderBook:
             return _rejected(order_id, Reason.INVALID_QUANTITY)
         # By funds alone: match with a quantity funds can never reach (a lot costs at
         # least one tick), then report no quantity, since none was asked for.
-        events = self._enter(order_id, side, price, funds, funds, _MARKET, False, owner, stp, None)
+        events = self._enter(order_id, side, price, funds + 1, funds, _MARKET, False, owner, stp,
+                             None)
         for ev in events:
             if type(ev) is Filled:
                 ev.taker_remaining = None

@@ -41,7 +41,6 @@ class OrderType(StrEnum):
 
 
 class OrderStatus(StrEnum):
-    PENDING_NEW = "PENDING_NEW"  # a stop order waiting for its trigger
     NEW = "NEW"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
     FILLED = "FILLED"
@@ -59,4 +58,5 @@ class InstrumentStatus(StrEnum):
 
 SIDE_OF = {m.value: m for m in Side} | {"BUY": Side.BUY, "SELL": Side.SELL}
 TIF_OF = {m.value: m for m in TimeInForce}
+STATUS_OF = {m.value: m for m in InstrumentStatus}
 STP_OF = {m.value: m for m in STP} | {None: STP.NONE}

@@ -8,12 +8,12 @@ functions here; a value that is not on the grid is refused, never rounded.
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, DecimalException, localcontext
 
-from .enums import STP, InstrumentStatus
+from .enums import STATUS_OF, STP, STP_OF, InstrumentStatus
 from .events import Reason
 
-_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+_DECIMAL = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?")
 PPM = 1_000_000  # fee rates are integer parts per million
 
 
@@ -27,7 +27,7 @@ class RuleViolation(ValueError):
 
 def parse_decimal(text: str, what: str) -> Decimal:
     """Parse a plain non-negative decimal string ("12", "0.50"); no signs, exponents, NaN."""
-    if not isinstance(text, str) or not _DECIMAL.match(text):
+    if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
         raise RuleViolation(Reason.INVALID_AMOUNT, f"{what} must be a plain decimal string, got {text!r}")
     return Decimal(text)
 
@@ -35,7 +35,8 @@ def parse_decimal(text: str, what: str) -> Decimal:
 def to_units(text: str, unit: Decimal, what: str, reason: Reason) -> int:
     """Convert a decimal string to a whole number of ``unit``; off-grid is an error."""
     value = parse_decimal(text, what)
-    units, rest = divmod(value, unit)
+    with localcontext(prec=80):  # exact for every accepted string (<= 61 digits)
+        units, rest = divmod(value, unit)
     if rest:
         raise RuleViolation(reason, f"{what} {text} is not a multiple of {unit.normalize():f}")
     return int(units)
@@ -45,6 +46,13 @@ def from_units(units: int, unit: Decimal) -> str:
     """Format a whole number of ``unit`` as a decimal string with the unit's places."""
     places = max(0, -unit.normalize().as_tuple().exponent)
     return f"{Decimal(units) * unit:.{places}f}"
+
+
+def _exact_decimal(value) -> Decimal:
+    """A Decimal from a Decimal, a decimal string or an int; never from a float."""
+    if isinstance(value, float) or type(value) is bool:
+        raise TypeError("use a Decimal or a decimal string, not a float")
+    return Decimal(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,20 +91,46 @@ class Instrument:
     hold_fee_ppm: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        tick, step = Decimal(self.tick_size), Decimal(self.step_size)
-        object.__setattr__(self, "tick_size", tick)
-        object.__setattr__(self, "step_size", step)
-        object.__setattr__(self, "base_per_lot", int(step * 10**self.base_decimals))
-        object.__setattr__(self, "quote_per_tick_lot", int(tick * step * 10**self.quote_decimals))
-        object.__setattr__(self, "hold_fee_ppm", max(self.maker_fee_ppm, self.taker_fee_ppm))
+        # Normalise what may come as plain strings, then derive the integers. A
+        # malformed field derives zeros here and is reported by validate().
+        object.__setattr__(self, "status", STATUS_OF.get(self.status, self.status))
+        object.__setattr__(self, "default_stp", STP_OF.get(self.default_stp, self.default_stp))
+        try:
+            allowed = frozenset(STP_OF.get(m, m) for m in self.allowed_stp)
+        except TypeError:
+            allowed = frozenset()
+        object.__setattr__(self, "allowed_stp", allowed)
+        try:
+            tick, step = _exact_decimal(self.tick_size), _exact_decimal(self.step_size)
+            derived = (int(step * 10**self.base_decimals),
+                       int(tick * step * 10**self.quote_decimals),
+                       max(self.maker_fee_ppm, self.taker_fee_ppm))
+            object.__setattr__(self, "tick_size", tick)
+            object.__setattr__(self, "step_size", step)
+        except (TypeError, ValueError, DecimalException, OverflowError):
+            derived = (0, 0, 0)
+        for name, value in zip(("base_per_lot", "quote_per_tick_lot", "hold_fee_ppm"), derived):
+            object.__setattr__(self, name, value)
 
     def validate(self) -> None:
         """Raise RuleViolation unless the rules are coherent and on the integer grid."""
         bad = Reason.INVALID_INSTRUMENT
-        if not re.fullmatch(r"[A-Z0-9]{1,20}", self.symbol or ""):
+        for name in ("base_decimals", "quote_decimals", "min_qty", "max_qty", "min_notional",
+                     "price_band_bps", "maker_fee_ppm", "taker_fee_ppm"):
+            if type(getattr(self, name)) is not int:
+                raise RuleViolation(bad, f"{name} must be an integer")
+        if self.reference_price is not None and type(self.reference_price) is not int:
+            raise RuleViolation(bad, "reference_price must be an integer number of ticks")
+        if not all(isinstance(d, Decimal) and d.is_finite() for d in (self.tick_size, self.step_size)):
+            raise RuleViolation(bad, "tick_size and step_size must be decimals")
+        if not isinstance(self.status, InstrumentStatus):
+            raise RuleViolation(bad, f"status must be one of {[s.value for s in InstrumentStatus]}")
+        if not self.allowed_stp or not all(isinstance(m, STP) for m in self.allowed_stp):
+            raise RuleViolation(bad, "allowed_stp must be a non-empty set of STP modes")
+        if not isinstance(self.symbol, str) or not re.fullmatch(r"[A-Z0-9]{1,20}", self.symbol or ""):
             raise RuleViolation(bad, f"symbol {self.symbol!r} must be 1-20 of A-Z, 0-9")
         for name in (self.base, self.quote):
-            if not re.fullmatch(r"[A-Z0-9]{1,12}", name or ""):
+            if not isinstance(name, str) or not re.fullmatch(r"[A-Z0-9]{1,12}", name):
                 raise RuleViolation(bad, f"asset {name!r} must be 1-12 of A-Z, 0-9")
         if self.base == self.quote:
             raise RuleViolation(bad, "base and quote must differ")

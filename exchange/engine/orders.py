@@ -44,6 +44,6 @@ class Order:
 
     def move_to(self, status):
         """Change status through TRANSITIONS; raise IllegalTransition otherwise."""
-        if status not in TRANSITIONS[self.status]:
+        if status not in TRANSITIONS.get(self.status, ()):
             raise IllegalTransition(f"order {self.order_id}: {self.status} -> {status}")
         self.status = status

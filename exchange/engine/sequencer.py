@@ -16,7 +16,7 @@ from sortedcontainers import SortedList
 from .book import OrderBook
 from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
                        ExpireOrders, ListInstrument, PlaceOrder, SetInstrumentStatus, Withdraw)
-from .enums import SIDE_OF, STP_OF, TIF_OF, InstrumentStatus, OrderType, Side, TimeInForce
+from .enums import SIDE_OF, STATUS_OF, STP_OF, TIF_OF, InstrumentStatus, OrderType, Side, TimeInForce
 from .events import (Canceled, CommandRejected, Expired, Filled, InstrumentChanged,
                      OrderSpec, OrderUpdated, Reason, Rejected, Traded)
 from .instrument import PPM, Instrument, RuleViolation
@@ -32,7 +32,6 @@ STOP_LOSS, STOP_LOSS_LIMIT = OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT
 TAKE_PROFIT, TAKE_PROFIT_LIMIT = OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT
 TRADING = InstrumentStatus.TRADING
 TYPE_OF = {m.value: m for m in OrderType}
-STATUS_OF = {m.value: m for m in InstrumentStatus}
 PRICED = frozenset({LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT})
 STOPS = frozenset({STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT})
 MARKET_LIKE = frozenset({MARKET, STOP_LOSS, TAKE_PROFIT})
@@ -263,9 +262,10 @@ class Sequencer:
             balance = self.ledger.balance(cmd.account, inst.base)
             if quote_qty is not None:
                 protect = self._protection(mkt, SELL)
-                qty, _ = book.sweep(SELL, inst.max_qty, protect, cmd.account, stp,
-                                    funds=quote_qty // mkt.qptl)
                 budget = quote_qty // mkt.qptl
+                qty, _ = book.sweep(SELL, inst.max_qty, protect, cmd.account, stp, funds=budget)
+                if 0 < qty < inst.min_qty:
+                    return Reason.FILTER_MARKET_LOT_SIZE
             hold = qty * mkt.bpl
         if hold > balance.free:
             return Reason.INSUFFICIENT_BALANCE
@@ -483,7 +483,7 @@ class Sequencer:
         elif type(price) is not int or price <= 0:
             return self._reject(cmd, Reason.INVALID_PRICE, events)
         inst = mkt.inst
-        if o.executed_qty + qty > inst.max_qty:
+        if not inst.min_qty <= o.executed_qty + qty <= inst.max_qty:
             return self._reject(cmd, Reason.FILTER_LOT_SIZE, events)
         if price != o.price:
             if inst.price_band_bps and not inst.in_band(price, mkt.reference_price):
