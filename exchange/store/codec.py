@@ -10,10 +10,13 @@ and step sizes as strings, ``allowed_stp`` as a sorted list. CancelReplace's
 
 JSON and PostgreSQL's jsonb cannot hold everything a Python field can, so a
 few values travel tagged: ``{"$int": "…"}`` for integers outside int64 (orjson
-stop there) and ``{"$str": [code points]}`` for strings jsonb refuses (NUL)
-or UTF-8 cannot carry (lone surrogates). A command is a request the sequencer
-still checks, so malformed values must be journaled as faithfully as good
-ones: the venue has already applied (and rejected) them.
+stop there), ``{"$str": [code points]}`` for strings jsonb refuses (NUL) or
+UTF-8 cannot carry (lone surrogates), ``{"$float": repr}`` and
+``{"$decimal": str}`` for the odd float or Decimal in an Instrument field
+(commands check their own field types; an Instrument is checked only by the
+sequencer). A command is a request the sequencer still checks, so malformed
+values must be journaled as faithfully as good ones: the venue has already
+applied (and rejected) them.
 
 Decoding raises ValueError on an unknown type tag, an unknown or missing
 field, or a value of a shape the encoder never produces.
@@ -77,7 +80,7 @@ def _encode_object(obj, cls, pairs):
         if (cls, name) in _DECIMALS and isinstance(value, Decimal):
             out[key] = str(value)
         elif (cls, name) in _SETS and isinstance(value, (set, frozenset)):
-            out[key] = sorted(_scalar(v) for v in value)  # members must be plain strings
+            out[key] = sorted((_value(v) for v in value), key=orjson.dumps)
         else:
             out[key] = _value(value)
     return out
@@ -93,6 +96,10 @@ def _value(v):
         return v
     if isinstance(v, enum.Enum):
         return _value(v.value)
+    if t is float:
+        return {"$float": repr(v)}
+    if t is Decimal:
+        return {"$decimal": str(v)}
     if t is PlaceOrder or t is Instrument:
         return _encode_object(v, t, _LAYOUT[t][0])
     raise ValueError(f"cannot encode a {t.__name__} value: {v!r}")
@@ -106,13 +113,6 @@ def _clean(s):
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _scalar(v):
-    v = v.value if isinstance(v, enum.Enum) else v
-    if type(v) is not str:
-        raise ValueError(f"set members must be strings, got {v!r}")
-    return v
 
 
 # ---- decode --------------------------------------------------------------------
@@ -181,9 +181,13 @@ def _decode_value(raw):
             try:
                 if tag == "$int" and type(body) is str:
                     return int(body)
+                if tag == "$float" and type(body) is str:
+                    return float(body)
+                if tag == "$decimal" and type(body) is str:
+                    return Decimal(body)
                 if tag == "$str" and type(body) is list:
                     return "".join(map(chr, body))
-            except (ValueError, TypeError, OverflowError) as e:
+            except (ValueError, TypeError, OverflowError, ArithmeticError) as e:
                 raise ValueError(f"bad {tag} value {body!r}") from e
     raise ValueError(f"unexpected value {raw!r}")
 

@@ -10,9 +10,9 @@ from exchange.engine import (AmendOrder, CancelAll, CancelOrder, CancelReplace, 
 ACCOUNTS = range(1, 9)
 AAA = Instrument("AAA", "AAA", "USD", Decimal("0.01"), Decimal("1"), base_decimals=0,
                  quote_decimals=2, maker_fee_ppm=1000, taker_fee_ppm=2000, max_qty=1000)
-BBB = Instrument("BBB", "BBB", "USD", Decimal("0.5"), Decimal("0.001"), base_decimals=3,
-                 quote_decimals=2, price_band_bps=2000, reference_price=200, min_notional=10,
-                 taker_fee_ppm=500)
+BBB = Instrument("BBB", "BBB", "USD", Decimal("0.5"), Decimal("0.1"), base_decimals=3,
+                 quote_decimals=2, price_band_bps=2000, reference_price=200,
+                 min_notional=2_000, taker_fee_ppm=500)
 
 
 def setup_commands(ts=1):
@@ -31,11 +31,13 @@ def random_commands(rng: random.Random, sequencer, n: int, ts: int = 2):
         sym = rng.choice(("AAA", "BBB"))
         acct = rng.choice(ACCOUNTS)
         side = rng.choice(("buy", "sell"))
-        price = mid[sym] + rng.randint(-15, 15)
+        price = mid[sym] + (rng.randint(-15, 3) if side == "buy" else rng.randint(-3, 15))
         qty = rng.randint(1, 40)
         mine = [o for o in sequencer.by_account.get(acct, {}).values() if o.symbol == sym]
         r = rng.random()
-        if r < 0.30:
+        if sequencer.markets[sym].status != "TRADING" and rng.random() < 0.1:
+            yield SetInstrumentStatus(ts, sym, "TRADING")  # keep halts short
+        elif r < 0.42:
             tif = rng.choice(("GTC", "GTC", "GTC", "IOC", "FOK", "GTD"))
             yield PlaceOrder(ts, acct, sym, side, rng.choice(("LIMIT", "LIMIT", "LIMIT_MAKER"))
                              if tif in ("GTC", "GTD") else "LIMIT", qty=qty, price=price, tif=tif,
@@ -44,17 +46,17 @@ def random_commands(rng: random.Random, sequencer, n: int, ts: int = 2):
                              and rng.random() < 0.1 else None,
                              client_order_id=f"c{ts}" if rng.random() < 0.3 else None,
                              stp=rng.choice((None, "NONE", "EXPIRE_TAKER", "EXPIRE_BOTH")))
-        elif r < 0.37:
+        elif r < 0.48:
             if rng.random() < 0.5:
                 yield PlaceOrder(ts, acct, sym, side, "MARKET", qty=qty)
             else:
                 yield PlaceOrder(ts, acct, sym, side, "MARKET", quote_qty=rng.randint(100, 50_000))
-        elif r < 0.44:
+        elif r < 0.54:
             kind = rng.choice(("STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"))
             yield PlaceOrder(ts, acct, sym, side, kind, qty=qty,
                              stop_price=mid[sym] + rng.randint(-10, 10),
                              price=price if kind.endswith("LIMIT") else None)
-        elif r < 0.58:
+        elif r < 0.64:
             if mine and rng.random() < 0.9:
                 o = rng.choice(mine)
                 if o.client_order_id and rng.random() < 0.5:
@@ -63,26 +65,27 @@ def random_commands(rng: random.Random, sequencer, n: int, ts: int = 2):
                     yield CancelOrder(ts, acct, sym, order_id=o.order_id)
             else:
                 yield CancelOrder(ts, acct, sym, order_id=rng.randint(1, 10**6))
-        elif r < 0.72:
+        elif r < 0.76:
             oid = rng.choice(mine).order_id if mine else rng.randint(1, 10**6)
             yield AmendOrder(ts, acct, sym, oid, qty=rng.choice((None, qty)),
                              price=rng.choice((None, price)))
-        elif r < 0.78:
+        elif r < 0.82:
             oid = rng.choice(mine).order_id if mine else rng.randint(1, 10**6)
             yield CancelReplace(ts, acct, sym, PlaceOrder(ts, acct, sym, side, "LIMIT", qty=qty,
                                                           price=price),
                                 cancel_order_id=oid,
                                 mode=rng.choice(("STOP_ON_FAILURE", "ALLOW_FAILURE")))
-        elif r < 0.80:
+        elif r < 0.83:
             yield CancelAll(ts, acct, sym)
-        elif r < 0.85:
+        elif r < 0.87:
             yield Deposit(ts, acct, rng.choice(("USD", "AAA", "BBB", "ZZZ")),
                           rng.choice((rng.randint(1, 10**6), 10**30, 0)))
-        elif r < 0.89:
+        elif r < 0.90:
             yield Withdraw(ts, acct, rng.choice(("USD", "AAA", "BBB")), rng.randint(1, 10**6))
-        elif r < 0.92:
-            yield SetInstrumentStatus(ts, sym, rng.choice(("TRADING", "TRADING", "HALT",
-                                                           "CANCEL_ONLY", "BOGUS")))
+        elif r < 0.91:
+            halted = sequencer.markets[sym].status != "TRADING"
+            yield SetInstrumentStatus(ts, sym, "TRADING" if halted and rng.random() < 0.9 else
+                                      rng.choice(("TRADING", "HALT", "CANCEL_ONLY", "BOGUS")))
         elif r < 0.95:
             yield ExpireOrders(ts)
         else:  # requests the sequencer must refuse, journaled all the same
