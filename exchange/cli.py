@@ -1,16 +1,41 @@
-"""Command line: ``exchange demo`` (more commands arrive with the server)."""
+"""Command line: ``exchange serve | migrate | demo``."""
 
 import argparse
+import asyncio
+import sys
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="exchange")
     sub = ap.add_subparsers(dest="cmd", required=True)
+    serve = sub.add_parser("serve", help="run the venue's HTTP server")
+    serve.add_argument("--host", help="address to listen on (EXCHANGE_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (EXCHANGE_PORT)")
+    serve.add_argument("--data-dir", help="data directory: embedded PostgreSQL, demo "
+                       "credentials (EXCHANGE_DATA_DIR)")
+    migrate = sub.add_parser("migrate", help="apply the database migrations and exit")
+    migrate.add_argument("--data-dir", help="data directory of the embedded PostgreSQL")
     sub.add_parser("demo", help="run the engine demo")
     args = ap.parse_args(argv)
     if args.cmd == "demo":
         from .demo import main as demo
         demo()
+        return
+    from . import settings as config
+    try:
+        overrides = {"data_dir": args.data_dir}
+        if args.cmd == "serve":
+            overrides.update(host=args.host, port=args.port)
+        settings = config.load(overrides)
+    except ValueError as e:
+        sys.exit(f"exchange: {e}")
+    if args.cmd == "serve":
+        from .server import serve as run
+        run(settings)
+    elif args.cmd == "migrate":
+        from .server import migrate_only
+        applied = asyncio.run(migrate_only(settings))
+        print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
 
 
 if __name__ == "__main__":

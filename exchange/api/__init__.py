@@ -1,0 +1,14 @@
+"""The REST edge in Binance's spot dialect (aiohttp).
+
+One module per concept: ``params`` (strict parsing), ``auth`` (API keys and
+HMAC signatures), ``ratelimit`` (request weights), ``errors`` (Binance codes),
+``market`` (public data), ``exchange_info``, ``orders``, ``account``,
+``history`` (SQL over the durable tables), ``views`` (JSON shapes).
+``setup(app)`` wires them into an application that holds the venue and pool.
+"""
+
+from .app import setup
+from .auth import KEYS, KeyStore, sign
+from .state import POOL, VENUE, ApiSettings
+
+__all__ = ["setup", "KEYS", "KeyStore", "sign", "POOL", "VENUE", "ApiSettings"]

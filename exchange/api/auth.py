@@ -1,0 +1,147 @@
+"""Signed requests: API keys, HMAC-SHA256 signatures, timestamp and recvWindow.
+
+A signed request carries its key in the ``X-MBX-APIKEY`` header and, among
+its parameters, ``timestamp`` (ms), an optional ``recvWindow`` (ms, default
+5000, at most 60000) and ``signature``: the hex HMAC-SHA256, keyed with the
+API secret, of the query string concatenated with the body, both as sent and
+without the ``signature`` parameter itself.
+"""
+
+import hashlib
+import hmac
+import re
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from . import errors
+from .errors import ApiError
+from .params import Params, merge, parse_form
+from .state import POOL
+
+_KEY_FORMAT = re.compile(r"^[A-Za-z0-9]{1,128}$")
+_SIGNATURE = re.compile(r"^[0-9a-fA-F]{64}$")
+DEFAULT_RECV_WINDOW = 5000
+MAX_RECV_WINDOW = 60_000
+MAX_AHEAD_MS = 1000  # a timestamp may be this far ahead of the server's clock
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    api_key: str
+    secret: str
+    account: int
+    permissions: frozenset
+
+
+class KeyStore:
+    """API keys by key, read through from the ``api_keys`` table."""
+
+    def __init__(self):
+        self._keys = {}
+
+    def forget(self, api_key: str) -> None:
+        self._keys.pop(api_key, None)
+
+    async def get(self, pool, api_key: str) -> ApiKey | None:
+        key = self._keys.get(api_key)
+        if key is not None:
+            return key
+        row = await pool.fetchrow(
+            "SELECT api_key, secret, account_id, permissions FROM api_keys "
+            "WHERE api_key = $1 AND revoked_at IS NULL", api_key)
+        if row is None:
+            return None
+        key = ApiKey(row["api_key"], row["secret"], row["account_id"],
+                     frozenset(row["permissions"]))
+        self._keys[api_key] = key
+        return key
+
+
+KEYS = web.AppKey("api_keys", KeyStore)
+
+
+async def read_body(request: web.Request) -> str:
+    """The form body as text ('' for none); other content types are refused."""
+    if not request.body_exists:
+        return ""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(errors.ILLEGAL_CHARS, "Request body too large.", status=413) from None
+    if not raw:
+        return ""
+    ctype = request.content_type
+    if ctype not in ("application/x-www-form-urlencoded", "application/octet-stream"):
+        raise ApiError(errors.ILLEGAL_CHARS,
+                       "Unsupported Content-Type; send parameters in the query string or as "
+                       "application/x-www-form-urlencoded.", status=415)
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise ApiError(errors.ILLEGAL_CHARS, "Illegal characters found in the request body.") from None
+
+
+def raw_query(request: web.Request) -> str:
+    return request.rel_url.raw_query_string
+
+
+async def public_params(request: web.Request) -> Params:
+    """The parameters of an unsigned request."""
+    query = parse_form(raw_query(request), "query string")
+    body = parse_form(await read_body(request), "request body")
+    return Params(merge(query, body))
+
+
+def _without_signature(text: str) -> str:
+    return "&".join(p for p in text.split("&") if not p.startswith("signature="))
+
+
+def sign(secret: str, payload: str) -> str:
+    """Return the hex HMAC-SHA256 of ``payload`` keyed with ``secret``."""
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+async def signed_params(request: web.Request, permission: str = "read",
+                        clock=time.time) -> tuple[Params, ApiKey]:
+    """Authenticate a signed request; return its parameters and the caller's key.
+
+    Refuses with -2014 (key missing or malformed), -2015 (unknown or revoked
+    key), -1102 (timestamp or signature missing), -1131 (bad recvWindow),
+    -1022 (bad signature), -1021 (timestamp outside recvWindow) and -1002
+    (key lacks the permission).
+    """
+    api_key = request.headers.get("X-MBX-APIKEY", "")
+    if not _KEY_FORMAT.match(api_key):
+        raise ApiError(errors.BAD_API_KEY_FMT, "API-key format invalid.")
+    query_text = raw_query(request)
+    body_text = await read_body(request)
+    params = Params(merge(parse_form(query_text, "query string"),
+                          parse_form(body_text, "request body")))
+    key = await request.app[KEYS].get(request.app[POOL], api_key)
+    if key is None:
+        raise ApiError(errors.REJECTED_MBX_KEY, "Invalid API-key, IP, or permissions for action.")
+    timestamp = params.int("timestamp", required=True)
+    recv_window = params.int("recvWindow")
+    if recv_window is None:
+        recv_window = DEFAULT_RECV_WINDOW
+    elif not 0 < recv_window <= MAX_RECV_WINDOW:
+        raise ApiError(errors.BAD_RECV_WINDOW, f"recvWindow must be less than {MAX_RECV_WINDOW}.")
+    signature = params.raw("signature")
+    if signature is None:
+        raise errors.mandatory("signature")
+    payload = _without_signature(query_text) + _without_signature(body_text)
+    if not _SIGNATURE.match(signature) or not hmac.compare_digest(
+            signature.lower(), sign(key.secret, payload)):
+        raise ApiError(errors.INVALID_SIGNATURE, "Signature for this request is not valid.")
+    now_ms = int(clock() * 1000)
+    if timestamp >= now_ms + MAX_AHEAD_MS:
+        raise ApiError(errors.INVALID_TIMESTAMP,
+                       f"Timestamp for this request was {MAX_AHEAD_MS}ms ahead of the server's time.")
+    if now_ms - timestamp > recv_window:
+        raise ApiError(errors.INVALID_TIMESTAMP,
+                       "Timestamp for this request is outside of the recvWindow.")
+    if permission not in key.permissions:
+        raise ApiError(errors.UNAUTHORIZED, "You are not authorized to execute this request.")
+    return params, key

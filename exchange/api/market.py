@@ -1,0 +1,285 @@
+"""Public market data: ping, time, exchangeInfo, depth, trades, klines, tickers, avgPrice.
+
+Books, last prices and instrument rules are read from the sequencer's memory;
+trade history (trades, klines, 24h statistics, average price) from the
+``trades`` table with SQL.
+"""
+
+import time
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from aiohttp import web
+
+from . import errors, history
+from .app import json
+from .auth import public_params
+from .errors import ApiError
+from .exchange_info import exchange_info
+from .ratelimit import weight
+from .state import POOL, VENUE
+
+routes = web.RouteTableDef()
+NS_PER_MS = 1_000_000
+DAY_MS = 86_400_000
+
+
+def now_ms() -> int:
+    return time.time_ns() // NS_PER_MS
+
+
+def market_of(request: web.Request, symbol: str):
+    """The sequencer's market for ``symbol``, or -1121."""
+    mkt = request.app[VENUE].sequencer.markets.get(symbol)
+    if mkt is None:
+        raise ApiError(errors.BAD_SYMBOL, "Invalid symbol.")
+    return mkt
+
+
+def _selected(request, params) -> list:
+    """The markets named by ``symbol`` or ``symbols``, or all; and whether one was named."""
+    symbol = params.symbol(required=False)
+    symbols = params.symbols()
+    if symbol and symbols:
+        raise ApiError(errors.INVALID_PARAMETER,
+                       "Parameter 'symbol' and 'symbols' cannot be sent together.")
+    if symbol:
+        return [market_of(request, symbol)], True
+    if symbols:
+        return [market_of(request, s) for s in symbols], False
+    return list(request.app[VENUE].sequencer.markets.values()), False
+
+
+@routes.get("/api/v3/ping")
+@weight(1)
+async def ping(request):
+    (await public_params(request)).check_all_read()
+    return json({})
+
+
+@routes.get("/api/v3/time")
+@weight(1)
+async def server_time(request):
+    (await public_params(request)).check_all_read()
+    return json({"serverTime": now_ms()})
+
+
+@routes.get("/api/v3/exchangeInfo")
+@weight(20)
+async def exchange_info_handler(request):
+    params = await public_params(request)
+    markets, _ = _selected(request, params)
+    params.check_all_read()
+    return json(exchange_info(markets, request.app, now_ms()))
+
+
+def _depth_weight(query):
+    limit = int(query.get("limit") or 100)
+    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+
+
+@routes.get("/api/v3/depth")
+@weight(_depth_weight)
+async def depth(request):
+    params = await public_params(request)
+    mkt = market_of(request, params.symbol())
+    limit = params.int("limit", lo=1, hi=5000) or 100
+    params.check_all_read()
+    inst = mkt.inst
+    bids, asks = mkt.book.depth(limit)
+    p, q = inst.price_str, inst.qty_str
+    return json({"lastUpdateId": request.app[VENUE].sequencer.seq,
+                 "bids": [[p(price), q(qty)] for price, qty, _ in bids],
+                 "asks": [[p(price), q(qty)] for price, qty, _ in asks]})
+
+
+def _trade_json(inst, row) -> dict:
+    return {"id": row["trade_id"], "price": inst.price_str(row["price"]),
+            "qty": inst.qty_str(row["qty"]), "quoteQty": inst.quote_str(int(row["quote_qty"])),
+            "time": row["ts_ns"] // NS_PER_MS, "isBuyerMaker": row["taker_side"] == "sell",
+            "isBestMatch": True}
+
+
+@routes.get("/api/v3/trades")
+@weight(25)
+async def trades(request):
+    params = await public_params(request)
+    mkt = market_of(request, params.symbol())
+    limit = params.int("limit", lo=1, hi=1000) or 500
+    params.check_all_read()
+    rows = await history.recent_trades(request.app[POOL], mkt.inst.symbol, limit)
+    return json([_trade_json(mkt.inst, r) for r in rows])
+
+
+@routes.get("/api/v3/historicalTrades")
+@weight(25)
+async def historical_trades(request):
+    params = await public_params(request)
+    mkt = market_of(request, params.symbol())
+    limit = params.int("limit", lo=1, hi=1000) or 500
+    from_id = params.int("fromId", lo=0)
+    params.check_all_read()
+    rows = await history.trades_from(request.app[POOL], mkt.inst.symbol, from_id, None, None,
+                                     limit)
+    return json([_trade_json(mkt.inst, r) for r in rows])
+
+
+@routes.get("/api/v3/aggTrades")
+@weight(4)
+async def agg_trades(request):
+    """Every trade is its own aggregate here (one taker order, one maker, one price)."""
+    params = await public_params(request)
+    mkt = market_of(request, params.symbol())
+    from_id = params.int("fromId", lo=0)
+    start = params.int("startTime", lo=0)
+    end = params.int("endTime", lo=0)
+    limit = params.int("limit", lo=1, hi=1000) or 500
+    params.check_all_read()
+    inst = mkt.inst
+    if from_id is None and start is None and end is None:
+        rows = await history.recent_trades(request.app[POOL], inst.symbol, limit)
+    else:
+        rows = await history.trades_from(request.app[POOL], inst.symbol, from_id, start, end,
+                                         limit)
+    return json([{"a": r["trade_id"], "p": inst.price_str(r["price"]), "q": inst.qty_str(r["qty"]),
+                  "f": r["trade_id"], "l": r["trade_id"], "T": r["ts_ns"] // NS_PER_MS,
+                  "m": r["taker_side"] == "sell", "M": True} for r in rows])
+
+
+@routes.get("/api/v3/klines")
+@weight(2)
+async def klines(request):
+    params = await public_params(request)
+    mkt = market_of(request, params.symbol())
+    interval = params.str("interval", required=True)
+    if interval not in history.INTERVALS:
+        raise ApiError(errors.INVALID_INTERVAL, "Invalid interval.")
+    start = params.int("startTime", lo=0)
+    end = params.int("endTime", lo=0)
+    limit = params.int("limit", lo=1, hi=1000) or 500
+    params.check_all_read()
+    if start is not None and end is not None and start > end:
+        raise ApiError(errors.INVALID_PARAMETER, "startTime must not be after endTime.")
+    inst = mkt.inst
+    rows = await history.klines(request.app[POOL], inst.symbol, interval, start, end, limit)
+    p, q = inst.price_str, inst.qty_str
+    return json([[r["open_ms"], p(r["open"]), p(r["high"]), p(r["low"]), p(r["close"]),
+                  q(int(r["volume"])), r["close_ms"], inst.quote_str(int(r["quote_volume"])),
+                  r["count"], q(int(r["taker_volume"])), inst.quote_str(int(r["taker_quote"])),
+                  "0"] for r in rows])
+
+
+def _ratio(num: int, den: int, places: int) -> str:
+    """``num / den`` as a decimal string with ``places`` places (a statistic, not money)."""
+    if not den:
+        return f"{Decimal(0):.{places}f}"
+    value = (Decimal(num) / Decimal(den)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN)
+    return f"{value:.{places}f}"
+
+
+def _ticker_json(mkt, stats, now: int, full: bool) -> dict:
+    inst = mkt.inst
+    p, q = inst.price_str, inst.qty_str
+    last = mkt.last_price or 0
+    bid, ask = mkt.book.best_bid(), mkt.book.best_ask()
+    if stats is None:
+        count, first_id, last_id, open_, high, low, volume, quote_volume = 0, -1, -1, last, last, last, 0, 0
+        last_qty = 0
+    else:
+        count, first_id, last_id = stats["count"], stats["first_id"], stats["last_id"]
+        open_, high, low = stats["open"], stats["high"], stats["low"]
+        volume, quote_volume = int(stats["volume"]), int(stats["quote_volume"])
+        last, last_qty = stats["last"], stats["last_qty"]
+    out = {"symbol": inst.symbol}
+    if full:
+        change = last - open_
+        out["priceChange"] = ("-" if change < 0 else "") + p(abs(change))
+        out["priceChangePercent"] = _ratio(change * 100, open_, 3)
+        out["weightedAvgPrice"] = _vwap(inst, quote_volume, volume)
+        out["prevClosePrice"] = p(open_)
+    out["lastPrice"] = p(last)
+    if full:
+        out["lastQty"] = q(last_qty)
+        out["bidPrice"], out["bidQty"] = (p(bid[0]), q(bid[1])) if bid else (p(0), q(0))
+        out["askPrice"], out["askQty"] = (p(ask[0]), q(ask[1])) if ask else (p(0), q(0))
+    out["openPrice"], out["highPrice"], out["lowPrice"] = p(open_), p(high), p(low)
+    out["volume"], out["quoteVolume"] = q(volume), inst.quote_str(quote_volume)
+    out["openTime"], out["closeTime"] = now - DAY_MS, now
+    out["firstId"], out["lastId"], out["count"] = first_id, last_id, count
+    return out
+
+
+def _vwap(inst, quote_minor: int, lots: int) -> str:
+    """Volume-weighted average price, in quote units per base unit, 8 places."""
+    if not lots:
+        return "0.00000000"
+    price = (Decimal(quote_minor).scaleb(-inst.quote_decimals)
+             / (Decimal(lots) * inst.step_size))
+    return f"{price.quantize(Decimal('1e-8'), ROUND_HALF_EVEN):.8f}"
+
+
+def _ticker_weight(query):
+    if query.get("symbol"):
+        return 2
+    if query.get("symbols"):
+        return 40
+    return 80
+
+
+@routes.get("/api/v3/ticker/24hr")
+@weight(_ticker_weight)
+async def ticker_24hr(request):
+    params = await public_params(request)
+    markets, single = _selected(request, params)
+    kind = params.str("type") or "FULL"
+    if kind not in ("FULL", "MINI"):
+        raise ApiError(errors.INVALID_PARAMETER, "Invalid value for parameter 'type'.")
+    params.check_all_read()
+    now = now_ms()
+    stats = await history.stats_24h(request.app[POOL], [m.inst.symbol for m in markets],
+                                    (now - DAY_MS) * NS_PER_MS)
+    out = [_ticker_json(m, stats.get(m.inst.symbol), now, kind == "FULL") for m in markets]
+    return json(out[0] if single else out)
+
+
+@routes.get("/api/v3/ticker/price")
+@weight(lambda q: 2 if q.get("symbol") else 4)
+async def ticker_price(request):
+    params = await public_params(request)
+    markets, single = _selected(request, params)
+    params.check_all_read()
+    out = [{"symbol": m.inst.symbol, "price": m.inst.price_str(m.reference_price or 0)}
+           for m in markets]
+    return json(out[0] if single else out)
+
+
+@routes.get("/api/v3/ticker/bookTicker")
+@weight(lambda q: 2 if q.get("symbol") else 4)
+async def book_ticker(request):
+    params = await public_params(request)
+    markets, single = _selected(request, params)
+    params.check_all_read()
+    out = []
+    for m in markets:
+        p, q = m.inst.price_str, m.inst.qty_str
+        bid, ask = m.book.best_bid(), m.book.best_ask()
+        out.append({"symbol": m.inst.symbol,
+                    "bidPrice": p(bid[0]) if bid else p(0), "bidQty": q(bid[1]) if bid else q(0),
+                    "askPrice": p(ask[0]) if ask else p(0), "askQty": q(ask[1]) if ask else q(0)})
+    return json(out[0] if single else out)
+
+
+@routes.get("/api/v3/avgPrice")
+@weight(2)
+async def avg_price(request):
+    params = await public_params(request)
+    mkt = market_of(request, params.symbol())
+    params.check_all_read()
+    inst = mkt.inst
+    now = now_ms()
+    row = await history.window_totals(request.app[POOL], inst.symbol, (now - 5 * 60_000) * NS_PER_MS)
+    if row["lots"]:
+        price, close = _vwap(inst, int(row["quote"]), int(row["lots"])), row["last_ms"]
+    else:  # no trade in the window: the last price (or the listed reference)
+        price = inst.price_str(mkt.reference_price or 0)
+        close = now
+    return json({"mins": 5, "price": price, "closeTime": close})

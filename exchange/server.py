@@ -1,0 +1,197 @@
+"""The venue's HTTP server: database, journal, venue and REST API in one aiohttp app.
+
+Long-lived resources start and stop as pairs in cleanup contexts, in order:
+the database (embedded PostgreSQL when no DSN, migrations applied), then the
+venue (state recovered by journal replay, the write-behind batcher started;
+on an empty journal the demo venue is set up), each under a typed AppKey.
+If recovery finds the durable state inconsistent the server refuses to start.
+"""
+
+import asyncio
+import dataclasses
+import logging
+import os
+import pathlib
+import secrets
+import signal
+from decimal import Decimal
+
+import orjson
+from aiohttp import web
+
+from . import api
+from .api.state import POOL, VENUE, ApiSettings
+from .demo import demo_instruments
+from .engine import CommandRejected, Deposit, ListInstrument, Reason
+from .engine.instrument import to_units
+from .settings import Settings
+from .store import Batcher, Database, RecoveryError, migrate, open_database, recover
+from .venue import Venue
+
+log = logging.getLogger("exchange.server")
+
+CONFIG = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+BATCHER = web.AppKey("batcher", Batcher)
+DEMO_CREDENTIALS = web.AppKey("demo_credentials", dict)
+
+DEMO_ACCOUNT = "demo"
+DEMO_CASH = "1000000.00"   # in each quote asset
+DEMO_SHARES = 10_000       # of each instrument, in lots
+
+
+def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
+    """Build the application; resources start when it starts (cleanup contexts)."""
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[CONFIG] = settings
+    api.setup(app, ApiSettings(weight_limit_1m=settings.weight_limit_1m,
+                               max_body_bytes=settings.max_body_bytes))
+    app.router.add_get("/healthz", healthz)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_venue(on_fatal))
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness and the journal's progress; 503 once the journal has failed."""
+    batcher = request.app[BATCHER]
+    venue = request.app[VENUE]
+    ok = batcher.error is None
+    body = {"status": "ok" if ok else "failed", "seq": venue.sequencer.seq,
+            "committed_seq": batcher.committed_seq, "backlog": batcher.backlog}
+    return web.Response(body=orjson.dumps(body), status=200 if ok else 503,
+                        content_type="application/json")
+
+
+async def _database(app: web.Application):
+    settings = app[CONFIG]
+    db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
+    try:
+        applied = await migrate(db.pool)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        app[DATABASE] = db
+        app[POOL] = db.pool
+        yield
+    finally:
+        await db.close()
+
+
+def _venue(on_fatal):
+    async def venue_ctx(app: web.Application):
+        settings = app[CONFIG]
+        pool = app[POOL]
+        try:
+            sequencer = await recover(pool, settings.day_end_utc_s)
+        except RecoveryError:
+            log.critical("recovery failed: the durable state is inconsistent; refusing to serve")
+            raise
+        log.info("recovered the venue at seq %d", sequencer.seq)
+        batcher = Batcher(pool, on_fatal=on_fatal or _exit_on_fatal)
+        batcher.start()
+        venue = Venue(sequencer, batcher, durability=settings.durability,
+                      max_backlog=settings.max_backlog)
+        app[BATCHER] = batcher
+        app[VENUE] = venue
+        try:
+            creds = await bootstrap_demo(app)
+            if creds is not None:
+                app[DEMO_CREDENTIALS] = creds
+            yield
+        finally:
+            await batcher.stop()
+    return venue_ctx
+
+
+def _exit_on_fatal(error):
+    """The journal failed: memory is ahead of the database. Stop; recovery restarts clean."""
+    log.critical("journal failed (%r): shutting down", error)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+async def create_account(app: web.Application, name: str, funds: dict | None = None,
+                         permissions=("read", "trade")) -> dict:
+    """Create an account with an API key and fund it by Deposit commands.
+
+    ``funds`` maps asset -> amount as a decimal string. Returns
+    ``{"account_id", "api_key", "api_secret"}``.
+    """
+    pool, venue = app[POOL], app[VENUE]
+    api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            account_id = await conn.fetchval(
+                "INSERT INTO accounts (account_id, name) "
+                "SELECT coalesce(max(account_id), 0) + 1, $1 FROM accounts RETURNING account_id",
+                name)
+            await conn.execute(
+                "INSERT INTO api_keys (api_key, secret, account_id, permissions) "
+                "VALUES ($1, $2, $3, $4)", api_key, secret, account_id, list(permissions))
+    for asset, amount in (funds or {}).items():
+        await deposit(app, account_id, asset, amount)
+    return {"account_id": account_id, "api_key": api_key, "api_secret": secret}
+
+
+async def deposit(app: web.Application, account_id: int, asset: str, amount: str) -> None:
+    """Credit ``amount`` (a decimal string) of ``asset`` to an account, by a Deposit command."""
+    decimals = app[VENUE].sequencer.assets[asset]
+    units = to_units(amount, Decimal(1).scaleb(-decimals), "amount", Reason.INVALID_AMOUNT)
+    events = await app[VENUE].submit(Deposit(0, account_id, asset, units, "bootstrap"))
+    if any(type(e) is CommandRejected for e in events):
+        raise RuntimeError(f"deposit of {amount} {asset} refused: {events}")
+
+
+async def bootstrap_demo(app: web.Application) -> dict | None:
+    """On a new venue: list the demo instruments and create a funded demo account.
+
+    Idempotent: lists only what is missing, and creates the account (with its
+    API key, printed and written to ``<data_dir>/demo-credentials.json``)
+    only if there is none. Returns the credentials when it created them.
+    """
+    settings = app[CONFIG]
+    venue = app[VENUE]
+    instruments = [dataclasses.replace(i, default_stp=settings.default_stp)
+                   for i in demo_instruments()]
+    if venue.sequencer.seq == 0:
+        for inst in instruments:
+            await venue.submit(ListInstrument(0, inst))
+    if await app[POOL].fetchval("SELECT 1 FROM accounts WHERE name = $1", DEMO_ACCOUNT):
+        return None
+    funds = {}
+    for inst in instruments:
+        if inst.symbol in venue.sequencer.markets:
+            funds[inst.quote] = DEMO_CASH
+            funds[inst.base] = str(DEMO_SHARES * inst.step_size)
+    creds = await create_account(app, DEMO_ACCOUNT, funds)
+    creds = {"api_key": creds["api_key"], "api_secret": creds["api_secret"]}
+    path = pathlib.Path(settings.data_dir) / "demo-credentials.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(orjson.dumps(creds, option=orjson.OPT_INDENT_2))
+    print(f"demo account created (funded with {DEMO_CASH} of each quote asset and "
+          f"{DEMO_SHARES} shares of each instrument)\n"
+          f"  api key:    {creds['api_key']}\n  api secret: {creds['api_secret']}\n"
+          f"  written to {path}", flush=True)
+    return creds
+
+
+def serve(settings: Settings) -> None:
+    """Run the server until SIGINT/SIGTERM, on uvloop."""
+    import uvloop
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    loop = uvloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    web.run_app(app, host=settings.host, port=settings.port, loop=loop,
+                print=lambda msg: print(msg, flush=True), access_log=None)
+
+
+async def migrate_only(settings: Settings) -> list[str]:
+    """Apply the migrations to the configured database and return their names."""
+    db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
+    try:
+        return await migrate(db.pool)
+    finally:
+        await db.close()

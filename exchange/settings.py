@@ -1,0 +1,76 @@
+"""Settings: config.toml defaults, overridden by EXCHANGE_* variables, then by flags.
+
+Each key of config.toml (in any section) can be overridden by the variable
+``EXCHANGE_<KEY>`` in upper case: ``EXCHANGE_PORT=9000``,
+``EXCHANGE_DATABASE_URL=postgresql://...``, ``EXCHANGE_DURABILITY=async``.
+The value is converted to the type of the default. ``EXCHANGE_CONFIG`` names
+another config file.
+"""
+
+import dataclasses
+import os
+import pathlib
+import tomllib
+from dataclasses import dataclass
+
+CONFIG_FILE = pathlib.Path(__file__).resolve().parents[1] / "config.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: str = "data"
+    database_url: str = ""
+    durability: str = "sync"
+    max_backlog: int = 50_000
+    day_end_utc_s: int = 0
+    default_stp: str = "EXPIRE_MAKER"
+    weight_limit_1m: int = 6000
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+
+
+def _convert(name: str, value, default):
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"setting {name} must be true or false, got {value!r}")
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"setting {name} must be an integer, got {value!r}") from None
+    return str(value)
+
+
+def load(overrides: dict | None = None, env=None, path: pathlib.Path | None = None) -> Settings:
+    """Return the settings: defaults < config.toml < EXCHANGE_* env < ``overrides`` (non-None)."""
+    env = os.environ if env is None else env
+    path = pathlib.Path(env.get("EXCHANGE_CONFIG") or path or CONFIG_FILE)
+    defaults = Settings()
+    known = {f.name: getattr(defaults, f.name) for f in dataclasses.fields(Settings)}
+    values = {}
+    if path.exists():
+        with path.open("rb") as f:
+            doc = tomllib.load(f)
+        for section in doc.values():
+            items = section.items() if isinstance(section, dict) else ()
+            for name, value in items:
+                if name in known:
+                    values[name] = _convert(name, value, known[name])
+    for name, default in known.items():
+        var = "EXCHANGE_" + name.upper()
+        if var in env:
+            values[name] = _convert(var, env[var], default)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = _convert(name, value, known[name])
+    settings = dataclasses.replace(defaults, **values)
+    if settings.durability not in ("sync", "async"):
+        raise ValueError("durability must be 'sync' or 'async'")
+    return settings
