@@ -9,7 +9,8 @@ reach it; it talks over a Unix socket only, with trust authentication. After
 connecting, both cases share one code path.
 
 Every connection of the pool maps ``jsonb`` to Python values with orjson
-(``bytes`` and ``str`` are taken as JSON text already serialised).
+(``bytes`` and ``str`` are taken as JSON text already serialised) and
+``numeric`` to ``int`` when it has no fractional scale (``store.numeric``).
 """
 
 import asyncio
@@ -17,6 +18,8 @@ import pathlib
 
 import asyncpg
 import orjson
+
+from . import numeric
 
 
 def _jsonb_encode(value) -> bytes:
@@ -32,9 +35,11 @@ def _jsonb_decode(data: bytes):
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
-    """Set up a new connection: the orjson codec for jsonb."""
+    """Set up a new connection: jsonb through orjson, numeric as int when integral."""
     await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=_jsonb_encode,
                               decoder=_jsonb_decode, format="binary")
+    await conn.set_type_codec("numeric", schema="pg_catalog", encoder=numeric.encode,
+                              decoder=numeric.decode, format="binary")
 
 
 def start_embedded(pgdata: pathlib.Path):
