@@ -91,6 +91,7 @@ R = Reason
 # reason -> (code, message) for a refused new order (and cancel-replace's new half)
 REASON_ERRORS = {
     R.UNKNOWN_ORDER: (NO_SUCH_ORDER, "Order does not exist."),
+    R.INVALID_ORDER_ID: (ILLEGAL_CHARS, "Invalid orderId."),
     R.DUPLICATE_ORDER_ID: (NEW_ORDER_REJECTED, "Duplicate order sent."),
     R.DUPLICATE_CLIENT_ORDER_ID: (NEW_ORDER_REJECTED, "Duplicate order sent."),
     R.INVALID_SIDE: (INVALID_SIDE, "Invalid side."),
