@@ -138,6 +138,10 @@ def _decode_object(data):
         name = names.get(key)
         if name is None:
             raise ValueError(f"unknown field {key!r} for {cls.__name__}")
+        t = type(raw)
+        if (t is int or raw is None) and (cls, name) not in _ENUMS:  # the common case
+            kwargs[name] = raw
+            continue
         if (cls, name) in _DECIMALS and type(raw) is str:
             value = raw  # Instrument.__post_init__ makes it a Decimal
         elif (cls, name) in _SETS and type(raw) is list:
@@ -158,12 +162,15 @@ def _decode_object(data):
         raise ValueError(f"bad {cls.__name__}: {e}") from e
 
 
+_MEMBERS = {}  # enum -> {value: member}: a dict lookup is far cheaper than calling the enum
+
+
 def _member(members, value):
     if type(value) is str:
-        try:
-            return members(value)
-        except ValueError:
-            pass
+        table = _MEMBERS.get(members)
+        if table is None:
+            table = _MEMBERS[members] = {m.value: m for m in members}
+        return table.get(value, value)
     return value
 
 
