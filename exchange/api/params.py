@@ -16,6 +16,8 @@ from . import errors
 from .errors import ApiError
 
 MAX_PARAMS = 64
+MAX_INT = 2**63 - 1          # ids fit PostgreSQL's bigint
+MAX_TIME_MS = 9_000_000_000_000  # times in ms still fit bigint once in ns
 _INT = re.compile(r"^-?[0-9]{1,20}$")
 _UINT = re.compile(r"^[0-9]{1,20}$")
 DECIMAL_LEGAL = r"^([0-9]{1,20})(\.[0-9]{1,20})?$"
@@ -87,6 +89,8 @@ class Params:
         if not _INT.match(value):
             raise errors.illegal(name, "^-?[0-9]{1,20}$")
         n = int(value)
+        if hi is None:
+            hi = MAX_TIME_MS if name.endswith("Time") or name == "timestamp" else MAX_INT
         if (lo is not None and n < lo) or (hi is not None and n > hi):
             raise ApiError(errors.INVALID_PARAMETER,
                            f"Invalid value for parameter '{name}': {n}; expected "
