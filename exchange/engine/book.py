@@ -85,10 +85,10 @@ class _Side:
 
     def add_level(self, price):
         """Create the level at ``price``; amortised O(log n)."""
+        if len(self.heap) >= self.compact_at:
+            self.compact()  # first: it drops every empty level, as the new one would be
         lvl = self.levels[price] = _Level(price)
         heappush(self.heap, self.sign * price)
-        if len(self.heap) > self.compact_at:
-            self.compact()
         return lvl
 
     def drop_top(self):

@@ -140,9 +140,20 @@ class Sequencer:
         o.working = type_ not in STOPS
         o.stop_key = None
         o.created_ts_ns = cmd.ts_ns
-        o.spec = OrderSpec.of(o.order_id, o.account, o.symbol, o.client_order_id, side, type_,
-                              tif, o.quote_qty, o.stop_price, o.display_qty, stp, expire,
-                              cmd.ts_ns)
+        o.spec = spec = OrderSpec()
+        spec.order_id = o.order_id
+        spec.account = o.account
+        spec.symbol = o.symbol
+        spec.client_order_id = o.client_order_id
+        spec.side = side
+        spec.type = type_
+        spec.tif = tif
+        spec.quote_qty = o.quote_qty
+        spec.stop_price = o.stop_price
+        spec.display_qty = o.display_qty
+        spec.stp = stp
+        spec.expire_ts_ns = expire
+        spec.created_ts_ns = cmd.ts_ns
         self.orders[o.order_id] = o
         self.by_account.setdefault(o.account, {})[o.order_id] = o
         if o.client_order_id is not None:

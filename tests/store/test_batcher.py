@@ -216,7 +216,26 @@ async def test_instruments_rows_follow_listing_and_status(pool):
     assert rows["AAA"]["updated_seq"] == seq.seq
 
 
-def test_place_order_is_plain_data():  # the batcher relies on commands being immutable
-    with pytest.raises(Exception):
-        PlaceOrder(1, 1, "AAA", "buy", "LIMIT", qty=1, price=1).qty = 2  # type: ignore[misc]
-    assert OrderUpdated.__slots__
+async def test_venue_journals_its_own_copy_of_each_command():
+    # The batcher encodes commands after submit returns (write-behind), so the
+    # venue must journal a copy the caller cannot change afterwards.
+    from exchange.engine import Sequencer
+    from exchange.venue import Venue
+
+    class Journal:
+        backlog = 0
+        appended = []
+
+        def append(self, seq, cmd, events):
+            self.appended.append(cmd)
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+
+    journal = Journal()
+    venue = Venue(Sequencer(), journal)
+    cmd = PlaceOrder(1, 1, "AAA", "buy", "LIMIT", qty=1, price=1)
+    await venue.submit(cmd)
+    assert journal.appended[0] is not cmd
+    cmd.qty = 2
+    assert journal.appended[0].qty == 1
