@@ -27,18 +27,24 @@ async def recent_trades(pool, symbol: str, limit: int):
     return rows[::-1]
 
 
+def _in_range(where: list, args: list, id_column: str, from_id, time_column: str, start_ms,
+              end_ms) -> None:
+    """Add "id from ``from_id``" and "time within [start_ms, end_ms]" conditions."""
+    if from_id is not None:
+        args.append(from_id)
+        where.append(f"{id_column} >= ${len(args)}")
+    if start_ms is not None:
+        args.append(start_ms * NS_PER_MS)
+        where.append(f"{time_column} >= ${len(args)}")
+    if end_ms is not None:
+        args.append(end_ms * NS_PER_MS + NS_PER_MS - 1)  # through the end of that ms
+        where.append(f"{time_column} <= ${len(args)}")
+
+
 async def trades_from(pool, symbol: str, from_id, start_ms, end_ms, limit: int):
     """Trades of ``symbol`` from trade id ``from_id`` and/or within [start, end] ms."""
     where, args = ["symbol = $1"], [symbol]
-    if from_id is not None:
-        args.append(from_id)
-        where.append(f"trade_id >= ${len(args)}")
-    if start_ms is not None:
-        args.append(start_ms * NS_PER_MS)
-        where.append(f"ts_ns >= ${len(args)}")
-    if end_ms is not None:
-        args.append(end_ms * NS_PER_MS + NS_PER_MS - 1)
-        where.append(f"ts_ns <= ${len(args)}")
+    _in_range(where, args, "trade_id", from_id, "ts_ns", start_ms, end_ms)
     args.append(limit)
     return await pool.fetch(
         f"SELECT {_TRADE_COLUMNS} FROM trades WHERE {' AND '.join(where)} "
@@ -154,15 +160,7 @@ async def open_orders(pool, account: int, symbol: str | None):
 
 async def all_orders(pool, account: int, symbol: str, from_id, start_ms, end_ms, limit: int):
     where, args = ["account_id = $1", "symbol = $2"], [account, symbol]
-    if from_id is not None:
-        args.append(from_id)
-        where.append(f"order_id >= ${len(args)}")
-    if start_ms is not None:
-        args.append(start_ms * NS_PER_MS)
-        where.append(f"created_ts_ns >= ${len(args)}")
-    if end_ms is not None:
-        args.append(end_ms * NS_PER_MS + NS_PER_MS - 1)
-        where.append(f"created_ts_ns <= ${len(args)}")
+    _in_range(where, args, "order_id", from_id, "created_ts_ns", start_ms, end_ms)
     args.append(limit)
     if from_id is None and start_ms is None:  # the newest, shown oldest first
         rows = await pool.fetch(
@@ -181,15 +179,7 @@ async def my_trades(pool, account: int, symbol: str, order_id, from_id, start_ms
     if order_id is not None:
         args.append(order_id)
         where.append(f"order_id = ${len(args)}")
-    if from_id is not None:
-        args.append(from_id)
-        where.append(f"trade_id >= ${len(args)}")
-    if start_ms is not None:
-        args.append(start_ms * NS_PER_MS)
-        where.append(f"ts_ns >= ${len(args)}")
-    if end_ms is not None:
-        args.append(end_ms * NS_PER_MS + NS_PER_MS - 1)
-        where.append(f"ts_ns <= ${len(args)}")
+    _in_range(where, args, "trade_id", from_id, "ts_ns", start_ms, end_ms)
     args.append(limit)
     newest = from_id is None and start_ms is None
     rows = await pool.fetch(f"""
