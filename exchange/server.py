@@ -3,11 +3,14 @@
 Long-lived resources start and stop as pairs in cleanup contexts, in order:
 the database (embedded PostgreSQL when no DSN, migrations applied), then the
 venue (state recovered by journal replay, the write-behind batcher started;
-on an empty journal the demo venue is set up), each under a typed AppKey.
-If recovery finds the durable state inconsistent the server refuses to start.
+on an empty journal the demo venue is set up), then the expiry clock (a task
+that submits ``ExpireOrders`` when a DAY/GTD order is due), each under a
+typed AppKey. If recovery finds the durable state inconsistent the server
+refuses to start.
 """
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -22,7 +25,7 @@ from aiohttp import web
 from . import api
 from .api.state import POOL, VENUE, ApiSettings
 from .demo import demo_instruments
-from .engine import CommandRejected, Deposit, ListInstrument, Reason
+from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reason
 from .engine.instrument import to_units
 from .settings import Settings
 from .store import Batcher, Database, RecoveryError, migrate, open_database, recover
@@ -34,6 +37,9 @@ CONFIG = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 BATCHER = web.AppKey("batcher", Batcher)
 DEMO_CREDENTIALS = web.AppKey("demo_credentials", dict)
+EXPIRY_CLOCK = web.AppKey("expiry_clock", asyncio.Task)
+
+EXPIRY_TICK_S = 0.2         # the expiry clock looks at least this often
 
 DEMO_ACCOUNT = "demo"
 DEMO_CASH = "1000000.00"   # in each quote asset
@@ -49,6 +55,7 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_venue(on_fatal))
+    app.cleanup_ctx.append(_expiry_clock)
     return app
 
 
@@ -101,6 +108,52 @@ def _venue(on_fatal):
         finally:
             await batcher.stop()
     return venue_ctx
+
+
+async def _expiry_clock(app: web.Application):
+    task = asyncio.get_running_loop().create_task(run_expiry_clock(app[VENUE]),
+                                                  name="expiry-clock")
+    app[EXPIRY_CLOCK] = task
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def next_expiry_ns(venue: Venue) -> int | None:
+    """The earliest DAY/GTD expiry time the sequencer holds, or None.
+
+    Reads the sequencer's private heap ``_expiries`` of (expire_ts_ns,
+    order_id): its head is the earliest. Entries of orders that closed
+    otherwise stay until they are due, so a tick may expire nothing; the
+    tick still pops them.
+    """
+    expiries = venue.sequencer._expiries
+    return expiries[0][0] if expiries else None
+
+
+async def run_expiry_clock(venue: Venue, tick_s: float = EXPIRY_TICK_S) -> None:
+    """Submit ``ExpireOrders`` whenever the earliest expiry is due; never returns.
+
+    Sleeps until the earliest expiry, at most ``tick_s`` at a time (orders
+    placed meanwhile may be due sooner), so an order expires within about
+    ``tick_s`` of its time even when no other command arrives. Any command
+    expires what is due before it anyway; this clock covers a quiet venue.
+    """
+    while True:
+        due = next_expiry_ns(venue)
+        now = venue.now()
+        if due is not None and due <= now:
+            try:
+                await venue.submit(ExpireOrders(0))
+            except Exception:  # the journal failed: on_fatal reports and stops the server
+                log.exception("expiry tick failed")
+                await asyncio.sleep(tick_s)
+            continue
+        delay = tick_s if due is None else min(tick_s, (due - now) / 1e9)
+        await asyncio.sleep(delay)
 
 
 def _exit_on_fatal(error):

@@ -51,6 +51,10 @@ class Venue:
         self._clock = clock
         self._last_ts = 0
 
+    def now(self) -> int:
+        """Return the venue clock's current time in ns (without stamping anything)."""
+        return self._clock()
+
     def stamp(self) -> int:
         """Return the time for the next command: wall clock, never going backwards."""
         ts = self._clock()
