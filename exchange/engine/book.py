@@ -203,18 +203,22 @@ class OrderBook:
         if price is not None and (type(price) is not int or price <= 0):
             return _rejected(order_id, Reason.INVALID_PRICE)
         if qty is not None:
-            return self._enter(order_id, side, price, qty, funds, _MARKET, False, owner, stp, None)
-        if funds is None:
+            events = self._enter(order_id, side, price, qty, funds, _MARKET, False, owner, stp,
+                                 None)
+        elif funds is None:
             return _rejected(order_id, Reason.INVALID_QUANTITY)
-        # By funds alone: match with a quantity funds can never reach (a lot costs at
-        # least one tick), then report no quantity, since none was asked for.
-        events = self._enter(order_id, side, price, funds + 1, funds, _MARKET, False, owner, stp,
-                             None)
-        for ev in events:
-            if type(ev) is Filled:
-                ev.taker_remaining = None
-            elif ev.order_id == order_id and type(ev) is not Rejected:
-                ev.qty = None
+        else:
+            # By funds alone: match with a quantity funds can never reach (a lot costs
+            # at least one tick), then report no quantity, since none was asked for.
+            events = self._enter(order_id, side, price, funds + 1, funds, _MARKET, False, owner,
+                                 stp, None)
+            for ev in events:
+                if type(ev) is Filled:
+                    ev.taker_remaining = None
+                elif ev.order_id == order_id and type(ev) is not Rejected:
+                    ev.qty = None
+        if type(events[0]) is Accepted:
+            events[0].price = None  # a market order has no price; a protection limit is not one
         return events
 
     def cancel(self, order_id):
@@ -256,7 +260,7 @@ class OrderBook:
         ev.order_id = order_id
         ev.side = o.side
         ev.qty = qty
-        if price is None or price == o.price:
+        if price is None or (price == o.price and type(price) is int):
             ev.price = price = o.price
             if qty <= o.open:
                 self._reduce(o, o.open - qty)
