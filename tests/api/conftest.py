@@ -1,48 +1,22 @@
 """A real server on a real PostgreSQL for the API tests, never a mock.
 
-PostgreSQL is EXCHANGE_TEST_DATABASE_URL when set, else one embedded
-pgserver for the session; each test gets a fresh database. The server is the
-production application (``exchange.server.create_app``) listening on a free
-loopback port: it migrates, recovers, lists the demo instruments and creates
-the funded demo account exactly as ``exchange serve`` does.
+PostgreSQL and a fresh database per test come from ``tests/conftest.py``
+(``fresh_dsn``: EXCHANGE_TEST_DATABASE_URL, else the session's one embedded
+pgserver). The server is the production application
+(``exchange.server.create_app``) listening on a free loopback port: it
+migrates, recovers, lists the demo instruments and creates the funded demo
+account exactly as ``exchange serve`` does.
 """
 
-import os
 import time
-import uuid
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from exchange.api import sign
 from exchange.server import DEMO_CREDENTIALS, create_account, create_app
 from exchange.settings import Settings
-from exchange.store.db import start_embedded
-
-
-@pytest.fixture(scope="session")
-def admin_dsn(tmp_path_factory):
-    url = os.environ.get("EXCHANGE_TEST_DATABASE_URL")
-    if url:
-        yield url
-        return
-    server = start_embedded(tmp_path_factory.mktemp("pgserver-api") / "pg")
-    yield server.get_uri("postgres")
-    server.cleanup()
-
-
-@pytest.fixture
-async def fresh_dsn(admin_dsn):
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield urlunsplit(urlsplit(admin_dsn)._replace(path="/" + name))
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 class Trader:
