@@ -5,13 +5,22 @@ events and returns a future. A background task takes everything queued (up
 to ``max_batch`` commands) and writes it in ONE transaction while the next
 batch fills behind it:
 
-- COPY into ``journal`` (seq, ts_ns, kind, the command via ``codec``, the
+- inserts into ``journal`` (seq, ts_ns, kind, the command via ``codec``, the
   reason of its first CommandRejected event, if any), ``trades`` (Traded
   events) and ``ledger_entries`` (BalanceChanged; ``idx`` is the event's
   position among the command's events);
 - upserts of the last state in the batch of each order (OrderUpdated) and
   each balance (BalanceChanged), and of instruments (InstrumentChanged, with
   the definition from ListInstrument).
+
+The five tables are written by ONE statement (data-modifying CTEs over
+parallel arrays, ``unnest``), which PostgreSQL runs as its own transaction:
+one round trip per batch, on a connection the writer keeps. Round trips are
+what a batch's latency is made of while the event loop is busy serving
+requests (each await waits its turn behind them), so this is several times
+faster under load than BEGIN, COPY per table, upserts and COMMIT. A batch
+that lists or changes instruments adds their statements in an explicit
+transaction around it.
 
 Only after COMMIT are the batch's futures resolved and the ``on_commit``
 listeners called with ``[(seq, events), ...]`` in seq order. If a write
@@ -31,33 +40,48 @@ from . import codec
 
 log = logging.getLogger(__name__)
 
-JOURNAL_COLUMNS = ("seq", "ts_ns", "kind", "command", "rejected")
-TRADE_COLUMNS = ("trade_id", "seq", "ts_ns", "symbol", "price", "qty", "quote_qty",
-                 "maker_order_id", "taker_order_id", "maker_account", "taker_account",
-                 "taker_side", "maker_fee", "taker_fee")
-LEDGER_COLUMNS = ("seq", "idx", "account_id", "asset", "free_delta", "locked_delta", "free",
-                  "locked", "reason", "ref")
-
-# One statement per table for a whole batch: parallel arrays unnested into rows.
-UPSERT_ORDERS = """
-INSERT INTO orders (order_id, account_id, symbol, client_order_id, side, type, tif, price, qty,
-                    quote_qty, stop_price, display_qty, stp, expire_ts_ns, working, status,
-                    executed_qty, cum_quote, created_ts_ns, updated_ts_ns, updated_seq)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::bigint[], $9::bigint[], $10::numeric[], $11::bigint[],
-                     $12::bigint[], $13::text[], $14::bigint[], $15::boolean[], $16::text[],
-                     $17::bigint[], $18::numeric[], $19::bigint[], $20::bigint[], $21::bigint[])
-ON CONFLICT (order_id) DO UPDATE SET
-    price = EXCLUDED.price, qty = EXCLUDED.qty, working = EXCLUDED.working,
-    status = EXCLUDED.status, executed_qty = EXCLUDED.executed_qty,
-    cum_quote = EXCLUDED.cum_quote, updated_ts_ns = EXCLUDED.updated_ts_ns,
-    updated_seq = EXCLUDED.updated_seq
-"""
-UPSERT_BALANCES = """
-INSERT INTO balances (account_id, asset, free, locked, updated_seq)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::numeric[], $4::numeric[], $5::bigint[])
-ON CONFLICT (account_id, asset) DO UPDATE SET
-    free = EXCLUDED.free, locked = EXCLUDED.locked, updated_seq = EXCLUDED.updated_seq
+# One statement for a whole batch: parallel arrays unnested into rows, one CTE per table.
+WRITE_BATCH = """
+WITH journal_rows AS (
+    INSERT INTO journal (seq, ts_ns, kind, command, rejected)
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[])
+), trade_rows AS (
+    INSERT INTO trades (trade_id, seq, ts_ns, symbol, price, qty, quote_qty, maker_order_id,
+                        taker_order_id, maker_account, taker_account, taker_side, maker_fee,
+                        taker_fee)
+    SELECT * FROM unnest($6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::bigint[],
+                         $11::bigint[], $12::numeric[], $13::bigint[], $14::bigint[],
+                         $15::bigint[], $16::bigint[], $17::text[], $18::numeric[],
+                         $19::numeric[])
+), ledger_rows AS (
+    INSERT INTO ledger_entries (seq, idx, account_id, asset, free_delta, locked_delta, free,
+                                locked, reason, ref)
+    SELECT * FROM unnest($20::bigint[], $21::integer[], $22::bigint[], $23::text[],
+                         $24::numeric[], $25::numeric[], $26::numeric[], $27::numeric[],
+                         $28::text[], $29::text[])
+), order_rows AS (
+    INSERT INTO orders (order_id, account_id, symbol, client_order_id, side, type, tif, price,
+                        qty, quote_qty, stop_price, display_qty, stp, expire_ts_ns, working,
+                        status, executed_qty, cum_quote, created_ts_ns, updated_ts_ns,
+                        updated_seq)
+    SELECT * FROM unnest($30::bigint[], $31::bigint[], $32::text[], $33::text[], $34::text[],
+                         $35::text[], $36::text[], $37::bigint[], $38::bigint[],
+                         $39::numeric[], $40::bigint[], $41::bigint[], $42::text[],
+                         $43::bigint[], $44::boolean[], $45::text[], $46::bigint[],
+                         $47::numeric[], $48::bigint[], $49::bigint[], $50::bigint[])
+    ON CONFLICT (order_id) DO UPDATE SET
+        price = EXCLUDED.price, qty = EXCLUDED.qty, working = EXCLUDED.working,
+        status = EXCLUDED.status, executed_qty = EXCLUDED.executed_qty,
+        cum_quote = EXCLUDED.cum_quote, updated_ts_ns = EXCLUDED.updated_ts_ns,
+        updated_seq = EXCLUDED.updated_seq
+), balance_rows AS (
+    INSERT INTO balances (account_id, asset, free, locked, updated_seq)
+    SELECT * FROM unnest($51::bigint[], $52::text[], $53::numeric[], $54::numeric[],
+                         $55::bigint[])
+    ON CONFLICT (account_id, asset) DO UPDATE SET
+        free = EXCLUDED.free, locked = EXCLUDED.locked, updated_seq = EXCLUDED.updated_seq
+)
+SELECT 1
 """
 INSERT_INSTRUMENT = """
 INSERT INTO instruments (symbol, definition, status, updated_seq) VALUES ($1, $2, $3, $4)
@@ -124,6 +148,17 @@ class Batcher:
             raise RuntimeError("stop() with commands queued but the batcher was never started")
 
     async def _run(self):
+        try:
+            conn = await self.pool.acquire()  # kept: a pool release costs a reset round trip
+        except Exception as e:
+            self._fail(e, [])
+            return
+        try:
+            await self._loop_batches(conn)
+        finally:
+            await self.pool.release(conn)
+
+    async def _loop_batches(self, conn):
         pending = self._pending
         while True:
             if not pending:
@@ -139,7 +174,7 @@ class Batcher:
                 batch = pending[:self.max_batch]
                 del pending[:self.max_batch]
             try:
-                await self._write(batch)
+                await self._write(conn, batch)
             except Exception as e:
                 self._fail(e, batch)
                 return
@@ -177,27 +212,20 @@ class Batcher:
 
     # ---- one batch -------------------------------------------------------------
 
-    async def _write(self, batch):
+    async def _write(self, conn, batch):
         journal, trades, ledger, orders, balances, instruments = build_rows(batch)
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                await conn.copy_records_to_table("journal", records=journal,
-                                                 columns=JOURNAL_COLUMNS)
-                if trades:
-                    await conn.copy_records_to_table("trades", records=trades,
-                                                     columns=TRADE_COLUMNS)
-                if ledger:
-                    await conn.copy_records_to_table("ledger_entries", records=ledger,
-                                                     columns=LEDGER_COLUMNS)
-                if orders:
-                    await conn.execute(UPSERT_ORDERS, *_columns(orders.values(), 21))
-                if balances:
-                    await conn.execute(UPSERT_BALANCES, *_columns(balances.values(), 5))
-                for symbol, (definition, status, seq) in instruments.items():
-                    if definition is not None:
-                        await conn.execute(INSERT_INSTRUMENT, symbol, definition, status, seq)
-                    else:
-                        await conn.execute(UPDATE_INSTRUMENT, symbol, status, seq)
+        args = (_columns(journal, 5) + _columns(trades, 14) + _columns(ledger, 10)
+                + _columns(orders.values(), 21) + _columns(balances.values(), 5))
+        if not instruments:
+            await conn.execute(WRITE_BATCH, *args)  # one statement: its own transaction
+            return
+        async with conn.transaction():
+            await conn.execute(WRITE_BATCH, *args)
+            for symbol, (definition, status, seq) in instruments.items():
+                if definition is not None:
+                    await conn.execute(INSERT_INSTRUMENT, symbol, definition, status, seq)
+                else:
+                    await conn.execute(UPDATE_INSTRUMENT, symbol, status, seq)
 
 
 def _columns(rows, width):
