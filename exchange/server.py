@@ -22,7 +22,7 @@ from decimal import Decimal
 import orjson
 from aiohttp import web
 
-from . import api
+from . import api, platform
 from .api.state import POOL, VENUE, ApiSettings
 from .demo import demo_instruments
 from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reason
@@ -52,6 +52,7 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
     app[CONFIG] = settings
     api.setup(app, ApiSettings(weight_limit_1m=settings.weight_limit_1m,
                                max_body_bytes=settings.max_body_bytes))
+    platform.setup(app, settings)
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_venue(on_fatal))

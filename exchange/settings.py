@@ -29,6 +29,18 @@ class Settings:
     weight_limit_1m: int = 6000
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
+    # [auth]: the platform API's logins (exchange.platform)
+    jwt_secret: str = ""              # empty: generated once into <data_dir>/jwt-secret
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 86400
+    password_min_length: int = 10
+    login_max_failures: int = 5       # consecutive failures before the account locks
+    login_lockout_s: int = 900
+    auth_ip_limit_1m: int = 30        # credential-checking requests per IP per minute
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    totp_issuer: str = "exchange"
+    max_api_keys: int = 20            # active API keys per account
 
 
 def _convert(name: str, value, default):

@@ -1,0 +1,75 @@
+"""The platform API (``/api/v1/...``): what Binance's spot dialect lacks.
+
+JSON in and out; every refusal is ``{"code": "<MACHINE_CODE>", "message"}``
+with a 4xx status. One module per concept: ``body`` (strict JSON bodies),
+``errors``, ``tokens`` (JWT access tokens, refresh tokens, the signing
+secret), ``passwords`` (argon2id), ``throttle`` (per-IP attempts),
+``session`` (bearer authentication), ``auth`` (register, login, refresh,
+logout, password), ``totp`` (two-factor), ``api_keys``, ``profile`` (me,
+balances). ``setup(app, settings)`` wires them into the server's application,
+next to the Binance-dialect routes of ``exchange.api``.
+"""
+
+import logging
+
+from aiohttp import web
+
+from ..settings import Settings
+from . import api_keys, auth, profile, totp
+from .body import json
+from .errors import PlatformError
+from .passwords import Passwords
+from .state import ACCESS_TOKENS, ATTEMPTS, PASSWORDS, PLATFORM_SETTINGS
+from .throttle import AttemptLimiter
+from .tokens import AccessTokens, load_secret
+
+log = logging.getLogger("exchange.platform")
+
+PREFIX = "/api/v1/"
+
+_HTTP_ERRORS = {
+    404: ("NOT_FOUND", "No such endpoint."),
+    405: ("METHOD_NOT_ALLOWED", "Method not allowed for this endpoint."),
+    413: ("BODY_TOO_LARGE", "The request body is too large."),
+}
+
+
+@web.middleware
+async def platform_errors(request: web.Request, handler):
+    """Answer every failure under /api/v1/ as ``{code, message}`` JSON."""
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except PlatformError as e:
+        return json(e.body(), status=e.status, headers=e.headers)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        code, message = _HTTP_ERRORS.get(e.status, ("HTTP_ERROR", e.reason))
+        return json({"code": code, "message": message}, status=e.status)
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return json({"code": "INTERNAL", "message": "An internal error occurred."}, status=500)
+
+
+def setup(app: web.Application, settings: Settings) -> None:
+    """Add the platform routes, their error middleware and shared state to ``app``.
+
+    Call after ``exchange.api.setup``: this middleware must sit inside the
+    Binance edge's (which charges request weight) to answer in this API's shape.
+    """
+    app[PLATFORM_SETTINGS] = settings
+    app[PASSWORDS] = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
+    app[ATTEMPTS] = AttemptLimiter(settings.auth_ip_limit_1m)
+    app.middlewares.append(platform_errors)
+    for module in (auth, totp, api_keys, profile):
+        app.router.add_routes(module.routes)
+    app.cleanup_ctx.append(_signing_key)
+
+
+async def _signing_key(app: web.Application):
+    settings = app[PLATFORM_SETTINGS]
+    app[ACCESS_TOKENS] = AccessTokens(load_secret(settings.jwt_secret, settings.data_dir),
+                                      settings.access_token_ttl_s)
+    yield

@@ -1,0 +1,43 @@
+"""The logged-in user's profile (``GET /api/v1/me``) and balances (``GET /api/v1/balances``)."""
+
+from decimal import Decimal
+
+from aiohttp import web
+
+from ..api.state import POOL, VENUE
+from ..engine.instrument import from_units
+from . import body, errors
+from .body import json
+from .session import authenticate
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/me")
+async def me(request: web.Request) -> web.Response:
+    """Account id, email, creation time and whether two-factor authentication is on."""
+    caller = await authenticate(request)
+    body.no_query(request)
+    row = await request.app[POOL].fetchrow(
+        "SELECT account_id, email, created_at, totp_enabled FROM users WHERE account_id = $1",
+        caller.account_id)
+    if row is None:
+        raise errors.PlatformError(404, "NOT_FOUND", "No login for this account.")
+    return json({"account_id": row["account_id"], "email": row["email"],
+                 "created_at": row["created_at"].isoformat().replace("+00:00", "Z"),
+                 "totp_enabled": row["totp_enabled"]})
+
+
+@routes.get("/api/v1/balances")
+async def balances(request: web.Request) -> web.Response:
+    """Free and locked amount of every asset, as decimal strings, from the venue's ledger."""
+    caller = await authenticate(request)
+    body.no_query(request)
+    seq = request.app[VENUE].sequencer
+    out = []
+    for asset, decimals in sorted(seq.assets.items()):
+        b = seq.ledger.balance(caller.account_id, asset)
+        unit = Decimal(1).scaleb(-decimals)
+        out.append({"asset": asset, "free": from_units(b.free, unit),
+                    "locked": from_units(b.locked, unit)})
+    return json({"account_id": caller.account_id, "balances": out})

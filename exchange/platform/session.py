@@ -1,0 +1,59 @@
+"""Who is calling: the bearer access token, checked for signature, expiry and revocation."""
+
+from dataclasses import dataclass
+
+import jwt
+from aiohttp import web
+
+from ..api.state import POOL
+from . import errors
+from .state import ACCESS_TOKENS, ATTEMPTS
+
+MAX_TOKEN_CHARS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    account_id: int
+    session_id: str
+    jti: str
+    expires_at: int
+
+
+async def authenticate(request: web.Request) -> Caller:
+    """The caller of a request with ``Authorization: Bearer <access token>``.
+
+    Refuses with 401: UNAUTHENTICATED (no or malformed header), TOKEN_INVALID
+    (bad signature or claims), TOKEN_EXPIRED, TOKEN_REVOKED (logged out, or
+    the session was revoked, e.g. by a password change). Revocation is looked
+    up on every request.
+    """
+    header = request.headers.get("Authorization")
+    if header is None:
+        raise errors.unauthenticated()
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
+        raise errors.unauthenticated("Malformed Authorization header; "
+                                     "send 'Authorization: Bearer <access token>'.")
+    try:
+        claims = request.app[ACCESS_TOKENS].verify(token)
+    except jwt.ExpiredSignatureError:
+        raise errors.token_error("TOKEN_EXPIRED", "The access token has expired; "
+                                 "get a new one from /api/v1/auth/refresh.") from None
+    except jwt.InvalidTokenError:
+        raise errors.token_error("TOKEN_INVALID", "The access token is not valid.") from None
+    row = await request.app[POOL].fetchrow(
+        "SELECT s.account_id, s.revoked_at IS NULL "
+        "       AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2) AS live "
+        "FROM sessions s WHERE s.session_id = $1", claims.session_id, claims.jti)
+    if row is None or not row["live"] or row["account_id"] != claims.account_id:
+        raise errors.token_error("TOKEN_REVOKED", "The access token has been revoked.")
+    return Caller(claims.account_id, claims.session_id, claims.jti, claims.expires_at)
+
+
+def count_attempt(request: web.Request) -> None:
+    """Count a credential-checking request against its IP; 429 past the limit."""
+    retry_after = request.app[ATTEMPTS].attempt(request.remote or "?")
+    if retry_after is not None:
+        raise errors.too_many_attempts(retry_after)
