@@ -192,3 +192,24 @@ async def test_balances_come_from_the_ledger_as_decimal_strings(app, user):
     assert by_asset["USD"] == {"asset": "USD", "free": "1234.50", "locked": "0.00"}
     assert by_asset["AAPL"] == {"asset": "AAPL", "free": "0", "locked": "0"}
     assert set(by_asset) == set(app[VENUE].sequencer.assets)
+
+
+def test_auth_settings_come_from_config_toml_and_exchange_variables():
+    from exchange import settings as config
+    defaults = config.load(env={})
+    assert (defaults.jwt_secret, defaults.access_token_ttl_s, defaults.login_max_failures,
+            defaults.login_lockout_s, defaults.password_min_length) == ("", 900, 5, 900, 10)
+    s = config.load(env={"EXCHANGE_JWT_SECRET": "k" * 32, "EXCHANGE_LOGIN_MAX_FAILURES": "7",
+                         "EXCHANGE_ACCESS_TOKEN_TTL_S": "60"})
+    assert (s.jwt_secret, s.login_max_failures, s.access_token_ttl_s) == ("k" * 32, 7, 60)
+
+
+def test_a_short_configured_or_stored_signing_secret_is_refused(tmp_path):
+    import pytest
+    from exchange.platform.tokens import load_secret
+    with pytest.raises(ValueError):
+        load_secret("too short", str(tmp_path))
+    (tmp_path / "jwt-secret").write_text("short\n")
+    with pytest.raises(ValueError):
+        load_secret("", str(tmp_path))
+    assert load_secret("", str(tmp_path / "new")) == load_secret("", str(tmp_path / "new"))
