@@ -1,5 +1,6 @@
 """Who is calling: the bearer access token, checked for signature, expiry and revocation."""
 
+import re
 from dataclasses import dataclass
 
 import jwt
@@ -10,6 +11,7 @@ from . import errors
 from .state import ACCESS_TOKENS, ATTEMPTS
 
 MAX_TOKEN_CHARS = 4096
+_JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,8 @@ async def authenticate(request: web.Request) -> Caller:
     if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
         raise errors.unauthenticated("Malformed Authorization header; "
                                      "send 'Authorization: Bearer <access token>'.")
+    if not _JWT_SHAPE.fullmatch(token):  # also keeps undecodable header bytes from pyjwt
+        raise errors.token_error("TOKEN_INVALID", "The access token is not valid.")
     try:
         claims = request.app[ACCESS_TOKENS].verify(token)
     except jwt.ExpiredSignatureError:

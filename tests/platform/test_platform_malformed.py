@@ -156,3 +156,19 @@ async def test_a_chunked_body_over_the_limit_is_refused(app, logged_in):
     resp = await logged_in.client.post("/api/v1/auth/login", data=chunks(), headers=JSON)
     assert resp.status == 413 and (await resp.json())["code"] == "BODY_TOO_LARGE"
     assert await state(app) == before
+
+
+async def test_undecodable_bytes_in_the_authorization_header_are_refused(app, logged_in):
+    import asyncio
+    before = await state(app)
+    host, port = logged_in.client.host, logged_in.client.port
+    for token in (b"\xff\xfe.\xfd.\xfc", b"a\xffb.c.d", "é.é.é".encode()):
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     b"Authorization: Bearer " + token + b"\r\n\r\n")
+        response = await reader.read()
+        writer.close()
+        head, _, payload = response.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 401"), response
+        assert orjson.loads(payload)["code"] in ("TOKEN_INVALID", "UNAUTHENTICATED")
+    assert await state(app) == before
