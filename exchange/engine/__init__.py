@@ -5,11 +5,12 @@ Nothing here does IO, reads a clock or config, or imports asyncio.
 
 from .book import OrderBook
 from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit, ExpireOrders,
-                       ListInstrument, PlaceOrder, SetInstrumentStatus, Withdraw)
+                       ListInstrument, PlaceOrder, RequestWithdrawal, ResolveWithdrawal,
+                       SetInstrumentStatus, Withdraw)
 from .enums import STP, InstrumentStatus, OrderStatus, OrderType, Side, TimeInForce
 from .events import (Accepted, Amended, BalanceChanged, Canceled, CommandRejected, Event, Expired,
                      Filled, InstrumentChanged, OrderSpec, OrderUpdated, Reason, Rejected, Rested,
-                     Traded)
+                     Traded, WithdrawalUpdated)
 from .instrument import Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
 from .orders import TRANSITIONS, IllegalTransition, Order
@@ -20,7 +21,9 @@ __all__ = [
     "IllegalTransition", "FEE_ACCOUNT", "Entry",
     "Side", "TimeInForce", "STP", "OrderType", "OrderStatus", "InstrumentStatus",
     "PlaceOrder", "CancelOrder", "CancelAll", "AmendOrder", "CancelReplace", "Deposit",
-    "Withdraw", "ListInstrument", "SetInstrumentStatus", "ExpireOrders",
+    "Withdraw", "RequestWithdrawal", "ResolveWithdrawal", "ListInstrument",
+    "SetInstrumentStatus", "ExpireOrders",
     "Event", "Accepted", "Amended", "Canceled", "Expired", "Filled", "Reason", "Rejected",
     "Rested", "OrderSpec", "OrderUpdated", "Traded", "BalanceChanged", "CommandRejected", "InstrumentChanged",
+    "WithdrawalUpdated",
 ]

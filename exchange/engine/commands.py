@@ -154,6 +154,28 @@ class Withdraw(_Typed):
 
 
 @command
+class RequestWithdrawal(_Typed):
+    """Hold ``amount`` for a withdrawal an operator must approve or reject.
+
+    ``withdrawal_id`` is the caller's (unique) id for it."""
+
+    ts_ns: int
+    account: int
+    asset: str
+    amount: int
+    withdrawal_id: str
+
+
+@command
+class ResolveWithdrawal(_Typed):
+    """Approve (the held amount leaves the venue) or reject (it is released)."""
+
+    ts_ns: int
+    withdrawal_id: str
+    approve: bool
+
+
+@command
 class ListInstrument(_Typed):
     ts_ns: int
     instrument: Instrument

@@ -33,6 +33,8 @@ class Reason(StrEnum):
     UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
     UNKNOWN_ASSET = "UNKNOWN_ASSET"
     UNKNOWN_COMMAND = "UNKNOWN_COMMAND"
+    UNKNOWN_WITHDRAWAL = "UNKNOWN_WITHDRAWAL"
+    DUPLICATE_WITHDRAWAL = "DUPLICATE_WITHDRAWAL"
     INVALID_CLIENT_ORDER_ID = "INVALID_CLIENT_ORDER_ID"
     INVALID_STATUS = "INVALID_STATUS"
     INVALID_ORDER_TYPE = "INVALID_ORDER_TYPE"
@@ -161,6 +163,11 @@ BalanceChanged = _event(
     "BalanceChanged",
     "seq account asset free_delta locked_delta free locked reason ref",
     "One ledger posting: deltas and the resulting balance, in the asset's minor units.")
+WithdrawalUpdated = _event(
+    "WithdrawalUpdated",
+    "seq ts_ns withdrawal_id account asset amount status",
+    "A withdrawal was requested (PENDING: its amount is held), APPROVED (paid out) or "
+    "REJECTED (released).")
 CommandRejected = _event(
     "CommandRejected",
     "seq ts_ns account symbol client_order_id order_id reason",

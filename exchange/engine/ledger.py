@@ -90,9 +90,14 @@ class Ledger:
         self.external[asset] = self.external.get(asset, 0) + amount
         self.post(seq, self.balance(account, asset), amount, 0, Entry.DEPOSIT, ref, events)
 
-    def withdraw(self, seq, account, asset, amount, ref, events):
+    def withdraw(self, seq, account, asset, amount, ref, events, from_locked=False):
+        """Pay ``amount`` out of the venue, from free (or from locked: an approved hold)."""
         self.external[asset] -= amount
-        self.post(seq, self.balance(account, asset), -amount, 0, Entry.WITHDRAWAL, ref, events)
+        b = self.balance(account, asset)
+        if from_locked:
+            self.post(seq, b, 0, -amount, Entry.WITHDRAWAL, ref, events)
+        else:
+            self.post(seq, b, -amount, 0, Entry.WITHDRAWAL, ref, events)
 
     def hold(self, seq, b, amount, ref, events):
         """Move ``amount`` from free to locked (``amount`` may be negative: a release)."""

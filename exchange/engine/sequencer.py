@@ -15,10 +15,11 @@ from sortedcontainers import SortedList
 
 from .book import OrderBook
 from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
-                       ExpireOrders, ListInstrument, PlaceOrder, SetInstrumentStatus, Withdraw)
+                       ExpireOrders, ListInstrument, PlaceOrder, RequestWithdrawal,
+                       ResolveWithdrawal, SetInstrumentStatus, Withdraw)
 from .enums import SIDE_OF, STATUS_OF, STP_OF, TIF_OF, InstrumentStatus, OrderType, Side, TimeInForce
 from .events import (Canceled, CommandRejected, Expired, Filled, InstrumentChanged,
-                     OrderSpec, OrderUpdated, Reason, Rejected, Traded)
+                     OrderSpec, OrderUpdated, Reason, Rejected, Traded, WithdrawalUpdated)
 from .instrument import PPM, Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
 from .orders import (CANCELED, EXPIRED, EXPIRED_IN_MATCH, FILLED, NEW, OPEN,
@@ -81,11 +82,14 @@ class Sequencer:
         self.by_client = {}      # (account, client_order_id) -> Order, open orders
         self.by_account = {}     # account -> {order_id: Order}, open orders
         self._expiries = []      # heap of (expire_ts_ns, order_id)
+        self.withdrawals = {}    # withdrawal_id -> (account, asset, amount), pending ones
         self._day_end_ns = day_end_s * 10**9
         self._handlers = {
             PlaceOrder: self._place, CancelOrder: self._cancel, CancelAll: self._cancel_all,
             AmendOrder: self._amend, CancelReplace: self._cancel_replace,
             Deposit: self._deposit, Withdraw: self._withdraw,
+            RequestWithdrawal: self._request_withdrawal,
+            ResolveWithdrawal: self._resolve_withdrawal,
             ListInstrument: self._list_instrument, SetInstrumentStatus: self._set_status,
             ExpireOrders: self._tick,
         }
@@ -557,6 +561,36 @@ class Sequencer:
             return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
         self.ledger.withdraw(self.seq, cmd.account, cmd.asset, cmd.amount, cmd.ref, events)
 
+    def _request_withdrawal(self, cmd, events):
+        if cmd.asset not in self.assets:
+            return self._reject(cmd, Reason.UNKNOWN_ASSET, events)
+        if not _positive(cmd.amount):
+            return self._reject(cmd, Reason.INVALID_AMOUNT, events)
+        if cmd.withdrawal_id in self.withdrawals or not cmd.withdrawal_id:
+            return self._reject(cmd, Reason.DUPLICATE_WITHDRAWAL, events)
+        balance = self.ledger.balance(cmd.account, cmd.asset)
+        if balance.free < cmd.amount:
+            return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
+        self.withdrawals[cmd.withdrawal_id] = (cmd.account, cmd.asset, cmd.amount)
+        self.ledger.hold(self.seq, balance, cmd.amount, cmd.withdrawal_id, events)
+        events.append(WithdrawalUpdated.of(self.seq, cmd.ts_ns, cmd.withdrawal_id, cmd.account,
+                                           cmd.asset, cmd.amount, "PENDING"))
+
+    def _resolve_withdrawal(self, cmd, events):
+        pending = self.withdrawals.pop(cmd.withdrawal_id, None)
+        if pending is None:
+            return self._reject(cmd, Reason.UNKNOWN_WITHDRAWAL, events)
+        account, asset, amount = pending
+        if cmd.approve:
+            self.ledger.withdraw(self.seq, account, asset, amount, cmd.withdrawal_id, events,
+                                 from_locked=True)
+        else:
+            self.ledger.release(self.seq, self.ledger.balance(account, asset), amount,
+                                cmd.withdrawal_id, events)
+        events.append(WithdrawalUpdated.of(self.seq, cmd.ts_ns, cmd.withdrawal_id, account,
+                                           asset, amount,
+                                           "APPROVED" if cmd.approve else "REJECTED"))
+
     def _list_instrument(self, cmd, events):
         inst = cmd.instrument
         if type(inst) is not Instrument:
@@ -622,8 +656,8 @@ class Sequencer:
 
         No book is crossed; every open order is where it should be (working in
         its book with the same open quantity, waiting in its stop list); each
-        balance's locked part equals the holds of its open orders; every asset
-        is conserved; no balance is negative.
+        balance's locked part equals the holds of its open orders and pending
+        withdrawals; every asset is conserved; no balance is negative.
         """
         holds = {}
         for o in self.orders.values():
@@ -641,6 +675,8 @@ class Sequencer:
                     assert o.hold == o.open * mkt.bpl, f"hold {o.order_id}"
             else:
                 assert o.stop_key in (mkt.rising if o.stop_key[0] > 0 else mkt.falling)
+        for account, asset, amount in self.withdrawals.values():
+            holds[(account, asset)] = holds.get((account, asset), 0) + amount
         for mkt in self.markets.values():
             mkt.book.check()
             assert all(oid in self.orders for oid, *_ in mkt.book.orders())

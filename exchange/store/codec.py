@@ -29,14 +29,15 @@ from decimal import Decimal
 import orjson
 
 from ..engine.commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
-                               ExpireOrders, ListInstrument, PlaceOrder, SetInstrumentStatus,
-                               Withdraw)
+                               ExpireOrders, ListInstrument, PlaceOrder, RequestWithdrawal,
+                               ResolveWithdrawal, SetInstrumentStatus, Withdraw)
 from ..engine.enums import STP, InstrumentStatus, OrderType, Side, TimeInForce
 from ..engine.instrument import Instrument
 
 _TYPES = {cls.__name__: cls for cls in (
     PlaceOrder, CancelOrder, CancelAll, AmendOrder, CancelReplace, Deposit, Withdraw,
-    ListInstrument, SetInstrumentStatus, ExpireOrders, Instrument)}
+    RequestWithdrawal, ResolveWithdrawal, ListInstrument, SetInstrumentStatus, ExpireOrders,
+    Instrument)}
 COMMAND_TYPES = frozenset(_TYPES) - {"Instrument"}
 
 # Field -> the enum its string values come back as.

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from exchange.engine import commands as commands_module
 from exchange.engine import (STP, AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
                              ExpireOrders, Instrument, InstrumentStatus, ListInstrument, OrderType,
-                             PlaceOrder, SetInstrumentStatus, Side, TimeInForce, Withdraw)
+                             PlaceOrder, RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus,
+                             Side, TimeInForce, Withdraw)
 from exchange.store import codec
 
 INSTRUMENT = Instrument("XYZ", "XYZ", "USDT", Decimal("0.0001"), Decimal("1E-8"),
@@ -38,6 +39,9 @@ EXAMPLES = [
     CancelReplace(1, 2, "XYZ", PLACE, cancel_client_order_id="old"),
     Deposit(1, 2, "USDT", 10**40, ref="wire-9"),
     Withdraw(1, 2, "USDT", 17),
+    RequestWithdrawal(1, 2, "USDT", 17, "w-1"),
+    ResolveWithdrawal(2, "w-1", True),
+    ResolveWithdrawal(2, "w-1", False),
     ListInstrument(1, INSTRUMENT),
     ListInstrument(1, Instrument("AB", "A", "B", Decimal("0.010"), Decimal("5"))),
     ListInstrument(1, Instrument("bad", "A", "A", "abc", None, base_decimals=1.5,
