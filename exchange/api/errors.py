@@ -111,6 +111,8 @@ REASON_ERRORS = {
     R.INVALID_STOP_PRICE: (INVALID_MESSAGE, "Invalid stopPrice."),
     R.INVALID_EXPIRY: (INVALID_MESSAGE, "Invalid expiry."),
     R.INVALID_AMOUNT: (INVALID_MESSAGE, "Invalid amount."),
+    R.UNKNOWN_WITHDRAWAL: (INVALID_PARAMETER, "Unknown withdrawal."),
+    R.DUPLICATE_WITHDRAWAL: (INVALID_PARAMETER, "Duplicate withdrawal id."),
     R.INVALID_INSTRUMENT: (INVALID_PARAMETER, "Invalid instrument."),
     R.DUPLICATE_SYMBOL: (INVALID_PARAMETER, "Symbol already listed."),
     R.FILTER_LOT_SIZE: (INVALID_MESSAGE, "Filter failure: LOT_SIZE"),
