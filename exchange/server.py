@@ -22,7 +22,7 @@ from decimal import Decimal
 import orjson
 from aiohttp import web
 
-from . import api, platform
+from . import api, openapi, platform
 from .api.state import POOL, VENUE, ApiSettings
 from .demo import demo_instruments
 from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reason
@@ -54,6 +54,7 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
                                max_body_bytes=settings.max_body_bytes))
     platform.setup(app, settings)
     app.router.add_get("/healthz", healthz)
+    openapi.setup(app)   # last: it describes every route above
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_venue(on_fatal))
     app.cleanup_ctx.append(_expiry_clock)

@@ -6,7 +6,9 @@ with a 4xx status. One module per concept: ``body`` (strict JSON bodies),
 secret), ``passwords`` (argon2id), ``throttle`` (per-IP attempts),
 ``session`` (bearer authentication), ``auth`` (register, login, refresh,
 logout, password), ``totp`` (two-factor), ``api_keys``, ``profile`` (me,
-balances). ``setup(app, settings)`` wires them into the server's application,
+balances), ``query`` (strict query strings), ``history`` (orders, trades),
+``portfolio`` (positions, average cost, P&L).
+``setup(app, settings)`` wires them into the server's application,
 next to the Binance-dialect routes of ``exchange.api``.
 """
 
@@ -15,7 +17,7 @@ import logging
 from aiohttp import web
 
 from ..settings import Settings
-from . import api_keys, auth, profile, totp
+from . import api_keys, auth, history, portfolio, profile, totp
 from .body import json
 from .errors import PlatformError
 from .passwords import Passwords
@@ -63,7 +65,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app[PASSWORDS] = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     app[ATTEMPTS] = AttemptLimiter(settings.auth_ip_limit_1m)
     app.middlewares.append(platform_errors)
-    for module in (auth, totp, api_keys, profile):
+    for module in (auth, totp, api_keys, profile, history, portfolio):
         app.router.add_routes(module.routes)
     app.cleanup_ctx.append(_signing_key)
 

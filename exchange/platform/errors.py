@@ -86,3 +86,12 @@ def totp_required() -> PlatformError:
 
 def totp_invalid() -> PlatformError:
     return PlatformError(401, "TOTP_INVALID", "The TOTP code is wrong, expired or already used.")
+
+
+# Query strings
+def invalid_parameter(name: str, why: str) -> PlatformError:
+    return PlatformError(400, "INVALID_PARAMETER", f"Query parameter {name!r} {why}.")
+
+
+def unknown_symbol(symbol: str) -> PlatformError:
+    return PlatformError(400, "UNKNOWN_SYMBOL", f"No instrument {symbol!r}.")

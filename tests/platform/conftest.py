@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from exchange.api import sign
-from exchange.server import create_app
+from exchange.server import create_account, create_app, deposit
 from exchange.settings import Settings
 
 PASSWORD = "correct horse battery"
@@ -64,6 +64,12 @@ class Client:
         if status == 200:
             self.token, self.refresh_token = body["access_token"], body["refresh_token"]
         return status, body, headers
+
+    async def get(self, path: str, **params):
+        """A GET with ``params`` in the query string (as given); return (status, JSON)."""
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        status, body, _ = await self.call("GET", f"{path}?{query}" if query else path)
+        return status, body
 
     async def signed(self, method: str, path: str, api_key: str, secret: str,
                      params: dict | None = None):
@@ -121,3 +127,44 @@ async def user(server):
     assert status == 200
     client.email, client.account_id = "ada@example.com", body["account_id"]
     return client
+
+
+async def api_key(user):
+    """A new read+trade API key of the logged-in ``user``."""
+    status, key, _ = await user.call("POST", "/api/v1/api-keys",
+                                     {"name": "bot", "permissions": ["read", "trade"]})
+    assert status == 201, key
+    return key
+
+
+class Trader:
+    """Signed /api/v3 order entry for one account."""
+
+    def __init__(self, client, account_id, key, secret):
+        self.client, self.account_id, self.key, self.secret = client, account_id, key, secret
+
+    async def order(self, symbol, side, price, qty, **extra):
+        params = {"symbol": symbol, "side": side, "type": "LIMIT", "timeInForce": "GTC",
+                  "quantity": qty, "price": price, **extra}
+        status, body = await self.client.signed("POST", "/api/v3/order", self.key, self.secret,
+                                                params)
+        assert status == 200, body
+        return body
+
+    async def cancel(self, symbol, order_id):
+        status, body = await self.client.signed("DELETE", "/api/v3/order", self.key,
+                                                self.secret, {"symbol": symbol,
+                                                              "orderId": order_id})
+        assert status == 200, body
+
+
+@pytest.fixture
+async def traders(app, user):
+    """(the user's Trader, a funded counterparty's Trader); the user has 10000 USD and 10 AAPL."""
+    await deposit(app, user.account_id, "USD", "10000.00")
+    await deposit(app, user.account_id, "AAPL", "10")
+    key = await api_key(user)
+    other = await create_account(app, "other", {"USD": "100000.00", "AAPL": "100"})
+    return (Trader(user, user.account_id, key["api_key"], key["secret"]),
+            Trader(user, other["account_id"], other["api_key"], other["api_secret"]))
+

@@ -1,0 +1,286 @@
+"""The OpenAPI 3.1 document of every route (``GET /api/v1/openapi.json``), from one registry.
+
+``OPERATIONS`` lists each route once: method, path, tag, summary, security
+scheme, parameters, request body and the success response. ``document()``
+builds the document from it, and a test keeps it true: the (method, path)
+pairs here must equal the application router's (HEAD aside). Adding a route
+without listing it here fails that test.
+"""
+
+from dataclasses import dataclass, field
+
+import orjson
+from aiohttp import web
+
+DOC_PATH = "/api/v1/openapi.json"
+
+S = {"type": "string"}
+DEC = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "description": "a decimal string"}
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+OBJ = {"type": "object"}
+NULLABLE_DEC = {"type": ["string", "null"], "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+
+
+def obj(required=(), **props) -> dict:
+    return {"type": "object", "properties": props, "required": list(required)}
+
+
+def arr(items) -> dict:
+    return {"type": "array", "items": items}
+
+
+@dataclass(frozen=True)
+class P:
+    """A query (or path) parameter."""
+    name: str
+    schema: dict = field(default_factory=lambda: S)
+    required: bool = False
+    where: str = "query"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Op:
+    method: str
+    path: str
+    tag: str
+    summary: str
+    security: str | None = None          # "binance" (X-MBX-APIKEY + HMAC), "bearer" (JWT) or None
+    params: tuple = ()
+    body: dict | None = None             # JSON request body schema (platform) ...
+    form: bool = False                   # ... or the params also as a form body (Binance)
+    response: dict = field(default_factory=lambda: OBJ)
+    status: int = 200
+
+
+# ---- the Binance dialect (/api/v3) -----------------------------------------
+
+SYMBOL = P("symbol", required=True)
+SYMBOL_OPT = P("symbol")
+SYMBOLS = P("symbols", description='a JSON array of symbols, e.g. ["AAPL","MSFT"]')
+
+
+def limit(hi, default):
+    return P("limit", {"type": "integer", "minimum": 1, "maximum": hi, "default": default})
+
+
+TIMES = (P("startTime", INT, description="ms"), P("endTime", INT, description="ms"))
+SIGNED = (P("timestamp", INT, required=True, description="ms since the epoch"),
+          P("recvWindow", {"type": "integer", "maximum": 60000, "default": 5000}),
+          P("signature", required=True,
+            description="hex HMAC-SHA256 of the query string followed by the body"))
+NEW_ORDER = (SYMBOL, P("side", {"enum": ["BUY", "SELL"]}, required=True),
+             P("type", {"enum": ["LIMIT", "MARKET", "LIMIT_MAKER", "STOP_LOSS",
+                                 "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"]},
+               required=True),
+             P("timeInForce", {"enum": ["GTC", "IOC", "FOK"]}), P("quantity", DEC),
+             P("quoteOrderQty", DEC), P("price", DEC), P("stopPrice", DEC),
+             P("icebergQty", DEC), P("newClientOrderId"),
+             P("selfTradePreventionMode", {"enum": ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER",
+                                                    "EXPIRE_BOTH"]}),
+             P("newOrderRespType", {"enum": ["ACK", "RESULT", "FULL"]}),
+             P("strategyId"), P("strategyType"))
+ORDER_REF = (P("orderId", INT), P("origClientOrderId"))
+
+
+def v3(method, path, summary, params=(), signed=False, response=OBJ):
+    return Op(method, "/api/v3/" + path, "binance", summary, "binance" if signed else None,
+              tuple(params) + (SIGNED if signed else ()), form=signed and method != "GET",
+              response=response)
+
+
+# ---- the platform API (/api/v1) ---------------------------------------------
+
+TOKENS = obj(["account_id", "token_type", "access_token", "expires_in", "refresh_token",
+              "refresh_expires_in"], account_id=INT, token_type=S, access_token=S,
+             expires_in=INT, refresh_token=S, refresh_expires_in=INT)
+API_KEY = obj(["api_key", "name", "permissions", "created_at"], api_key=S, name=S,
+              permissions=arr({"enum": ["read", "trade", "withdraw"]}), created_at=S)
+PAGE = (P("symbol"), P("side", {"enum": ["buy", "sell"]}),
+        P("start_time", INT, description="ms since the epoch, inclusive"),
+        P("end_time", INT, description="ms since the epoch, exclusive"),
+        P("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+        P("before", INT, description="only ids below this"),
+        P("after", INT, description="only ids above this"))
+ORDER = obj(["order_id", "symbol", "side", "type", "status"], order_id=INT,
+            client_order_id={"type": ["string", "null"]}, symbol=S, side=S, type=S,
+            time_in_force=S, status=S, working=BOOL, price=NULLABLE_DEC, quantity=NULLABLE_DEC,
+            quote_quantity=NULLABLE_DEC, stop_price=NULLABLE_DEC, iceberg_quantity=NULLABLE_DEC,
+            executed_quantity=DEC, cumulative_quote=DEC, self_trade_prevention=S,
+            created_at=S, updated_at=S)
+TRADE = obj(["trade_id", "order_id", "symbol", "side", "role", "price", "quantity", "fee"],
+            trade_id=INT, order_id=INT, symbol=S, side={"enum": ["buy", "sell"]},
+            role={"enum": ["maker", "taker"]}, price=DEC, quantity=DEC, quote_quantity=DEC,
+            fee=DEC, fee_asset=S, time=S)
+NEXT = {"type": ["integer", "null"], "description": "the before cursor of the next older page"}
+POSITION = obj(["symbol", "quantity"], symbol=S, base=S, quote=S, quantity=DEC,
+               last_price=NULLABLE_DEC, value=NULLABLE_DEC, costed_quantity=DEC,
+               uncosted_quantity=DEC, cost=DEC, average_cost=NULLABLE_DEC,
+               unrealised_pnl=NULLABLE_DEC, realised_pnl=DEC)
+BALANCE = obj(["asset", "free", "locked"], asset=S, free=DEC, locked=DEC)
+
+
+def v1(method, path, summary, *, bearer=True, body=None, params=(), response=OBJ, status=200):
+    return Op(method, "/api/v1/" + path, "platform", summary, "bearer" if bearer else None,
+              tuple(params), body=body, response=response, status=status)
+
+
+OPERATIONS = [
+    v3("GET", "ping", "Test connectivity"),
+    v3("GET", "time", "Server time", response=obj(["serverTime"], serverTime=INT)),
+    v3("GET", "exchangeInfo", "Instruments and their filters", (SYMBOL_OPT, SYMBOLS)),
+    v3("GET", "depth", "Order book", (SYMBOL, limit(5000, 100))),
+    v3("GET", "trades", "Recent trades", (SYMBOL, limit(1000, 500)), response=arr(OBJ)),
+    v3("GET", "historicalTrades", "Older trades", (SYMBOL, limit(1000, 500), P("fromId", INT)),
+       response=arr(OBJ)),
+    v3("GET", "aggTrades", "Aggregate trades (one trade each)",
+       (SYMBOL, P("fromId", INT)) + TIMES + (limit(1000, 500),), response=arr(OBJ)),
+    v3("GET", "klines", "Candles", (SYMBOL, P("interval", required=True)) + TIMES
+       + (limit(1000, 500),), response=arr(arr({}))),
+    v3("GET", "ticker/24hr", "Rolling 24 h statistics",
+       (SYMBOL_OPT, SYMBOLS, P("type", {"enum": ["FULL", "MINI"]}))),
+    v3("GET", "ticker/price", "Last price", (SYMBOL_OPT, SYMBOLS)),
+    v3("GET", "ticker/bookTicker", "Best bid and ask", (SYMBOL_OPT, SYMBOLS)),
+    v3("GET", "avgPrice", "5-minute average price", (SYMBOL,)),
+    v3("POST", "order", "Place an order", NEW_ORDER, signed=True),
+    v3("POST", "order/test", "Validate an order without placing it",
+       NEW_ORDER + (P("computeCommissionRates", {"enum": ["true", "false"]}),), signed=True),
+    v3("GET", "order", "Query an order", (SYMBOL,) + ORDER_REF, signed=True),
+    v3("DELETE", "order", "Cancel an order", (SYMBOL,) + ORDER_REF + (P("newClientOrderId"),),
+       signed=True),
+    v3("GET", "openOrders", "Open orders", (SYMBOL_OPT,), signed=True, response=arr(OBJ)),
+    v3("DELETE", "openOrders", "Cancel all open orders on a symbol", (SYMBOL,), signed=True,
+       response=arr(OBJ)),
+    v3("GET", "allOrders", "All orders", (SYMBOL, P("orderId", INT)) + TIMES
+       + (limit(1000, 500),), signed=True, response=arr(OBJ)),
+    v3("POST", "order/cancelReplace", "Cancel an order and place a new one",
+       NEW_ORDER + (P("cancelReplaceMode", {"enum": ["STOP_ON_FAILURE", "ALLOW_FAILURE"]},
+                      required=True), P("cancelOrderId", INT), P("cancelOrigClientOrderId"),
+                    P("cancelNewClientOrderId")), signed=True),
+    v3("GET", "account", "Balances and permissions",
+       (P("omitZeroBalances", {"enum": ["true", "false"]}),), signed=True),
+    v3("GET", "myTrades", "The account's trades",
+       (SYMBOL, P("orderId", INT), P("fromId", INT)) + TIMES + (limit(1000, 500),),
+       signed=True, response=arr(OBJ)),
+    Op("GET", "/healthz", "operations", "Liveness and journal progress (503 once it failed)",
+       response=obj(["status", "seq", "committed_seq", "backlog"], status=S, seq=INT,
+                    committed_seq=INT, backlog=INT)),
+    v1("POST", "auth/register", "Create an account with a login", bearer=False, status=201,
+       body=obj(["email", "password"], email=S, password=S),
+       response=obj(["account_id", "email", "created_at"], account_id=INT, email=S,
+                    created_at=S)),
+    v1("POST", "auth/login", "Log in: an access and a refresh token", bearer=False,
+       body=obj(["email", "password"], email=S, password=S, totp=S), response=TOKENS),
+    v1("POST", "auth/refresh", "Trade a refresh token for a new pair", bearer=False,
+       body=obj(["refresh_token"], refresh_token=S), response=TOKENS),
+    v1("POST", "auth/logout", "End this session", body=OBJ,
+       response=obj(["logged_out"], logged_out=BOOL)),
+    v1("POST", "auth/password", "Change the password; other sessions end",
+       body=obj(["current_password", "new_password"], current_password=S, new_password=S),
+       response=obj(["password_changed"], password_changed=BOOL, revoked_sessions=INT)),
+    v1("POST", "auth/totp/enroll", "Start TOTP enrolment", body=OBJ,
+       response=obj(["secret", "otpauth_uri"], secret=S, otpauth_uri=S, totp_enabled=BOOL)),
+    v1("POST", "auth/totp/confirm", "Confirm TOTP with a code", body=obj(["totp"], totp=S),
+       response=obj(["totp_enabled"], totp_enabled=BOOL)),
+    v1("GET", "me", "The account", response=obj(
+        ["account_id", "email"], account_id=INT, email=S, created_at=S, totp_enabled=BOOL)),
+    v1("GET", "balances", "Free and locked per asset",
+       response=obj(["account_id", "balances"], account_id=INT, balances=arr(BALANCE))),
+    v1("POST", "api-keys", "Create an API key (the secret is shown once)", status=201,
+       body=obj(["name", "permissions"], name=S,
+                permissions=arr({"enum": ["read", "trade", "withdraw"]})),
+       response={**API_KEY, "properties": {**API_KEY["properties"], "secret": S}}),
+    v1("GET", "api-keys", "Active API keys, no secrets",
+       response=obj(["api_keys"], api_keys=arr(API_KEY))),
+    v1("DELETE", "api-keys/{api_key}", "Revoke an API key",
+       params=(P("api_key", required=True, where="path"),), response=API_KEY),
+    v1("GET", "orders", "The account's orders, newest first",
+       params=PAGE + (P("status", description="comma-separated: NEW, PARTIALLY_FILLED, "
+                        "FILLED, CANCELED, REJECTED, EXPIRED, EXPIRED_IN_MATCH"),),
+       response=obj(["orders", "next_before"], orders=arr(ORDER), next_before=NEXT)),
+    v1("GET", "trades", "The account's trades with side, role and fee, newest first",
+       params=PAGE, response=obj(["trades", "next_before"], trades=arr(TRADE),
+                                 next_before=NEXT)),
+    v1("GET", "portfolio", "Balances, positions at the last price, average cost, P&L",
+       response=obj(["balances", "positions", "totals"], account_id=INT, cost_method=S,
+                    balances=arr(BALANCE), positions=arr(POSITION), totals=arr(OBJ))),
+    Op("GET", DOC_PATH, "platform", "This document"),
+]
+
+_ERRORS = {"binance": ("BinanceError", (400, 401, 404, 429)),
+           "platform": ("PlatformError", (400, 401, 404, 429)),
+           "operations": (None, ())}
+
+
+def _operation(op: Op) -> dict:
+    out = {"operationId": f"{op.method.lower()}_{op.path.strip('/').replace('/', '_')}"
+                          .replace("{", "").replace("}", "").replace("-", "_")
+                          .replace(".", "_"),
+           "tags": [op.tag], "summary": op.summary}
+    if op.params:
+        out["parameters"] = [{"name": p.name, "in": p.where,
+                              "required": p.required or p.where == "path",
+                              "schema": p.schema,
+                              **({"description": p.description} if p.description else {})}
+                             for p in op.params]
+    if op.body is not None:
+        out["requestBody"] = {"required": bool(op.body.get("required")), "content": {
+            "application/json": {"schema": {**op.body, "additionalProperties": False}}}}
+    elif op.form:
+        out["requestBody"] = {"required": False, "content": {
+            "application/x-www-form-urlencoded": {"schema": obj(
+                **{p.name: p.schema for p in op.params})}}}
+    out["security"] = ([{"apiKey": []}] if op.security == "binance"
+                       else [{"bearer": []}] if op.security == "bearer" else [])
+    responses = {str(op.status): {"description": "OK", "content": {
+        "application/json": {"schema": op.response}}}}
+    name, statuses = _ERRORS[op.tag]
+    for status in statuses:
+        responses[str(status)] = {"description": "Refused", "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+    out["responses"] = responses
+    return out
+
+
+def document() -> dict:
+    """The OpenAPI 3.1 document of ``OPERATIONS``."""
+    paths = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "exchange", "version": "0.1.0",
+                 "description": "The Binance spot dialect (/api/v3) and the platform API "
+                                "(/api/v1). Amounts are decimal strings, never floats."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-MBX-APIKEY",
+                           "description": "The API key; signed requests also carry "
+                                          "timestamp (ms), optional recvWindow and signature: "
+                                          "hex HMAC-SHA256, keyed with the API secret, of the "
+                                          "query string followed by the body."},
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                           "description": "An access token from /api/v1/auth/login."}},
+            "schemas": {
+                "BinanceError": obj(["code", "msg"], code=INT, msg=S),
+                "PlatformError": obj(["code", "message"], code=S, message=S)}},
+    }
+
+
+_BODY = web.AppKey("openapi_document", bytes)
+
+
+async def serve(request: web.Request) -> web.Response:
+    """This API's OpenAPI 3.1 document."""
+    if request.query:
+        from .platform import errors
+        raise errors.unknown_parameter(next(iter(request.query)))
+    return web.Response(body=request.app[_BODY], content_type="application/json")
+
+
+def setup(app: web.Application) -> None:
+    """Serve the document at ``DOC_PATH`` (built once)."""
+    app[_BODY] = orjson.dumps(document())
+    app.router.add_get(DOC_PATH, serve)

@@ -1,0 +1,75 @@
+"""Strict query strings: known names, each at most once, typed values.
+
+Protocol code only: the request's query in, checked values out. Anything
+malformed is a ``PlatformError`` (400 UNKNOWN_PARAMETER / INVALID_PARAMETER /
+UNKNOWN_SYMBOL), never an exception of another kind.
+"""
+
+import re
+
+from aiohttp import web
+
+from . import errors
+
+MAX_ID = 2**63 - 1                 # ids fit PostgreSQL's bigint
+MAX_TIME_MS = 9_000_000_000_000    # times in ms still fit bigint once in ns
+_UINT = re.compile(r"[0-9]{1,19}")
+_SYMBOL = re.compile(r"[A-Za-z0-9._-]{1,20}")
+
+
+class Query:
+    """The query string of a request, restricted to ``names``."""
+
+    def __init__(self, request: web.Request, names: frozenset | set):
+        self._values = {}
+        for name in request.query:
+            if name not in names:
+                raise errors.unknown_parameter(name)
+            if name in self._values:
+                raise errors.invalid_parameter(name, "is given more than once")
+            self._values[name] = request.query[name]
+
+    def int(self, name: str, lo: int, hi: int, default: int | None = None) -> int | None:
+        """Parameter ``name`` as a decimal integer within [lo, hi], else ``default``."""
+        text = self._values.get(name)
+        if text is None:
+            return default
+        if not _UINT.fullmatch(text) or not lo <= int(text) <= hi:
+            raise errors.invalid_parameter(name, f"must be an integer from {lo} to {hi}")
+        return int(text)
+
+    def choice(self, name: str, allowed: tuple) -> str | None:
+        """Parameter ``name`` as one of ``allowed`` (matched case-insensitively), or None."""
+        text = self._values.get(name)
+        if text is None:
+            return None
+        for value in allowed:
+            if text.upper() == value.upper():
+                return value
+        raise errors.invalid_parameter(name, f"must be one of {', '.join(allowed)}")
+
+    def choices(self, name: str, allowed: tuple) -> list | None:
+        """Parameter ``name`` as a comma-separated list of values from ``allowed``, or None."""
+        text = self._values.get(name)
+        if text is None:
+            return None
+        out = []
+        for part in text.split(","):
+            value = next((v for v in allowed if v == part.upper()), None)
+            if value is None:
+                raise errors.invalid_parameter(name, f"may list only {', '.join(allowed)}")
+            if value not in out:
+                out.append(value)
+        return out
+
+    def symbol(self, known) -> str | None:
+        """Parameter ``symbol`` as a listed instrument's symbol, or None."""
+        text = self._values.get("symbol")
+        if text is None:
+            return None
+        if not _SYMBOL.fullmatch(text):
+            raise errors.invalid_parameter("symbol", "is not a symbol")
+        for symbol in (text, text.upper()):
+            if symbol in known:
+                return symbol
+        raise errors.unknown_symbol(text)
