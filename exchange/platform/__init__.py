@@ -3,7 +3,7 @@
 JSON in and out; every refusal is ``{"code": "<MACHINE_CODE>", "message"}``
 with a 4xx status. One module per concept: ``body`` (strict JSON bodies),
 ``errors``, ``tokens`` (JWT access tokens, refresh tokens, the signing
-secret), ``passwords`` (argon2id), ``throttle`` (per-IP attempts),
+secret), ``passwords`` (argon2id), per-IP attempts counted by ``api.ratelimit.RateLimiter``,
 ``session`` (bearer authentication), ``auth`` (register, login, refresh,
 logout, password), ``totp`` (two-factor), ``api_keys``, ``profile`` (me,
 balances), ``query`` (strict query strings), ``history`` (orders, trades),
@@ -22,7 +22,7 @@ from .body import json
 from .errors import PlatformError
 from .passwords import Passwords
 from .state import ACCESS_TOKENS, ATTEMPTS, PASSWORDS, PLATFORM_SETTINGS
-from .throttle import AttemptLimiter
+from ..api.ratelimit import RateLimiter
 from .tokens import AccessTokens, load_secret
 
 log = logging.getLogger("exchange.platform")
@@ -63,7 +63,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     """
     app[PLATFORM_SETTINGS] = settings
     app[PASSWORDS] = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
-    app[ATTEMPTS] = AttemptLimiter(settings.auth_ip_limit_1m)
+    app[ATTEMPTS] = RateLimiter(settings.auth_ip_limit_1m)
     app.middlewares.append(platform_errors)
     for module in (auth, totp, api_keys, profile, history, portfolio):
         app.router.add_routes(module.routes)

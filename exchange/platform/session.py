@@ -58,6 +58,6 @@ async def authenticate(request: web.Request) -> Caller:
 
 def count_attempt(request: web.Request) -> None:
     """Count a credential-checking request against its IP; 429 past the limit."""
-    retry_after = request.app[ATTEMPTS].attempt(request.remote or "?")
+    _, retry_after = request.app[ATTEMPTS].charge(request.remote or "?", 1)
     if retry_after is not None:
         raise errors.too_many_attempts(retry_after)

@@ -4,10 +4,10 @@ from aiohttp import web
 
 from ..settings import Settings
 from .passwords import Passwords
-from .throttle import AttemptLimiter
+from ..api.ratelimit import RateLimiter
 from .tokens import AccessTokens
 
 PLATFORM_SETTINGS = web.AppKey("platform_settings", Settings)
 PASSWORDS = web.AppKey("passwords", Passwords)
-ATTEMPTS = web.AppKey("auth_attempts", AttemptLimiter)
+ATTEMPTS = web.AppKey("auth_attempts", RateLimiter)
 ACCESS_TOKENS = web.AppKey("access_tokens", AccessTokens)   # set at start-up (the secret)
