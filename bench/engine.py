@@ -34,29 +34,67 @@ def _price(rng, side):
     return MID - offset if side == "buy" else MID + offset
 
 
+class _Live:
+    """Resting order ids, with O(1) add, discard and random pick (a swap-remove list)."""
+
+    def __init__(self):
+        self.ids = []
+        self.where = {}  # order id -> index in ids
+
+    def __len__(self):
+        return len(self.ids)
+
+    def add(self, oid):
+        if oid not in self.where:
+            self.where[oid] = len(self.ids)
+            self.ids.append(oid)
+
+    def discard(self, oid):
+        i = self.where.pop(oid, None)
+        if i is not None:
+            last = self.ids.pop()
+            if last != oid:
+                self.ids[i] = last
+                self.where[last] = i
+
+    def pick(self, rng):
+        return self.ids[rng.randrange(len(self.ids))]
+
+
+def _operation(rng, live):
+    """Draw the next command of exchange-core's mix: new GTC, IOC, cancel or move."""
+    r = rng.random()
+    if r < 0.09 or not live:
+        return "GTC"
+    if r < 0.12:
+        return "IOC"
+    return "cancel" if r < 0.18 else "move"
+
+
+def _move_price(rng, side, price):
+    """A new price for a move: drawn like a new order's, never the current one."""
+    new_price = _price(rng, side)
+    if new_price == price:
+        new_price += 1 if side == "sell" else -1
+    return new_price
+
+
 def generate(n, seed):
     """Return (warm-up commands, timed commands) as tuples ``(op, args)``."""
     rng = random.Random(seed)
     book = OrderBook()
-    live = []          # resting order ids (swap-remove list)
-    where = {}         # order id -> index in live
+    live = _Live()
     next_id = [1]
 
     def track(events):
         for ev in events:
             name = type(ev).__name__
             if name == "Rested":
-                where[ev.order_id] = len(live)
-                live.append(ev.order_id)
-            elif name in ("Canceled", "Expired") or (
-                    name == "Filled" and ev.maker_remaining == 0):
-                oid = ev.order_id if name != "Filled" else ev.maker_order_id
-                i = where.pop(oid, None)
-                if i is not None:
-                    last = live.pop()
-                    if last != oid:
-                        live[i] = last
-                        where[last] = i
+                live.add(ev.order_id)
+            elif name in ("Canceled", "Expired"):
+                live.discard(ev.order_id)
+            elif name == "Filled" and ev.maker_remaining == 0:
+                live.discard(ev.maker_order_id)
 
     def new(tif):
         oid = next_id[0]
@@ -75,19 +113,15 @@ def generate(n, seed):
         track(book.limit(*cmd[1]))
     timed = []
     for _ in range(n):
-        r = rng.random()
-        if r < 0.09 or not live:
-            cmd = new("GTC")
-        elif r < 0.12:
-            cmd = new("IOC")
-        elif r < 0.18:
-            cmd = ("cancel", (live[rng.randrange(len(live))],))
+        op = _operation(rng, live)
+        if op in ("GTC", "IOC"):
+            cmd = new(op)
+        elif op == "cancel":
+            cmd = ("cancel", (live.pick(rng),))
         else:
-            oid = live[rng.randrange(len(live))]
+            oid = live.pick(rng)
             side, price, _, _ = book.order(oid)
-            new_price = _price(rng, side)
-            if new_price == price:
-                new_price += 1 if side == "sell" else -1
+            new_price = _move_price(rng, side, price)
             cmd = ("amend", (oid, None, new_price))
         timed.append(cmd)
         track(getattr(book, cmd[0])(*cmd[1]))
@@ -114,8 +148,7 @@ def generate_sequencer(n, seed):
     seq = Sequencer()
     for cmd in sequencer_setup():
         seq.apply(cmd)
-    live = []
-    where = {}
+    live = _Live()
     info = {}  # order id -> (account, side)
     ts = [1]
 
@@ -126,16 +159,9 @@ def generate_sequencer(n, seed):
                 if ev.exec_type == "NEW" and ev.status == "NEW":
                     info[oid] = (ev.account, ev.side)
                 if ev.status in ("NEW", "PARTIALLY_FILLED"):
-                    if oid not in where:
-                        where[oid] = len(live)
-                        live.append(oid)
+                    live.add(oid)
                 else:
-                    i = where.pop(oid, None)
-                    if i is not None:
-                        last = live.pop()
-                        if last != oid:
-                            live[i] = last
-                            where[last] = i
+                    live.discard(oid)
 
     def stamp():
         ts[0] += 1
@@ -155,21 +181,16 @@ def generate_sequencer(n, seed):
         track(seq.apply(cmd))
     timed = []
     for _ in range(n):
-        r = rng.random()
-        if r < 0.09 or not live:
-            cmd = new("GTC")
-        elif r < 0.12:
-            cmd = new("IOC")
-        elif r < 0.18:
-            oid = live[rng.randrange(len(live))]
+        op = _operation(rng, live)
+        if op in ("GTC", "IOC"):
+            cmd = new(op)
+        elif op == "cancel":
+            oid = live.pick(rng)
             cmd = CancelOrder(stamp(), info[oid][0], "BENCH", order_id=oid)
         else:
-            oid = live[rng.randrange(len(live))]
+            oid = live.pick(rng)
             acct, side = info[oid]
-            price = seq.orders[oid].price
-            new_price = _price(rng, side)
-            if new_price == price:
-                new_price += 1 if side == "sell" else -1
+            new_price = _move_price(rng, side, seq.orders[oid].price)
             cmd = AmendOrder(stamp(), acct, "BENCH", oid, price=new_price)
         timed.append(cmd)
         track(seq.apply(cmd))
