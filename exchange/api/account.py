@@ -59,10 +59,7 @@ async def my_trades(request):
     params, key = await signed_params(request)
     mkt = market_of(request, params.symbol())
     order_id = params.int("orderId", lo=1)
-    from_id = params.int("fromId", lo=0)
-    start = params.int("startTime", lo=0)
-    end = params.int("endTime", lo=0)
-    limit = params.int("limit", lo=1, hi=1000) or 500
+    from_id, start, end, limit = params.page("fromId")
     params.check_all_read()
     inst = mkt.inst
     rows = await history.my_trades(request.app[POOL], key.account, inst.symbol, order_id,

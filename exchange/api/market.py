@@ -129,10 +129,7 @@ async def agg_trades(request):
     """Every trade is its own aggregate here (one taker order, one maker, one price)."""
     params = await public_params(request)
     mkt = market_of(request, params.symbol())
-    from_id = params.int("fromId", lo=0)
-    start = params.int("startTime", lo=0)
-    end = params.int("endTime", lo=0)
-    limit = params.int("limit", lo=1, hi=1000) or 500
+    from_id, start, end, limit = params.page("fromId")
     params.check_all_read()
     inst = mkt.inst
     if from_id is None and start is None and end is None:
@@ -153,9 +150,7 @@ async def klines(request):
     interval = params.str("interval", required=True)
     if interval not in history.INTERVALS:
         raise ApiError(errors.INVALID_INTERVAL, "Invalid interval.")
-    start = params.int("startTime", lo=0)
-    end = params.int("endTime", lo=0)
-    limit = params.int("limit", lo=1, hi=1000) or 500
+    _, start, end, limit = params.page()
     params.check_all_read()
     if start is not None and end is not None and start > end:
         raise ApiError(errors.INVALID_PARAMETER, "startTime must not be after endTime.")

@@ -324,10 +324,7 @@ async def cancel_open_orders(request):
 async def all_orders(request):
     params, key = await signed_params(request)
     mkt = market_of(request, params.symbol())
-    from_id = params.int("orderId", lo=0)
-    start = params.int("startTime", lo=0)
-    end = params.int("endTime", lo=0)
-    limit = params.int("limit", lo=1, hi=1000) or 500
+    from_id, start, end, limit = params.page("orderId")
     params.check_all_read()
     rows = await history.all_orders(request.app[POOL], key.account, mkt.inst.symbol, from_id,
                                     start, end, limit)

@@ -119,6 +119,12 @@ class Params:
     def symbol(self, name: str = "symbol", required: bool = True) -> str | None:
         return self.str(name, required, _SYMBOL, SYMBOL_LEGAL)
 
+    def page(self, id_name: str | None = None) -> tuple:
+        """History paging: (from id, startTime, endTime, limit up to 1000, default 500)."""
+        from_id = self.int(id_name, lo=0) if id_name else None
+        return (from_id, self.int("startTime", lo=0), self.int("endTime", lo=0),
+                self.int("limit", lo=1, hi=1000) or 500)
+
     def client_id(self, name: str) -> str | None:
         return self.str(name, False, _CLIENT_ID, CLIENT_ID_LEGAL)
 
