@@ -13,8 +13,8 @@ from decimal import Decimal as D
 import pytest
 
 from exchange.engine import (FEE_ACCOUNT, STP, TRANSITIONS, AmendOrder, BalanceChanged,
-                             CancelAll, CancelOrder, CancelReplace, CommandRejected, Deposit,
-                             Entry, ExpireOrders, IllegalTransition, Instrument,
+                             CancelAll, CancelOrder, CancelReplace, CommandRejected,
+                             DepthUpdated, Deposit, Entry, ExpireOrders, IllegalTransition, Instrument,
                              InstrumentChanged, InstrumentStatus, ListInstrument, Order,
                              OrderSpec, OrderStatus, OrderUpdated, PlaceOrder, Reason, Sequencer,
                              SetInstrumentStatus, Traded, Withdraw)
@@ -47,9 +47,19 @@ class Venue:
                     self.apply(Deposit(0, account, asset, 1_000_000))
 
     def apply(self, cmd):
+        """Apply ``cmd``; return its events less DepthUpdated (tests/test_depth_updates.py
+        specifies those), after checking each DepthUpdated level against the book."""
         events = self.seq.apply(cmd)
         self.seq.check()
-        return events
+        out = []
+        for e in events:
+            if type(e) is DepthUpdated:
+                book = self.seq.markets[e.symbol].book
+                for side, levels in (("buy", e.bids), ("sell", e.asks)):
+                    assert all(book.level_qty(side, p) == q for p, q in levels), e
+            else:
+                out.append(e)
+        return out
 
     def place(self, account, side, type_="LIMIT", symbol="ABC", ts=1, **kw):
         return self.apply(PlaceOrder(ts, account, symbol, side, type_, **kw))

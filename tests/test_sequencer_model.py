@@ -14,6 +14,8 @@ step it runs ``Sequencer.check()`` and an independent check of its own:
   limit orders never trade through their price; a market buy by quote amount
   never spends more than it;
 * order statuses seen in events move only through TRANSITIONS;
+* a depth mirror fed only from DepthUpdated events equals each book's depth,
+  and each symbol's update id goes up by exactly one per DepthUpdated;
 * a refused command yields exactly one CommandRejected and leaves the state
   as it was (balances, open orders, books, stops, ids).
 
@@ -27,9 +29,10 @@ from decimal import Decimal as D
 from hypothesis import given, settings, strategies as st
 
 from exchange.engine import (FEE_ACCOUNT, STP, TRANSITIONS, AmendOrder, BalanceChanged,
-                             CancelAll, CancelOrder, CancelReplace, CommandRejected, Deposit,
-                             ExpireOrders, Instrument, InstrumentChanged, ListInstrument, OrderUpdated,
-                             PlaceOrder, Sequencer, SetInstrumentStatus, Traded, Withdraw)
+                             CancelAll, CancelOrder, CancelReplace, CommandRejected, DepthUpdated,
+                             Deposit, ExpireOrders, Instrument, InstrumentChanged, ListInstrument,
+                             OrderUpdated, PlaceOrder, Sequencer, SetInstrumentStatus, Traded,
+                             Withdraw)
 from exchange.engine.instrument import PPM
 
 DAY_NS = 86_400 * 10**9
@@ -58,7 +61,7 @@ def snapshot(seq):
                     o.working, o.stop_key, o.client_order_id)
               for oid, o in seq.orders.items()}
     markets = {sym: (m.book.depth(1000), list(m.book.orders()), list(m.rising),
-                     list(m.falling), m.last_price, m.status)
+                     list(m.falling), m.last_price, m.status, m.update_id)
                for sym, m in seq.markets.items()}
     return (balances, orders, markets, sorted(seq.by_client), seq.next_order_id,
             seq.next_trade_id, dict(seq.ledger.external), sorted(seq._expiries))
@@ -75,6 +78,7 @@ class Model:
         self.spec = {}          # order_id -> OrderSpec
         self.closed = set()
         self.insts = {i.symbol: i for i in INSTRUMENTS}
+        self.depth = {}         # symbol -> (update_id, {price: qty} bids, {price: qty} asks)
 
     def step(self, cmd, events):
         seq = self.seq
@@ -122,6 +126,25 @@ class Model:
                 if e.status not in ("NEW", "PARTIALLY_FILLED"):
                     self.closed.add(oid)
                     assert oid not in seq.orders
+            elif t is DepthUpdated:
+                last, bids, asks = self.depth.get(e.symbol, (0, {}, {}))
+                assert e.update_id == last + 1, e
+                assert list(e.bids) == sorted(e.bids, reverse=True) and list(e.asks) == sorted(e.asks)
+                for levels, changes in ((bids, e.bids), (asks, e.asks)):
+                    for price, qty in changes:
+                        if qty:
+                            levels[price] = qty
+                        else:
+                            levels.pop(price, None)
+                self.depth[e.symbol] = (e.update_id, bids, asks)
+        assert sum(type(e) is DepthUpdated for e in events) == len(
+            {e.symbol for e in events if type(e) is DepthUpdated}), "two DepthUpdated for a symbol"
+        for symbol, mkt in seq.markets.items():  # the mirror is the book
+            update_id, bids, asks = self.depth.get(symbol, (0, {}, {}))
+            book_bids, book_asks = mkt.book.depth(10**6)
+            assert sorted(bids.items(), reverse=True) == [(p, q) for p, q, _ in book_bids]
+            assert sorted(asks.items()) == [(p, q) for p, q, _ in book_asks]
+            assert mkt.update_id == update_id
         for e in events:
             if type(e) is Traded and e.taker_order_id in self.spec:
                 taker = self.spec[e.taker_order_id]
@@ -277,11 +300,13 @@ def run_stream(seed, steps):
         log.append((cmd, events))
         rejections = [e for e in events if type(e) is CommandRejected]
         if rejections and type(cmd) is not CancelReplace:
-            assert len(rejections) == 1 and events[-1] is rejections[0], events
             if not due:
                 assert events == rejections, "a refused command did more than refuse"
                 assert snapshot(seq) == before, f"refused {cmd} changed state"
-            else:  # due expiries ran first; the rest is the refusal alone
+            else:  # due expiries ran first (their depth update last); the rest is the refusal
+                while type(events[-1]) is DepthUpdated:
+                    events = events[:-1]
+                assert len(rejections) == 1 and events[-1] is rejections[0], events
                 assert all(type(e) in (OrderUpdated, BalanceChanged) for e in events[:-1])
                 assert all(e.reason == "TIME" for e in events[:-1] if type(e) is OrderUpdated)
     # everything the fee account holds came from fees

@@ -8,9 +8,9 @@ from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposi
                        ListInstrument, PlaceOrder, RequestWithdrawal, ResolveWithdrawal,
                        SetInstrumentStatus, Withdraw)
 from .enums import STP, InstrumentStatus, OrderStatus, OrderType, Side, TimeInForce
-from .events import (Accepted, Amended, BalanceChanged, Canceled, CommandRejected, Event, Expired,
-                     Filled, InstrumentChanged, OrderSpec, OrderUpdated, Reason, Rejected, Rested,
-                     Traded, WithdrawalUpdated)
+from .events import (Accepted, Amended, BalanceChanged, Canceled, CommandRejected, DepthUpdated,
+                     Event, Expired, Filled, InstrumentChanged, OrderSpec, OrderUpdated, Reason,
+                     Rejected, Rested, Traded, WithdrawalUpdated)
 from .instrument import Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
 from .orders import TRANSITIONS, IllegalTransition, Order
@@ -25,5 +25,5 @@ __all__ = [
     "SetInstrumentStatus", "ExpireOrders",
     "Event", "Accepted", "Amended", "Canceled", "Expired", "Filled", "Reason", "Rejected",
     "Rested", "OrderSpec", "OrderUpdated", "Traded", "BalanceChanged", "CommandRejected", "InstrumentChanged",
-    "WithdrawalUpdated",
+    "WithdrawalUpdated", "DepthUpdated",
 ]

@@ -158,6 +158,11 @@ class OrderBook:
         return tuple([(lvl.price, lvl.qty, len(lvl.orders)) for lvl in islice(s.iter_levels(), n)]
                      for s in (self._bids, self._asks))
 
+    def level_qty(self, side, price):
+        """Return the visible quantity resting at ``price`` on ``side`` (0 if none); O(1)."""
+        lvl = (self._bids if side == BUY else self._asks).levels.get(price)
+        return 0 if lvl is None else lvl.qty
+
     def order(self, order_id):
         """Return ``(side, price, open qty, visible qty)`` of a resting order, or None."""
         o = self._orders.get(order_id)

@@ -172,6 +172,13 @@ CommandRejected = _event(
     "CommandRejected",
     "seq ts_ns account symbol client_order_id order_id reason",
     "A command was refused; nothing else changed.")
+DepthUpdated = _event(
+    "DepthUpdated",
+    "seq symbol update_id bids asks",
+    "A command changed a symbol's book: ``update_id`` counts such commands per symbol (the "
+    "depth stream's U/u and /depth's lastUpdateId); bids and asks are tuples of (price, "
+    "visible qty) of each changed level after the command, best first, qty 0 when the level "
+    "emptied.")
 InstrumentChanged = _event(
     "InstrumentChanged",
     "seq ts_ns symbol status",

@@ -18,8 +18,9 @@ from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposi
                        ExpireOrders, ListInstrument, PlaceOrder, RequestWithdrawal,
                        ResolveWithdrawal, SetInstrumentStatus, Withdraw)
 from .enums import SIDE_OF, STATUS_OF, STP_OF, TIF_OF, InstrumentStatus, OrderType, Side, TimeInForce
-from .events import (Canceled, CommandRejected, Expired, Filled, InstrumentChanged,
-                     OrderSpec, OrderUpdated, Reason, Rejected, Traded, WithdrawalUpdated)
+from .events import (Canceled, CommandRejected, DepthUpdated, Expired, Filled,
+                     InstrumentChanged, OrderSpec, OrderUpdated, Reason, Rejected, Rested,
+                     Traded, WithdrawalUpdated)
 from .instrument import PPM, Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
 from .orders import (CANCELED, EXPIRED, EXPIRED_IN_MATCH, FILLED, NEW, OPEN,
@@ -46,7 +47,8 @@ HOLD, RELEASE = Entry.HOLD, Entry.RELEASE
 class _Market:
     """One symbol's state: rules, book, stops, last trade price."""
 
-    __slots__ = ("inst", "book", "status", "last_price", "rising", "falling", "qptl", "bpl")
+    __slots__ = ("inst", "book", "status", "last_price", "rising", "falling", "qptl", "bpl",
+                 "update_id", "touched")
 
     def __init__(self, inst: Instrument):
         self.inst = inst
@@ -57,6 +59,8 @@ class _Market:
         self.falling = SortedList()  # (-stop_price, order_id): trigger when last <= stop
         self.qptl = inst.quote_per_tick_lot
         self.bpl = inst.base_per_lot
+        self.update_id = 0            # commands that changed the book (DepthUpdated)
+        self.touched = set()          # (side, price) of levels the current command changed
 
     @property
     def reference_price(self):
@@ -83,6 +87,7 @@ class Sequencer:
         self.by_account = {}     # account -> {order_id: Order}, open orders
         self._expiries = []      # heap of (expire_ts_ns, order_id)
         self.withdrawals = {}    # withdrawal_id -> (account, asset, amount), pending ones
+        self._touched = []       # markets whose book the current command changed
         self._day_end_ns = day_end_s * 10**9
         self._handlers = {
             PlaceOrder: self._place, CancelOrder: self._cancel, CancelAll: self._cancel_all,
@@ -106,7 +111,35 @@ class Sequencer:
         if expiries and expiries[0][0] <= cmd.ts_ns:
             self._expire_due(cmd.ts_ns, events)
         handler(cmd, events)
+        if self._touched:
+            self._depth_updated(events)
         return events
+
+    def _touch(self, mkt, side, price):
+        """Note that the level at ``price`` on ``side`` changed in this command."""
+        if not mkt.touched:
+            self._touched.append(mkt)
+        mkt.touched.add((side, price))
+
+    def _depth_updated(self, events):
+        """One DepthUpdated per changed book: the new visible qty of each changed level."""
+        for mkt in self._touched:
+            book = mkt.book
+            bids, asks = [], []
+            for side, price in mkt.touched:
+                (bids if side is BUY else asks).append((price, book.level_qty(side, price)))
+            mkt.touched.clear()
+            mkt.update_id += 1
+            bids.sort(reverse=True)
+            asks.sort()
+            ev = DepthUpdated()
+            ev.seq = self.seq
+            ev.symbol = mkt.inst.symbol
+            ev.update_id = mkt.update_id
+            ev.bids = tuple(bids)
+            ev.asks = tuple(asks)
+            events.append(ev)
+        self._touched.clear()
 
     # ---- order entry -----------------------------------------------------
 
@@ -317,9 +350,14 @@ class Sequencer:
         for ev in book_events:
             t = type(ev)
             if t is Filled:
+                self._touch(mkt, SELL if ev.taker_side is BUY else BUY, ev.price)
                 self._fill(mkt, taker, ev, ts, events)
+            elif t is Rested:
+                self._touch(mkt, ev.side, ev.price)
             elif t is Expired:
                 o = taker if ev.order_id == taker.order_id else self.orders[ev.order_id]
+                if o is not taker:  # a maker expired by self-trade prevention
+                    self._touch(mkt, o.side, o.price)
                 if ev.reason is R_STP:
                     self._close(o, EXPIRED_IN_MATCH, "EXPIRED", R_STP, ts, events)
                 elif o.quote_qty is not None and o.executed_qty:
@@ -455,7 +493,9 @@ class Sequencer:
 
     def _cancel_order(self, o, reason, ts, events):
         if o.working:
-            self.markets[o.symbol].book.cancel(o.order_id)
+            mkt = self.markets[o.symbol]
+            mkt.book.cancel(o.order_id)
+            self._touch(mkt, o.side, o.price)
         self._close(o, CANCELED, "CANCELED", reason, ts, events)
 
     def _cancel_all(self, cmd, events):
@@ -516,6 +556,8 @@ class Sequencer:
         if type(book_events[0]) is Rejected:
             return self._reject(cmd, book_events[0].reason, events)
         # Nothing can fail from here on.
+        self._touch(mkt, o.side, o.price)
+        self._touch(mkt, o.side, price)
         if delta:
             self.ledger.post(self.seq, o.hold_balance, -delta, delta,
                              HOLD if delta > 0 else RELEASE, o.order_id, events)
@@ -540,7 +582,9 @@ class Sequencer:
             o = self.orders.get(order_id)
             if o is not None:
                 if o.working:
-                    self.markets[o.symbol].book.cancel(order_id)
+                    mkt = self.markets[o.symbol]
+                    mkt.book.cancel(order_id)
+                    self._touch(mkt, o.side, o.price)
                 self._close(o, EXPIRED, "EXPIRED", Reason.TIME, ts, events)
 
     # ---- funding and instruments -----------------------------------------
