@@ -6,14 +6,17 @@ to ``max_batch`` commands) and writes it in ONE transaction while the next
 batch fills behind it:
 
 - inserts into ``journal`` (seq, ts_ns, kind, the command via ``codec``, the
-  reason of its first CommandRejected event, if any), ``trades`` (Traded
+  reason of its first CommandRejected event, if any, and the row's link in the
+  audit hash chain, ``exchange.store.audit``), ``trades`` (Traded
   events) and ``ledger_entries`` (BalanceChanged; ``idx`` is the event's
   position among the command's events);
 - upserts of the last state in the batch of each order (OrderUpdated) and
   each balance (BalanceChanged), and of instruments (InstrumentChanged, with
-  the definition from ListInstrument).
+  the definition from ListInstrument);
+- ``withdrawals`` (WithdrawalUpdated): a row per request, updated when an
+  operator resolves it (a request and its resolution in one batch are one row).
 
-The five tables are written by ONE statement (data-modifying CTEs over
+The tables are written by ONE statement (data-modifying CTEs over
 parallel arrays, ``unnest``), which PostgreSQL runs as its own transaction:
 one round trip per batch, on a connection the writer keeps. Round trips are
 what a batch's latency is made of while the event loop is busy serving
@@ -28,23 +31,34 @@ fails, the venue's memory is ahead of the database and nothing can put that
 right in this process: every pending future fails with the error, later
 appends get failed futures, and ``on_fatal(error)`` is called (the server
 exits; recovery on restart rebuilds from what did commit).
+
+The hash chain is computed here, in Python, as each batch is built: the
+writer starts from the hash of the last committed row (read when it starts,
+unless given) and keeps the last hash of each committed batch. The batcher is
+the journal's one writer, which is what keeps the chain linear. Records that
+are not engine commands (admin actions) are not chained yet; when they are,
+they should go through this writer too (a row of their own kind appended in
+seq order, or a second chained table written in the same statement), never
+through a separate INSERT that would race the chain.
 """
 
 import asyncio
 import logging
+import time
 
 from ..engine.events import (BalanceChanged, CommandRejected, InstrumentChanged, OrderUpdated,
-                             Traded)
+                             Traded, WithdrawalUpdated)
 from ..engine.commands import ListInstrument
-from . import codec
+from . import audit, codec
 
 log = logging.getLogger(__name__)
 
 # One statement for a whole batch: parallel arrays unnested into rows, one CTE per table.
 WRITE_BATCH = """
 WITH journal_rows AS (
-    INSERT INTO journal (seq, ts_ns, kind, command, rejected)
-    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[])
+    INSERT INTO journal (seq, ts_ns, kind, command, rejected, hash)
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[],
+                         $56::bytea[])
 ), trade_rows AS (
     INSERT INTO trades (trade_id, seq, ts_ns, symbol, price, qty, quote_qty, maker_order_id,
                         taker_order_id, maker_account, taker_account, taker_side, maker_fee,
@@ -80,6 +94,18 @@ WITH journal_rows AS (
                          $55::bigint[])
     ON CONFLICT (account_id, asset) DO UPDATE SET
         free = EXCLUDED.free, locked = EXCLUDED.locked, updated_seq = EXCLUDED.updated_seq
+), withdrawal_rows AS (
+    INSERT INTO withdrawals (requested_seq, withdrawal_id, account_id, asset, amount, status,
+                             requested_ts_ns, resolved_seq, resolved_ts_ns)
+    SELECT * FROM unnest($57::bigint[], $58::text[], $59::bigint[], $60::text[],
+                         $61::numeric[], $62::text[], $63::bigint[], $64::bigint[],
+                         $65::bigint[])
+), withdrawal_resolutions AS (
+    -- withdrawals requested in earlier batches (one statement cannot update its own inserts)
+    UPDATE withdrawals w SET status = r.status, resolved_seq = r.seq, resolved_ts_ns = r.ts_ns
+    FROM unnest($66::text[], $67::text[], $68::bigint[], $69::bigint[])
+         AS r (withdrawal_id, status, seq, ts_ns)
+    WHERE w.withdrawal_id = r.withdrawal_id AND w.status = 'PENDING'
 )
 SELECT 1
 """
@@ -94,10 +120,16 @@ UPDATE_INSTRUMENT = "UPDATE instruments SET status = $2, updated_seq = $3 WHERE 
 class Batcher:
     """Write-behind journal (exchange.venue.Journal) on an asyncpg pool."""
 
-    def __init__(self, pool, *, max_batch: int = 5_000, on_fatal=None):
+    def __init__(self, pool, *, max_batch: int = 5_000, on_fatal=None, metrics=None,
+                 chain_head: bytes | None = None):
+        """``metrics``: an ``exchange.metrics.Metrics`` to observe batches in (or None).
+        ``chain_head``: the hash of the last committed journal row; None reads it
+        from the database when the writer starts."""
         self.pool = pool
         self.max_batch = max_batch
         self.on_fatal = on_fatal
+        self.metrics = metrics
+        self.chain_head = chain_head  # hash of the last committed journal row
         self.backlog = 0            # appended, not yet committed
         self.batches = 0            # transactions committed
         self.committed_seq = 0      # highest committed seq
@@ -147,6 +179,12 @@ class Batcher:
         elif self._pending and self.error is None:
             raise RuntimeError("stop() with commands queued but the batcher was never started")
 
+    @property
+    def running(self) -> bool:
+        """Whether the writer task is running and has not failed or been told to stop."""
+        return (self._task is not None and not self._task.done() and self.error is None
+                and not self._stopping)
+
     async def _run(self):
         try:
             conn = await self.pool.acquire()  # kept: a pool release costs a reset round trip
@@ -154,12 +192,19 @@ class Batcher:
             self._fail(e, [])
             return
         try:
+            if self.chain_head is None:
+                try:
+                    self.chain_head = await audit.chain_head(conn)
+                except Exception as e:
+                    self._fail(e, [])
+                    return
             await self._loop_batches(conn)
         finally:
             await self.pool.release(conn)
 
     async def _loop_batches(self, conn):
         pending = self._pending
+        metrics = self.metrics
         while True:
             if not pending:
                 if self._stopping:
@@ -173,11 +218,14 @@ class Batcher:
             else:
                 batch = pending[:self.max_batch]
                 del pending[:self.max_batch]
+            started = time.perf_counter()
             try:
                 await self._write(conn, batch)
             except Exception as e:
                 self._fail(e, batch)
                 return
+            if metrics is not None:
+                metrics.observe_batch(len(batch), time.perf_counter() - started)
             self._committed(batch)
 
     def _committed(self, batch):
@@ -193,11 +241,13 @@ class Batcher:
                 try:
                     callback(done)
                 except Exception:
-                    log.exception("on_commit listener %r failed", callback)
+                    log.exception("on_commit listener %r failed", callback,
+                                  extra={"seq": self.committed_seq})
 
     def _fail(self, error, batch):
+        extra = {"seq": batch[0][0]} if batch else None  # the first command not made durable
         log.critical("journal write failed; the venue's memory is ahead of the database: %r",
-                     error)
+                     error, extra=extra)
         self.error = error
         for _, _, _, fut in batch + self._pending:
             if not fut.done():
@@ -213,19 +263,23 @@ class Batcher:
     # ---- one batch -------------------------------------------------------------
 
     async def _write(self, conn, batch):
-        journal, trades, ledger, orders, balances, instruments = build_rows(batch)
-        args = (_columns(journal, 5) + _columns(trades, 14) + _columns(ledger, 10)
-                + _columns(orders.values(), 21) + _columns(balances.values(), 5))
+        (journal, trades, ledger, orders, balances, instruments, withdrawals,
+         resolutions) = build_rows(batch, self.chain_head)
+        jcols = _columns(journal, 6)  # the hash column goes last: $56
+        args = (jcols[:5] + _columns(trades, 14) + _columns(ledger, 10)
+                + _columns(orders.values(), 21) + _columns(balances.values(), 5) + jcols[5:]
+                + _columns(withdrawals, 9) + _columns(resolutions, 4))
         if not instruments:
             await conn.execute(WRITE_BATCH, *args)  # one statement: its own transaction
-            return
-        async with conn.transaction():
-            await conn.execute(WRITE_BATCH, *args)
-            for symbol, (definition, status, seq) in instruments.items():
-                if definition is not None:
-                    await conn.execute(INSERT_INSTRUMENT, symbol, definition, status, seq)
-                else:
-                    await conn.execute(UPDATE_INSTRUMENT, symbol, status, seq)
+        else:
+            async with conn.transaction():
+                await conn.execute(WRITE_BATCH, *args)
+                for symbol, (definition, status, seq) in instruments.items():
+                    if definition is not None:
+                        await conn.execute(INSERT_INSTRUMENT, symbol, definition, status, seq)
+                    else:
+                        await conn.execute(UPDATE_INSTRUMENT, symbol, status, seq)
+        self.chain_head = journal[-1][5]  # committed
 
 
 def _columns(rows, width):
@@ -233,16 +287,22 @@ def _columns(rows, width):
     return cols if cols else [[] for _ in range(width)]
 
 
-def build_rows(batch):
+def build_rows(batch, chain_head: bytes = audit.GENESIS):
     """Turn ``[(seq, cmd, events, _), ...]`` into the rows of one transaction.
 
+    Journal rows are ``(seq, ts_ns, kind, canonical command bytes, rejected,
+    hash)``, chained from ``chain_head`` (the hash of the row before the batch).
     Returns journal, trade and ledger rows (lists of tuples), the last order
-    row per order id and balance row per (account, asset) (dicts), and
-    instruments ``{symbol: (definition or None, status, seq)}``.
+    row per order id and balance row per (account, asset) (dicts),
+    instruments ``{symbol: (definition or None, status, seq)}``, the
+    withdrawals requested in the batch (rows in their last state in it), and
+    the resolutions of withdrawals requested before it.
     """
     journal, trades, ledger = [], [], []
     orders, balances, instruments = {}, {}, {}
-    encode = codec.encode
+    withdrawals, resolutions, pending = [], [], {}   # pending: id -> its row in withdrawals
+    encode, canonical, row_hash = codec.encode, audit.canonical, audit.row_hash
+    prev = chain_head
     for seq, cmd, events, _ in batch:
         rejected = None
         for idx, ev in enumerate(events):
@@ -267,6 +327,18 @@ def build_rows(batch):
             elif t is CommandRejected:
                 if rejected is None:
                     rejected = ev.reason
+            elif t is WithdrawalUpdated:
+                if ev.status == "PENDING":
+                    row = [seq, ev.withdrawal_id, ev.account, ev.asset, ev.amount, "PENDING",
+                           ev.ts_ns, None, None]
+                    withdrawals.append(row)
+                    pending[ev.withdrawal_id] = row
+                else:
+                    row = pending.pop(ev.withdrawal_id, None)
+                    if row is not None:   # requested in this batch
+                        row[5], row[7], row[8] = ev.status, seq, ev.ts_ns
+                    else:
+                        resolutions.append((ev.withdrawal_id, ev.status, seq, ev.ts_ns))
             elif t is InstrumentChanged:
                 definition = None
                 if type(cmd) is ListInstrument and cmd.instrument.symbol == ev.symbol:
@@ -274,5 +346,7 @@ def build_rows(batch):
                 elif ev.symbol in instruments:
                     definition = instruments[ev.symbol][0]  # listed earlier in this batch
                 instruments[ev.symbol] = (definition, ev.status, seq)
-        journal.append((seq, cmd.ts_ns, type(cmd).__name__, encode(cmd), rejected))
-    return journal, trades, ledger, orders, balances, instruments
+        kind, command = type(cmd).__name__, canonical(encode(cmd))
+        prev = row_hash(prev, seq, cmd.ts_ns, kind, command, rejected)
+        journal.append((seq, cmd.ts_ns, kind, command, rejected, prev))
+    return journal, trades, ledger, orders, balances, instruments, withdrawals, resolutions
