@@ -9,7 +9,8 @@ prices, next order and trade ids, seq — by construction, with no second
 loader to keep in step with the engine. The tables written beside the
 journal in the same transactions then serve as an independent check: the
 rebuilt ledger must equal ``balances``, the rebuilt open orders must equal
-the open rows of ``orders``, instrument statuses must match, and every
+the open rows of ``orders``, instrument statuses and pending withdrawals
+must match, and every
 replayed command must get the seq it was journaled with and be rejected
 again exactly when (and why) it was rejected the first time. Any difference
 raises RecoveryError, and the server must refuse to serve.
@@ -43,9 +44,13 @@ async def recover(pool, day_end_s: int = 0) -> Sequencer:
                 "SELECT order_id, account_id, symbol, side, type, price, qty, working, status, "
                 "executed_qty, cum_quote FROM orders WHERE status IN ('NEW', 'PARTIALLY_FILLED')")
             instruments = await conn.fetch("SELECT symbol, status FROM instruments")
+            withdrawals = await conn.fetch(
+                "SELECT withdrawal_id, account_id, asset, amount FROM withdrawals "
+                "WHERE status = 'PENDING'")
     _check_balances(seq, balances)
     _check_orders(seq, orders)
     _check_instruments(seq, instruments)
+    _check_withdrawals(seq, withdrawals)
     try:
         seq.check()
     except AssertionError as e:
@@ -112,3 +117,9 @@ def _check_instruments(seq, rows):
     memory = {symbol: str(mkt.status) for symbol, mkt in seq.markets.items()}
     stored = {r[0]: r[1] for r in rows}
     _mismatches("instruments", memory, stored)
+
+
+def _check_withdrawals(seq, rows):
+    memory = dict(seq.withdrawals)   # id -> (account, asset, amount), pending ones
+    stored = {r[0]: (r[1], r[2], int(r[3])) for r in rows}
+    _mismatches("pending withdrawals", memory, stored)
