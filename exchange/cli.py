@@ -1,4 +1,4 @@
-"""Command line: ``exchange serve | migrate | demo``."""
+"""Command line: ``exchange serve | migrate | audit verify | demo``."""
 
 import argparse
 import asyncio
@@ -13,8 +13,15 @@ def main(argv=None):
     serve.add_argument("--port", type=int, help="port to listen on (EXCHANGE_PORT)")
     serve.add_argument("--data-dir", help="data directory: embedded PostgreSQL, demo "
                        "credentials (EXCHANGE_DATA_DIR)")
+    serve.add_argument("--log-format", choices=("text", "json"),
+                       help="log lines as text or JSON objects (EXCHANGE_LOG_FORMAT)")
     migrate = sub.add_parser("migrate", help="apply the database migrations and exit")
     migrate.add_argument("--data-dir", help="data directory of the embedded PostgreSQL")
+    audit = sub.add_parser("audit", help="the journal's audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_cmd", required=True)
+    verify = audit_sub.add_parser("verify", help="recompute the journal's hash chain; exit 1 "
+                                  "and name the first broken seq if it does not verify")
+    verify.add_argument("--data-dir", help="data directory of the embedded PostgreSQL")
     sub.add_parser("demo", help="run the engine demo")
     args = ap.parse_args(argv)
     if args.cmd == "demo":
@@ -25,7 +32,7 @@ def main(argv=None):
     try:
         overrides = {"data_dir": args.data_dir}
         if args.cmd == "serve":
-            overrides.update(host=args.host, port=args.port)
+            overrides.update(host=args.host, port=args.port, log_format=args.log_format)
         settings = config.load(overrides)
     except ValueError as e:
         sys.exit(f"exchange: {e}")
@@ -36,6 +43,12 @@ def main(argv=None):
         from .server import migrate_only
         applied = asyncio.run(migrate_only(settings))
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    elif args.cmd == "audit":
+        from .store.audit import verify_configured
+        verdict = asyncio.run(verify_configured(settings))
+        if not verdict.ok:
+            sys.exit(f"exchange: audit: {verdict.message()}")
+        print(verdict.message())
 
 
 if __name__ == "__main__":

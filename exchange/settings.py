@@ -29,6 +29,7 @@ class Settings:
     weight_limit_1m: int = 6000
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
+    log_format: str = "text"          # "text" lines or "json" objects (exchange.logs)
     # [auth]: the platform API's logins (exchange.platform)
     jwt_secret: str = ""              # empty: generated once into <data_dir>/jwt-secret
     access_token_ttl_s: int = 900
@@ -85,4 +86,6 @@ def load(overrides: dict | None = None, env=None, path: pathlib.Path | None = No
     settings = dataclasses.replace(defaults, **values)
     if settings.durability not in ("sync", "async"):
         raise ValueError("durability must be 'sync' or 'async'")
+    if settings.log_format not in ("text", "json"):
+        raise ValueError(f"log_format must be 'text' or 'json', got {settings.log_format!r}")
     return settings

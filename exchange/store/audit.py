@@ -43,9 +43,11 @@ writer keeps the chain linear (see the note in ``exchange/store/batcher.py``).
 """
 
 import hashlib
+import pathlib
 import struct
 from dataclasses import dataclass
 
+import asyncpg
 import orjson
 
 GENESIS = bytes(32)
@@ -151,6 +153,8 @@ class Verdict:
         if self.ok:
             return (f"journal intact: {self.rows} rows, head seq {self.head_seq}, "
                     f"head hash {self.head_hash.hex()}")
+        if self.broken_seq is None:
+            return f"cannot verify the journal: {self.reason}"
         return (f"journal broken at seq {self.broken_seq}: {self.reason} "
                 f"({self.rows} rows verified before it, up to seq {self.head_seq})")
 
@@ -196,3 +200,28 @@ SELECT greatest((SELECT max(seq) FROM ledger_entries), (SELECT max(seq) FROM tra
                 (SELECT max(updated_seq) FROM orders), (SELECT max(updated_seq) FROM balances),
                 (SELECT max(updated_seq) FROM instruments))
 """
+
+
+async def verify_configured(settings) -> Verdict:
+    """Verify the journal of the database ``settings`` name (``exchange audit verify``).
+
+    Read-only: it neither migrates nor seals. A database it cannot reach or a
+    journal without the hash column is a Verdict that is not ok, with the reason.
+    """
+    from .db import open_database
+    try:
+        db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir),
+                                 min_size=1, max_size=1)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        return Verdict(False, 0, 0, GENESIS, None, f"cannot connect to the database: {e}")
+    try:
+        async with db.pool.acquire() as conn:
+            has_hash = await conn.fetchval(
+                "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('journal') "
+                "AND attname = 'hash' AND NOT attisdropped")
+            if not has_hash:
+                return Verdict(False, 0, 0, GENESIS, None, "the journal has no hash column "
+                               "(migration 0004 not applied): run exchange migrate")
+            return await verify(conn)
+    finally:
+        await db.close()
