@@ -85,12 +85,14 @@ async def klines(pool, symbol: str, interval: str, start_ms, end_ms, limit: int)
     order = "ASC" if start_ms is not None else "DESC"
     rows = await pool.fetch(f"""
         SELECT bucket / {NS_PER_MS} AS open_ms, {bucket_end} / {NS_PER_MS} AS close_ms,
-               open, high, low, close, volume, quote_volume, count, taker_volume, taker_quote
+               open, high, low, close, volume, quote_volume, count, taker_volume, taker_quote,
+               first_id, last_id
         FROM (
             SELECT {bucket} AS bucket,
                    (array_agg(price ORDER BY trade_id))[1] AS open, max(price) AS high,
                    min(price) AS low, (array_agg(price ORDER BY trade_id DESC))[1] AS close,
                    sum(qty) AS volume, sum(quote_qty) AS quote_volume, count(*) AS count,
+                   min(trade_id) AS first_id, max(trade_id) AS last_id,
                    coalesce(sum(qty) FILTER (WHERE taker_side = 'buy'), 0) AS taker_volume,
                    coalesce(sum(quote_qty) FILTER (WHERE taker_side = 'buy'), 0) AS taker_quote
             FROM trades WHERE {' AND '.join(where)}

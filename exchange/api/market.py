@@ -1,7 +1,8 @@
 """Public market data: ping, time, exchangeInfo, depth, trades, klines, tickers, avgPrice.
 
-Books, last prices and instrument rules are read from the sequencer's memory;
-trade history (trades, klines, 24h statistics, average price) from the
+Depth and best prices come from the committed depth (``exchange.marketdata``,
+with the per-symbol ``lastUpdateId`` the depth streams count with), last
+prices and instrument rules from the sequencer's memory; trade history (trades, klines, 24h statistics, average price) from the
 ``trades`` table with SQL.
 """
 
@@ -16,7 +17,7 @@ from .auth import public_params
 from .errors import ApiError
 from .exchange_info import exchange_info
 from .ratelimit import weight
-from .state import POOL, VENUE
+from .state import MARKETDATA, POOL, VENUE
 
 routes = web.RouteTableDef()
 NS_PER_MS = 1_000_000
@@ -85,11 +86,12 @@ async def depth(request):
     limit = params.int("limit", lo=1, hi=5000) or 100
     params.check_all_read()
     inst = mkt.inst
-    bids, asks = mkt.book.depth(limit)
+    depth = request.app[MARKETDATA].of(inst.symbol)
+    bids, asks = depth.top(limit)
     p, q = inst.price_str, inst.qty_str
-    return json({"lastUpdateId": request.app[VENUE].sequencer.seq,
-                 "bids": [[p(price), q(qty)] for price, qty, _ in bids],
-                 "asks": [[p(price), q(qty)] for price, qty, _ in asks]})
+    return json({"lastUpdateId": depth.update_id,
+                 "bids": [[p(price), q(qty)] for price, qty in bids],
+                 "asks": [[p(price), q(qty)] for price, qty in asks]})
 
 
 def _trade_json(inst, row) -> dict:
@@ -156,11 +158,15 @@ async def klines(request):
         raise ApiError(errors.INVALID_PARAMETER, "startTime must not be after endTime.")
     inst = mkt.inst
     rows = await history.klines(request.app[POOL], inst.symbol, interval, start, end, limit)
+    return json([kline_row(inst, r) for r in rows])
+
+
+def kline_row(inst, r) -> list:
+    """A candle as Binance's kline array (shared by /klines and the kline stream)."""
     p, q = inst.price_str, inst.qty_str
-    return json([[r["open_ms"], p(r["open"]), p(r["high"]), p(r["low"]), p(r["close"]),
-                  q(int(r["volume"])), r["close_ms"], inst.quote_str(int(r["quote_volume"])),
-                  r["count"], q(int(r["taker_volume"])), inst.quote_str(int(r["taker_quote"])),
-                  "0"] for r in rows])
+    return [r["open_ms"], p(r["open"]), p(r["high"]), p(r["low"]), p(r["close"]),
+            q(int(r["volume"])), r["close_ms"], inst.quote_str(int(r["quote_volume"])),
+            r["count"], q(int(r["taker_volume"])), inst.quote_str(int(r["taker_quote"])), "0"]
 
 
 def _ratio(num: int, den: int, places: int) -> str:
@@ -171,11 +177,13 @@ def _ratio(num: int, den: int, places: int) -> str:
     return f"{value:.{places}f}"
 
 
-def _ticker_json(mkt, stats, now: int, full: bool) -> dict:
+def ticker_json(mkt, stats, now: int, full: bool, best: tuple) -> dict:
+    """A 24h ticker (REST field names; the ticker streams rename them) from ``stats``
+    (history.stats_24h) and ``best`` = (bid, ask) of the committed depth."""
     inst = mkt.inst
     p, q = inst.price_str, inst.qty_str
     last = mkt.last_price or 0
-    bid, ask = mkt.book.best_bid(), mkt.book.best_ask()
+    bid, ask = best
     if stats is None:
         count, first_id, last_id, open_, high, low, volume, quote_volume = 0, -1, -1, last, last, last, 0, 0
         last_qty = 0
@@ -232,7 +240,9 @@ async def ticker_24hr(request):
     now = now_ms()
     stats = await history.stats_24h(request.app[POOL], [m.inst.symbol for m in markets],
                                     (now - DAY_MS) * NS_PER_MS)
-    out = [_ticker_json(m, stats.get(m.inst.symbol), now, kind == "FULL") for m in markets]
+    depth = request.app[MARKETDATA]
+    out = [ticker_json(m, stats.get(m.inst.symbol), now, kind == "FULL",
+                       depth.of(m.inst.symbol).best()) for m in markets]
     return json(out[0] if single else out)
 
 
@@ -254,9 +264,10 @@ async def book_ticker(request):
     markets, single = _selected(request, params)
     params.check_all_read()
     out = []
+    depth = request.app[MARKETDATA]
     for m in markets:
         p, q = m.inst.price_str, m.inst.qty_str
-        bid, ask = m.book.best_bid(), m.book.best_ask()
+        bid, ask = depth.of(m.inst.symbol).best()
         out.append({"symbol": m.inst.symbol,
                     "bidPrice": p(bid[0]) if bid else p(0), "bidQty": q(bid[1]) if bid else q(0),
                     "askPrice": p(ask[0]) if ask else p(0), "askQty": q(ask[1]) if ask else q(0)})

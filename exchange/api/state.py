@@ -1,6 +1,6 @@
 """What the handlers share, each under a typed ``web.AppKey``.
 
-The server fills ``VENUE`` and ``POOL`` from its cleanup contexts; ``setup``
+The server fills ``VENUE``, ``POOL`` and ``MARKETDATA`` from its cleanup contexts; ``setup``
 in ``exchange.api`` creates the rest.
 """
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import asyncpg
 from aiohttp import web
 
+from ..marketdata import MarketData
 from ..venue import Venue
 
 
@@ -60,5 +61,6 @@ class ClientIds:
 
 VENUE = web.AppKey("venue", Venue)
 POOL = web.AppKey("pool", asyncpg.Pool)
+MARKETDATA = web.AppKey("marketdata", MarketData)
 SETTINGS = web.AppKey("api_settings", ApiSettings)
 CLIENT_IDS = web.AppKey("client_ids", ClientIds)
