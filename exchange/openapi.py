@@ -52,6 +52,7 @@ class Op:
     form: bool = False                   # ... or the params also as a form body (Binance)
     response: dict = field(default_factory=lambda: OBJ)
     status: int = 200
+    media: str = "application/json"      # the success response's media type
 
 
 # ---- the Binance dialect (/api/v3) -----------------------------------------
@@ -166,6 +167,12 @@ OPERATIONS = [
     Op("GET", "/healthz", "operations", "Liveness and journal progress (503 once it failed)",
        response=obj(["status", "seq", "committed_seq", "backlog"], status=S, seq=INT,
                     committed_seq=INT, backlog=INT)),
+    Op("GET", "/readyz", "operations", "Readiness: 200 once recovered with the journal "
+       "writer running and its backlog under the bound; 503 with the reasons otherwise",
+       response=obj(["ready", "reasons"], ready=BOOL, reasons=arr(S), seq=INT,
+                    committed_seq=INT, backlog=INT, max_backlog=INT)),
+    Op("GET", "/metrics", "operations", "Prometheus metrics (text exposition format)",
+       response=S, media="text/plain"),
     v1("POST", "auth/register", "Create an account with a login", bearer=False, status=201,
        body=obj(["email", "password"], email=S, password=S),
        response=obj(["account_id", "email", "created_at"], account_id=INT, email=S,
@@ -234,7 +241,7 @@ def _operation(op: Op) -> dict:
     out["security"] = ([{"apiKey": []}] if op.security == "binance"
                        else [{"bearer": []}] if op.security == "bearer" else [])
     responses = {str(op.status): {"description": "OK", "content": {
-        "application/json": {"schema": op.response}}}}
+        op.media: {"schema": op.response}}}}
     name, statuses = _ERRORS[op.tag]
     for status in statuses:
         responses[str(status)] = {"description": "Refused", "content": {

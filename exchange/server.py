@@ -6,7 +6,11 @@ venue (state recovered by journal replay, the write-behind batcher started;
 on an empty journal the demo venue is set up), then the expiry clock (a task
 that submits ``ExpireOrders`` when a DAY/GTD order is due), each under a
 typed AppKey. If recovery finds the durable state inconsistent the server
-refuses to start.
+refuses to start. Journal rows written before the audit hash chain existed are
+sealed after the migrations; the batcher continues the chain from its head.
+
+Operations: ``/healthz`` (liveness), ``/readyz`` (readiness) and ``/metrics``
+(Prometheus, from the app's own ``exchange.metrics.Metrics``).
 """
 
 import asyncio
@@ -27,8 +31,10 @@ from .api.state import POOL, VENUE, ApiSettings
 from .demo import demo_instruments
 from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reason
 from .engine.instrument import to_units
+from .logs import configure as configure_logging
+from .metrics import CONTENT_TYPE, METRICS, Metrics
 from .settings import Settings
-from .store import Batcher, Database, RecoveryError, migrate, open_database, recover
+from .store import Batcher, Database, RecoveryError, audit, migrate, open_database, recover
 from .venue import Venue
 
 log = logging.getLogger("exchange.server")
@@ -50,10 +56,13 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
     """Build the application; resources start when it starts (cleanup contexts)."""
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[CONFIG] = settings
+    app[METRICS] = Metrics()
     api.setup(app, ApiSettings(weight_limit_1m=settings.weight_limit_1m,
                                max_body_bytes=settings.max_body_bytes))
     platform.setup(app, settings)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", serve_metrics)
     openapi.setup(app)   # last: it describes every route above
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_venue(on_fatal))
@@ -72,6 +81,36 @@ async def healthz(request: web.Request) -> web.Response:
                         content_type="application/json")
 
 
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: 200 once recovered, with the journal writer running and its backlog
+    under the bound; 503 otherwise, with the reasons."""
+    app = request.app
+    venue, batcher = app.get(VENUE), app.get(BATCHER)
+    reasons = []
+    if venue is None or batcher is None:
+        reasons.append("recovering: the venue is not rebuilt yet")
+        body = {"ready": False, "reasons": reasons}
+    else:
+        if batcher.error is not None:
+            reasons.append(f"journal failed: {batcher.error!r}")
+        elif not batcher.running:
+            reasons.append("journal writer not running")
+        if batcher.backlog >= venue.max_backlog:
+            reasons.append(f"journal backlog {batcher.backlog} is at its bound "
+                           f"{venue.max_backlog}: new orders get 503")
+        body = {"ready": not reasons, "reasons": reasons, "seq": venue.sequencer.seq,
+                "committed_seq": batcher.committed_seq, "backlog": batcher.backlog,
+                "max_backlog": venue.max_backlog}
+    return web.Response(body=orjson.dumps(body), status=503 if reasons else 200,
+                        content_type="application/json")
+
+
+async def serve_metrics(request: web.Request) -> web.Response:
+    """The app's metrics in the Prometheus text format."""
+    return web.Response(body=request.app[METRICS].exposition(),
+                        headers={"Content-Type": CONTENT_TYPE})
+
+
 async def _database(app: web.Application):
     settings = app[CONFIG]
     db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
@@ -79,6 +118,9 @@ async def _database(app: web.Application):
         applied = await migrate(db.pool)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
+        sealed = await audit.seal_legacy(db.pool)
+        if sealed:
+            log.info("sealed %d journal rows written before the audit chain", sealed)
         app[DATABASE] = db
         app[POOL] = db.pool
         yield
@@ -95,11 +137,16 @@ def _venue(on_fatal):
         except RecoveryError:
             log.critical("recovery failed: the durable state is inconsistent; refusing to serve")
             raise
-        log.info("recovered the venue at seq %d", sequencer.seq)
-        batcher = Batcher(pool, on_fatal=on_fatal or _exit_on_fatal)
+        log.info("recovered the venue at seq %d", sequencer.seq, extra={"seq": sequencer.seq})
+        async with pool.acquire() as conn:
+            chain_head = await audit.chain_head(conn)  # nothing writes the journal yet
+        metrics = app[METRICS]
+        batcher = Batcher(pool, on_fatal=on_fatal or _exit_on_fatal, metrics=metrics,
+                          chain_head=chain_head)
+        metrics.watch_journal(batcher)
         batcher.start()
         venue = Venue(sequencer, batcher, durability=settings.durability,
-                      max_backlog=settings.max_backlog)
+                      max_backlog=settings.max_backlog, metrics=metrics)
         app[BATCHER] = batcher
         app[VENUE] = venue
         try:
@@ -234,8 +281,7 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
 def serve(settings: Settings) -> None:
     """Run the server until SIGINT/SIGTERM, on uvloop."""
     import uvloop
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -247,6 +293,8 @@ async def migrate_only(settings: Settings) -> list[str]:
     """Apply the migrations to the configured database and return their names."""
     db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
     try:
-        return await migrate(db.pool)
+        applied = await migrate(db.pool)
+        await audit.seal_legacy(db.pool)
+        return applied
     finally:
         await db.close()

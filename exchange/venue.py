@@ -7,15 +7,23 @@ reading and writing state), hands the command and its events to the journal
 holding them has committed (``durability="sync"``, the default; ``"async"``
 returns at once). Listeners registered with ``on_commit`` (market data, user
 streams) receive ``(seq, events)`` in seq order after each commit.
+
+With a ``Metrics`` (exchange.metrics) the venue counts each command by class
+and outcome and times ``apply``. Commands that move money or change
+instruments are logged at INFO with their seq; the rest at DEBUG.
 """
 
 import asyncio
 import dataclasses
+import logging
 import time
 from typing import Protocol
 
-from .engine import PlaceOrder, Sequencer
-from .engine.commands import AmendOrder, CancelReplace
+from .engine import CommandRejected, PlaceOrder, Sequencer
+from .engine.commands import (AmendOrder, CancelReplace, Deposit, ListInstrument,
+                              RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus, Withdraw)
+
+log = logging.getLogger(__name__)
 
 
 class Busy(Exception):
@@ -37,17 +45,22 @@ class Journal(Protocol):
 
 # Commands that add exposure are refused under back-pressure; cancels are not.
 _NEW_RISK = (PlaceOrder, AmendOrder, CancelReplace)
+# Rare commands worth a log line each (INFO): money across the boundary, instruments.
+_NOTABLE = frozenset((Deposit, Withdraw, RequestWithdrawal, ResolveWithdrawal, ListInstrument,
+                      SetInstrumentStatus))
+_perf_counter = time.perf_counter
 
 
 class Venue:
     def __init__(self, sequencer: Sequencer, journal: Journal, *, durability: str = "sync",
-                 max_backlog: int = 50_000, clock=time.time_ns):
+                 max_backlog: int = 50_000, clock=time.time_ns, metrics=None):
         if durability not in ("sync", "async"):
             raise ValueError("durability must be 'sync' or 'async'")
         self.sequencer = sequencer
         self.journal = journal
         self.durability = durability
         self.max_backlog = max_backlog
+        self.metrics = metrics          # exchange.metrics.Metrics, or None
         self._clock = clock
         self._last_ts = 0
 
@@ -69,8 +82,30 @@ class Venue:
         if isinstance(cmd, _NEW_RISK) and self.journal.backlog >= self.max_backlog:
             raise Busy()
         cmd = dataclasses.replace(cmd, ts_ns=self.stamp())
-        events = self.sequencer.apply(cmd)
-        done = self.journal.append(self.sequencer.seq, cmd, events)
+        metrics = self.metrics
+        if metrics is None:
+            events = self.sequencer.apply(cmd)
+        else:
+            started = _perf_counter()
+            events = self.sequencer.apply(cmd)
+            metrics.match_seconds.observe(_perf_counter() - started)
+        seq = self.sequencer.seq
+        done = self.journal.append(seq, cmd, events)
+        cls = type(cmd)
+        notable = cls in _NOTABLE
+        if metrics is not None or notable or log.isEnabledFor(logging.DEBUG):
+            rejected = None
+            for ev in events:
+                if type(ev) is CommandRejected:
+                    rejected = ev.reason
+                    break
+            kind = cls.__name__
+            if metrics is not None:
+                metrics.count_command(kind, rejected is not None)
+            if notable or log.isEnabledFor(logging.DEBUG):
+                log.log(logging.INFO if notable else logging.DEBUG, "%s %s", kind,
+                        "accepted" if rejected is None else f"rejected: {rejected}",
+                        extra={"seq": seq, "kind": kind, "rejected": rejected})
         if self.durability == "sync":
             await done
         return events
