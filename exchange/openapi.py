@@ -179,6 +179,14 @@ OPERATIONS = [
                     created_at=S)),
     v1("POST", "auth/login", "Log in: an access and a refresh token", bearer=False,
        body=obj(["email", "password"], email=S, password=S, totp=S), response=TOKENS),
+    Op("GET", "/ws", "streams", "WebSocket: raw streams chosen by SUBSCRIBE messages",
+       status=101),
+    Op("GET", "/ws/{path}", "streams",
+       "WebSocket: raw streams (or a listen key's user data) named in the path, '/'-separated",
+       params=(P("path", required=True, where="path"),), status=101),
+    Op("GET", "/stream", "streams",
+       "WebSocket: combined streams, each message wrapped as {stream, data}",
+       params=(P("streams", description="stream names separated by '/'"),), status=101),
     v1("POST", "auth/refresh", "Trade a refresh token for a new pair", bearer=False,
        body=obj(["refresh_token"], refresh_token=S), response=TOKENS),
     v1("POST", "auth/logout", "End this session", body=OBJ,
@@ -216,8 +224,9 @@ OPERATIONS = [
 ]
 
 _ERRORS = {"binance": ("BinanceError", (400, 401, 404, 429)),
-           "platform": ("PlatformError", (400, 401, 404, 429)),
-           "operations": (None, ())}
+           "platform": ("PlatformError", (400, 401, 403, 404, 409, 429)),
+           "operations": (None, ()),
+           "streams": (None, ())}
 
 
 def _operation(op: Op) -> dict:

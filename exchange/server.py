@@ -26,11 +26,12 @@ from decimal import Decimal
 import orjson
 from aiohttp import web
 
-from . import api, openapi, platform
-from .api.state import POOL, VENUE, ApiSettings
+from . import api, feed, openapi, platform
+from .api.state import MARKETDATA, POOL, VENUE, ApiSettings
 from .demo import demo_instruments
 from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reason
 from .engine.instrument import to_units
+from .marketdata import MarketData
 from .logs import configure as configure_logging
 from .metrics import CONTENT_TYPE, METRICS, Metrics
 from .settings import Settings
@@ -63,10 +64,13 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", serve_metrics)
+    app.add_routes(feed.routes)
+    app[feed.WS_PING_S] = float(settings.ws_ping_s)
     openapi.setup(app)   # last: it describes every route above
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_venue(on_fatal))
     app.cleanup_ctx.append(_expiry_clock)
+    app.cleanup_ctx.append(_feed)
     return app
 
 
@@ -144,6 +148,8 @@ def _venue(on_fatal):
         batcher = Batcher(pool, on_fatal=on_fatal or _exit_on_fatal, metrics=metrics,
                           chain_head=chain_head)
         metrics.watch_journal(batcher)
+        app[MARKETDATA] = MarketData(sequencer)   # the recovered state is all committed
+        batcher.on_commit(app[MARKETDATA].on_commit)
         batcher.start()
         venue = Venue(sequencer, batcher, durability=settings.durability,
                       max_backlog=settings.max_backlog, metrics=metrics)
@@ -157,6 +163,23 @@ def _venue(on_fatal):
         finally:
             await batcher.stop()
     return venue_ctx
+
+
+async def _feed(app: web.Application):
+    """The WebSocket fan-out and the public streams, fed after each commit."""
+    settings = app[CONFIG]
+    hub = feed.Hub(flush_s=settings.ws_flush_ms / 1000, max_buffer=settings.ws_max_buffer_bytes,
+                   metrics=app[METRICS])
+    public = feed.PublicFeed(hub, app[MARKETDATA], app[VENUE].sequencer, app[POOL])
+    app[BATCHER].on_commit(public.on_commit)   # after MarketData's listener
+    app[feed.HUB] = hub
+    app[feed.PUBLIC_FEED] = public
+    public.start()
+    try:
+        yield
+    finally:
+        await public.stop()
+        hub.close()
 
 
 async def _expiry_clock(app: web.Application):
