@@ -120,6 +120,26 @@ POSITION = obj(["symbol", "quantity"], symbol=S, base=S, quote=S, quantity=DEC,
                uncosted_quantity=DEC, cost=DEC, average_cost=NULLABLE_DEC,
                unrealised_pnl=NULLABLE_DEC, realised_pnl=DEC)
 BALANCE = obj(["asset", "free", "locked"], asset=S, free=DEC, locked=DEC)
+DEPOSIT = obj(["deposit_id", "account_id", "asset", "amount", "time"], deposit_id=INT,
+              account_id=INT, asset=S, amount=DEC, ref={"type": ["string", "null"]}, time=S)
+NULL_S = {"type": ["string", "null"]}
+WITHDRAWAL = obj(["withdrawal_id", "account_id", "asset", "amount", "status", "requested_at"],
+                 withdrawal_id=S, account_id=INT, asset=S, amount=DEC,
+                 status={"enum": ["PENDING", "APPROVED", "REJECTED"]}, destination=NULL_S,
+                 requested_at=S, resolved_at=NULL_S, resolved_by={"type": ["integer", "null"]},
+                 note=NULL_S)
+FUNDING_PAGE = (P("asset"), P("limit", {"type": "integer", "minimum": 1, "maximum": 500,
+                                        "default": 50}),
+                P("before", INT, description="the next_before of the previous page"))
+W_STATUS = P("status", description="comma-separated: PENDING, APPROVED, REJECTED")
+W_ID = (P("withdrawal_id", required=True, where="path"),)
+DEPOSITS = obj(["deposits", "next_before"], deposits=arr(DEPOSIT), next_before=NEXT)
+WITHDRAWALS = obj(["withdrawals", "next_before"], withdrawals=arr(WITHDRAWAL), next_before=NEXT)
+
+
+REPORT_RANGE = (P("start_time", INT, description="ms since the epoch, inclusive"),
+                P("end_time", INT, description="ms since the epoch, exclusive"))
+REPORT_FORMAT = P("format", {"enum": ["json", "csv"]})
 
 
 def v1(method, path, summary, *, bearer=True, body=None, params=(), response=OBJ, status=200):
@@ -221,6 +241,36 @@ OPERATIONS = [
        response=obj(["balances", "positions", "totals"], account_id=INT, cost_method=S,
                     balances=arr(BALANCE), positions=arr(POSITION), totals=arr(OBJ))),
     Op("GET", DOC_PATH, "platform", "This document"),
+    v1("GET", "reports/trades", "Trade confirmations over a time range (JSON or CSV)",
+       params=REPORT_RANGE + (P("symbol"), REPORT_FORMAT)),
+    v1("GET", "reports/tax", "Realised gains and losses of a year, FIFO lots (JSON or CSV)",
+       params=(P("year", INT, required=True), REPORT_FORMAT)),
+    v1("GET", "reports/statement", "Opening balance, movements and closing balance per asset",
+       params=REPORT_RANGE + (P("asset"), REPORT_FORMAT)),
+    v1("GET", "analytics/me", "Trades, volume, fees, realised (FIFO) and unrealised P&L, win rate",
+       params=REPORT_RANGE + (P("symbol"),)),
+    v1("GET", "analytics/markets", "Volume, VWAP, change, volatility per market; top movers",
+       params=(P("window", {"enum": ["1h", "24h", "7d", "30d"]}),)),
+    v1("POST", "funding/deposits", "Credit an account (operators)", status=201,
+       body=obj(["account_id", "asset", "amount"], account_id=INT, asset=S, amount=DEC, ref=S),
+       response=DEPOSIT),
+    v1("GET", "funding/deposits", "The account's deposits, newest first", params=FUNDING_PAGE,
+       response=DEPOSITS),
+    v1("POST", "funding/faucet", "Credit yourself (sandbox venues with the faucet on)",
+       status=201, body=obj(["asset", "amount"], asset=S, amount=DEC), response=DEPOSIT),
+    v1("POST", "funding/withdrawals", "Request a withdrawal: the amount is held until an "
+       "operator resolves it", status=201,
+       body=obj(["asset", "amount"], asset=S, amount=DEC, destination=S), response=WITHDRAWAL),
+    v1("GET", "funding/withdrawals", "The account's withdrawals, newest first",
+       params=FUNDING_PAGE + (W_STATUS,), response=WITHDRAWALS),
+    v1("GET", "admin/withdrawals", "Every account's withdrawals (operators)",
+       params=FUNDING_PAGE + (W_STATUS, P("account_id", INT)), response=WITHDRAWALS),
+    v1("POST", "admin/withdrawals/{withdrawal_id}/approve",
+       "Approve a pending withdrawal: it is paid out (operators)", params=W_ID,
+       body=obj(note=S), response=WITHDRAWAL),
+    v1("POST", "admin/withdrawals/{withdrawal_id}/reject",
+       "Reject a pending withdrawal: its amount is released (operators)", params=W_ID,
+       body=obj(note=S), response=WITHDRAWAL),
 ]
 
 _ERRORS = {"binance": ("BinanceError", (400, 401, 404, 429)),
