@@ -88,7 +88,7 @@ class Venue:
         else:
             started = _perf_counter()
             events = self.sequencer.apply(cmd)
-            metrics.match_seconds.observe(_perf_counter() - started)
+            metrics.observe_match(_perf_counter() - started)
         seq = self.sequencer.seq
         done = self.journal.append(seq, cmd, events)
         cls = type(cmd)

@@ -165,3 +165,23 @@ def test_log_format_is_text_or_json(tmp_path):
         == "json"
     with pytest.raises(ValueError, match="log_format must be 'text' or 'json'"):
         load(env={"EXCHANGE_LOG_FORMAT": "xml"}, path=tmp_path / "none.toml")
+
+
+def test_the_match_histogram_counts_each_value_in_the_first_bucket_at_or_above_it():
+    from exchange.metrics import Metrics
+    m = Metrics()
+    for seconds in (1e-6, 3e-6, 1.0):
+        m.observe_match(seconds)
+    m.count_command("CancelOrder", True)
+    samples = {}
+    for family in text_string_to_metric_families(m.exposition().decode()):
+        for s in family.samples:
+            samples[s.name, s.labels.get("le")] = s.value
+    assert samples["exchange_match_seconds_bucket", "1e-06"] == 1
+    assert samples["exchange_match_seconds_bucket", "2.5e-06"] == 1
+    assert samples["exchange_match_seconds_bucket", "5e-06"] == 2
+    assert samples["exchange_match_seconds_bucket", "0.1"] == 2
+    assert samples["exchange_match_seconds_bucket", "+Inf"] == 3
+    assert samples["exchange_match_seconds_count", None] == 3
+    assert samples["exchange_match_seconds_sum", None] == pytest.approx(1.000004)
+    assert samples["exchange_commands_total", None] == 1
