@@ -6,15 +6,21 @@ import itertools
 import os
 import pathlib
 import random
+import shutil
 import subprocess
 import sys
 
+import asyncpg
 import pytest
 
 from exchange.engine import Deposit, PlaceOrder, Sequencer
+from exchange.server import migrate_only
+from exchange.settings import Settings
 from exchange.store import Batcher, codec
 from exchange.store.audit import (GENESIS, AuditError, canonical, chain_head, row_hash,
                                   seal_legacy, verify)
+from exchange.store.db import open_database
+from exchange.store.migrate import MIGRATIONS_DIR, migrate
 
 from store_streams import random_commands, setup_commands
 
@@ -227,3 +233,46 @@ async def test_the_cli_exits_1_on_a_database_without_the_chain(fresh_dsn, tmp_pa
     done = await asyncio.to_thread(_cli, fresh_dsn, tmp_path)  # never migrated
     assert done.returncode == 1
     assert "no hash column" in done.stderr and "run exchange migrate" in done.stderr
+
+
+async def test_a_journal_from_before_the_chain_migrates_and_is_sealed_by_exchange_migrate(
+        fresh_dsn, tmp_path):
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("0001_core.sql", "0002_platform_auth.sql"):
+        shutil.copy(MIGRATIONS_DIR / name, old / name)
+    seq, rows = Sequencer(), []
+    for cmd in setup_commands():
+        seq.apply(cmd)
+        rows.append((seq.seq, cmd.ts_ns, type(cmd).__name__, codec.dumps(cmd)))
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        await migrate(conn, old)
+        await conn.executemany("INSERT INTO journal (seq, ts_ns, kind, command) "
+                               "VALUES ($1, $2, $3, $4::text::jsonb)",
+                               [(s, t, k, c.decode()) for s, t, k, c in rows])
+    finally:
+        await conn.close()
+    await migrate_only(Settings(database_url=fresh_dsn, data_dir=str(tmp_path)))
+    db = await open_database(fresh_dsn, tmp_path)
+    try:
+        verdict = await _verify(db.pool)
+        assert verdict.ok and verdict.rows == len(rows), verdict.message()
+        await _journal(db.pool, seq, [Deposit(10**8, 1, "USD", 5)])
+        assert (await _verify(db.pool)).head_seq == len(rows) + 1
+    finally:
+        await db.close()
+
+
+async def test_the_chain_migration_needs_only_the_core_and_auth_migrations(fresh_dsn, tmp_path):
+    for name in ("0001_core.sql", "0002_platform_auth.sql", "0004_audit_chain.sql"):
+        shutil.copy(MIGRATIONS_DIR / name, tmp_path / name)
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        assert await migrate(conn, tmp_path) == ["0001_core.sql", "0002_platform_auth.sql",
+                                                 "0004_audit_chain.sql"]
+        assert await conn.fetchval("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                                   "WHERE attrelid = 'journal'::regclass "
+                                   "AND attname = 'hash'") == "bytea"
+    finally:
+        await conn.close()
