@@ -1,4 +1,4 @@
-"""Command line: ``exchange serve | migrate | audit verify | demo``."""
+"""Command line: ``exchange serve | migrate | role | audit verify | demo``."""
 
 import argparse
 import asyncio
@@ -17,6 +17,11 @@ def main(argv=None):
                        help="log lines as text or JSON objects (EXCHANGE_LOG_FORMAT)")
     migrate = sub.add_parser("migrate", help="apply the database migrations and exit")
     migrate.add_argument("--data-dir", help="data directory of the embedded PostgreSQL")
+    role = sub.add_parser("role", help="set an account's platform role "
+                          "(trader, operator, compliance)")
+    role.add_argument("account", help="the account id or the login email")
+    role.add_argument("role", help="trader, operator or compliance")
+    role.add_argument("--data-dir", help="data directory of the embedded PostgreSQL")
     audit = sub.add_parser("audit", help="the journal's audit trail")
     audit_sub = audit.add_subparsers(dest="audit_cmd", required=True)
     verify = audit_sub.add_parser("verify", help="recompute the journal's hash chain; exit 1 "
@@ -43,6 +48,15 @@ def main(argv=None):
         from .server import migrate_only
         applied = asyncio.run(migrate_only(settings))
         print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    elif args.cmd == "role":
+        from .platform.roles import RoleError
+        from .server import set_account_role
+        try:
+            account_id, previous = asyncio.run(set_account_role(settings, args.account,
+                                                                args.role))
+        except RoleError as e:
+            sys.exit(f"exchange: {e}")
+        print(f"account {account_id}: role {previous} -> {args.role}")
     elif args.cmd == "audit":
         from .store.audit import verify_configured
         verdict = asyncio.run(verify_configured(settings))

@@ -312,6 +312,17 @@ def serve(settings: Settings) -> None:
                 print=lambda msg: print(msg, flush=True), access_log=None)
 
 
+async def set_account_role(settings: Settings, who: str, role: str) -> tuple[int, str]:
+    """Migrate the configured database, then give account ``who`` (id or email) ``role``."""
+    from .platform.roles import set_role
+    db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
+    try:
+        await migrate(db.pool)
+        return await set_role(db.pool, who, role)
+    finally:
+        await db.close()
+
+
 async def migrate_only(settings: Settings) -> list[str]:
     """Apply the migrations to the configured database and return their names."""
     db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))

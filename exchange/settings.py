@@ -10,10 +10,12 @@ another config file.
 import dataclasses
 import os
 import pathlib
+import re
 import tomllib
 from dataclasses import dataclass
 
 CONFIG_FILE = pathlib.Path(__file__).resolve().parents[1] / "config.toml"
+_POSITIVE_DECIMAL = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,9 @@ class Settings:
     argon2_memory_kib: int = 65536
     totp_issuer: str = "exchange"
     max_api_keys: int = 20            # active API keys per account
+    # [funding]: deposits and withdrawals (exchange.platform.funding)
+    faucet: bool = False              # sandbox: logged-in users may credit themselves
+    faucet_limit: str = "10000"       # at most this much of an asset per faucet request
 
 
 def _convert(name: str, value, default):
@@ -92,4 +97,7 @@ def load(overrides: dict | None = None, env=None, path: pathlib.Path | None = No
         raise ValueError("durability must be 'sync' or 'async'")
     if settings.log_format not in ("text", "json"):
         raise ValueError(f"log_format must be 'text' or 'json', got {settings.log_format!r}")
+    if not _POSITIVE_DECIMAL.fullmatch(settings.faucet_limit) or not any(
+            c in "123456789" for c in settings.faucet_limit):
+        raise ValueError(f"faucet_limit must be a positive decimal, got {settings.faucet_limit!r}")
     return settings

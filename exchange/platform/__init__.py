@@ -7,7 +7,8 @@ secret), ``passwords`` (argon2id), per-IP attempts counted by ``api.ratelimit.Ra
 ``session`` (bearer authentication), ``auth`` (register, login, refresh,
 logout, password), ``totp`` (two-factor), ``api_keys``, ``profile`` (me,
 balances), ``query`` (strict query strings), ``history`` (orders, trades),
-``portfolio`` (positions, average cost, P&L).
+``portfolio`` (positions, average cost, P&L), ``roles`` (trader, operator,
+compliance), ``funding`` (deposits, faucet, withdrawals and their approval).
 ``setup(app, settings)`` wires them into the server's application,
 next to the Binance-dialect routes of ``exchange.api``.
 """
@@ -17,7 +18,7 @@ import logging
 from aiohttp import web
 
 from ..settings import Settings
-from . import api_keys, auth, history, portfolio, profile, totp
+from . import api_keys, auth, funding, history, portfolio, profile, totp
 from .body import json
 from .errors import PlatformError
 from .passwords import Passwords
@@ -65,7 +66,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app[PASSWORDS] = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     app[ATTEMPTS] = RateLimiter(settings.auth_ip_limit_1m)
     app.middlewares.append(platform_errors)
-    for module in (auth, totp, api_keys, profile, history, portfolio):
+    for module in (auth, totp, api_keys, profile, history, portfolio, funding):
         app.router.add_routes(module.routes)
     app.cleanup_ctx.append(_signing_key)
 

@@ -64,6 +64,10 @@ def token_error(code: str, message: str) -> PlatformError:
                          headers={"WWW-Authenticate": f'Bearer realm="exchange", error="invalid_token"'})
 
 
+def forbidden(message: str) -> PlatformError:
+    return PlatformError(403, "FORBIDDEN", message)
+
+
 def invalid_credentials() -> PlatformError:
     return PlatformError(401, "INVALID_CREDENTIALS", "Wrong email or password.")
 

@@ -15,7 +15,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/api/v1/me")
 async def me(request: web.Request) -> web.Response:
-    """Account id, email, creation time and whether two-factor authentication is on."""
+    """Account id, email, creation time, whether two-factor authentication is on, and role."""
     caller = await authenticate(request)
     body.no_query(request)
     row = await request.app[POOL].fetchrow(
@@ -25,7 +25,7 @@ async def me(request: web.Request) -> web.Response:
         raise errors.PlatformError(404, "NOT_FOUND", "No login for this account.")
     return json({"account_id": row["account_id"], "email": row["email"],
                  "created_at": row["created_at"].isoformat().replace("+00:00", "Z"),
-                 "totp_enabled": row["totp_enabled"]})
+                 "totp_enabled": row["totp_enabled"], "role": caller.role})
 
 
 @routes.get("/api/v1/balances")

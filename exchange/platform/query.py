@@ -62,6 +62,15 @@ class Query:
                 out.append(value)
         return out
 
+    def asset(self, known) -> str | None:
+        """Parameter ``asset`` as one of the ``known`` assets, or None."""
+        text = self._values.get("asset")
+        if text is None:
+            return None
+        if text not in known:
+            raise errors.invalid_parameter("asset", "is not a listed asset")
+        return text
+
     def symbol(self, known) -> str | None:
         """Parameter ``symbol`` as a listed instrument's symbol, or None."""
         text = self._values.get("symbol")

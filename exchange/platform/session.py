@@ -20,6 +20,7 @@ class Caller:
     session_id: str
     jti: str
     expires_at: int
+    role: str = "trader"   # accounts.role: trader, operator or compliance
 
 
 async def authenticate(request: web.Request) -> Caller:
@@ -27,8 +28,8 @@ async def authenticate(request: web.Request) -> Caller:
 
     Refuses with 401: UNAUTHENTICATED (no or malformed header), TOKEN_INVALID
     (bad signature or claims), TOKEN_EXPIRED, TOKEN_REVOKED (logged out, or
-    the session was revoked, e.g. by a password change). Revocation is looked
-    up on every request.
+    the session was revoked, e.g. by a password change). Revocation and the
+    account's role are looked up on every request (one query).
     """
     header = request.headers.get("Authorization")
     if header is None:
@@ -48,12 +49,20 @@ async def authenticate(request: web.Request) -> Caller:
     except jwt.InvalidTokenError:
         raise errors.token_error("TOKEN_INVALID", "The access token is not valid.") from None
     row = await request.app[POOL].fetchrow(
-        "SELECT s.account_id, s.revoked_at IS NULL "
+        "SELECT s.account_id, a.role, s.revoked_at IS NULL "
         "       AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2) AS live "
-        "FROM sessions s WHERE s.session_id = $1", claims.session_id, claims.jti)
+        "FROM sessions s JOIN accounts a ON a.account_id = s.account_id "
+        "WHERE s.session_id = $1", claims.session_id, claims.jti)
     if row is None or not row["live"] or row["account_id"] != claims.account_id:
         raise errors.token_error("TOKEN_REVOKED", "The access token has been revoked.")
-    return Caller(claims.account_id, claims.session_id, claims.jti, claims.expires_at)
+    return Caller(claims.account_id, claims.session_id, claims.jti, claims.expires_at,
+                  row["role"])
+
+
+def require_role(caller: Caller, *roles: str) -> None:
+    """Refuse (403 FORBIDDEN) a caller whose account has none of ``roles``."""
+    if caller.role not in roles:
+        raise errors.forbidden(f"This needs the {' or '.join(roles)} role.")
 
 
 def count_attempt(request: web.Request) -> None:

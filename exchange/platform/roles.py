@@ -1,0 +1,39 @@
+"""Account roles: ``trader`` (everyone), ``operator`` (credits deposits, resolves
+withdrawals), ``compliance`` (reserved for read-only oversight).
+
+The role lives in ``accounts.role``; ``session.authenticate`` reads it on every
+request and ``session.require_role`` checks it. ``set_role`` is what
+``exchange role <email-or-account-id> <role>`` runs.
+"""
+
+ROLES = ("trader", "operator", "compliance")
+
+
+class RoleError(ValueError):
+    """No such role, or no such account."""
+
+
+async def set_role(pool, who: str, role: str) -> tuple[int, str]:
+    """Give the account ``who`` (an account id or a login email) ``role``.
+
+    Returns ``(account_id, previous role)``; RoleError if the role or the
+    account is unknown. Takes effect on the account's next request.
+    """
+    if role not in ROLES:
+        raise RoleError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+    who = who.strip()
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            if who.isdigit() and len(who) <= 18:
+                account_id = await conn.fetchval(
+                    "SELECT account_id FROM accounts WHERE account_id = $1", int(who))
+            else:
+                account_id = await conn.fetchval(
+                    "SELECT account_id FROM users WHERE email = $1", who.lower())
+            if account_id is None:
+                raise RoleError(f"no account {who!r} (give an account id or a login email)")
+            previous = await conn.fetchval(
+                "SELECT role FROM accounts WHERE account_id = $1 FOR UPDATE", account_id)
+            await conn.execute("UPDATE accounts SET role = $2 WHERE account_id = $1",
+                               account_id, role)
+    return account_id, previous
