@@ -27,6 +27,7 @@ INVALID_ORDER_TYPE = -1116
 INVALID_SIDE = -1117
 BAD_SYMBOL = -1121
 INVALID_INTERVAL = -1120
+INVALID_LISTEN_KEY = -1125
 INVALID_PARAMETER = -1130
 BAD_RECV_WINDOW = -1131
 NEW_ORDER_REJECTED = -2010
@@ -130,6 +131,16 @@ REASON_ERRORS = {
     R.MARKET_CLOSED: (NEW_ORDER_REJECTED, "Market is closed."),
     R.NOT_ORDER_OWNER: (NO_SUCH_ORDER, "Order does not exist."),
     R.NOT_AMENDABLE: (NEW_ORDER_REJECTED, "Order cannot be amended."),
+    R.INVALID_LIMIT: (INVALID_PARAMETER, "Invalid risk limit."),
+    R.RISK_MAX_ORDER_QTY: (NEW_ORDER_REJECTED, "Risk limit: order quantity above the maximum."),
+    R.RISK_MAX_ORDER_NOTIONAL: (NEW_ORDER_REJECTED,
+                                "Risk limit: order notional above the maximum."),
+    R.RISK_MAX_OPEN_ORDERS: (NEW_ORDER_REJECTED, "Risk limit: too many open orders."),
+    R.RISK_MAX_POSITION: (NEW_ORDER_REJECTED,
+                          "Risk limit: the position would exceed the maximum for this symbol."),
+    R.RISK_MAX_DAILY_NOTIONAL: (NEW_ORDER_REJECTED,
+                                "Risk limit: daily traded notional would exceed the maximum."),
+    R.KILL_SWITCH: (NEW_ORDER_REJECTED, "Kill switch active: new orders are refused."),
     # Expiry and cancel reasons never refuse a command; listed so the map is total.
     R.IOC: (NEW_ORDER_REJECTED, "Order expired (IOC)."),
     R.FOK: (NEW_ORDER_REJECTED, "Order expired (FOK)."),
@@ -140,6 +151,7 @@ REASON_ERRORS = {
     R.REPLACED: (CANCEL_REJECTED, "Replaced."),
     R.HALTED: (NEW_ORDER_REJECTED, "Market is closed."),
     R.FUNDS: (NEW_ORDER_REJECTED, "Account has insufficient balance for requested action."),
+    R.VOLATILITY_HALT: (NEW_ORDER_REJECTED, "Order expired (volatility halt)."),
 }
 del R
 

@@ -6,14 +6,16 @@ Nothing here does IO, reads a clock or config, or imports asyncio.
 from .book import OrderBook
 from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit, ExpireOrders,
                        ListInstrument, PlaceOrder, RequestWithdrawal, ResolveWithdrawal,
-                       SetInstrumentStatus, Withdraw)
+                       SetInstrumentStatus, SetKillSwitch, SetRiskDefaults, SetRiskLimits,
+                       Withdraw)
 from .enums import STP, InstrumentStatus, OrderStatus, OrderType, Side, TimeInForce
 from .events import (Accepted, Amended, BalanceChanged, Canceled, CommandRejected, DepthUpdated,
-                     Event, Expired, Filled, InstrumentChanged, OrderSpec, OrderUpdated, Reason,
-                     Rejected, Rested, Traded, WithdrawalUpdated)
+                     Event, Expired, Filled, InstrumentChanged, OrderSpec, OrderUpdated, RISK_REASONS,
+                     Reason, Rejected, Rested, Traded, WithdrawalUpdated)
 from .instrument import Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
 from .orders import TRANSITIONS, IllegalTransition, Order
+from .risk import Limits
 from .sequencer import Sequencer
 
 __all__ = [
@@ -22,7 +24,8 @@ __all__ = [
     "Side", "TimeInForce", "STP", "OrderType", "OrderStatus", "InstrumentStatus",
     "PlaceOrder", "CancelOrder", "CancelAll", "AmendOrder", "CancelReplace", "Deposit",
     "Withdraw", "RequestWithdrawal", "ResolveWithdrawal", "ListInstrument",
-    "SetInstrumentStatus", "ExpireOrders",
+    "SetInstrumentStatus", "ExpireOrders", "SetRiskDefaults", "SetRiskLimits", "SetKillSwitch",
+    "Limits", "RISK_REASONS",
     "Event", "Accepted", "Amended", "Canceled", "Expired", "Filled", "Reason", "Rejected",
     "Rested", "OrderSpec", "OrderUpdated", "Traded", "BalanceChanged", "CommandRejected", "InstrumentChanged",
     "WithdrawalUpdated", "DepthUpdated",

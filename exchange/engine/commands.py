@@ -193,3 +193,49 @@ class ExpireOrders(_Typed):
     """A clock tick: expire DAY and GTD orders due by ``ts_ns``."""
 
     ts_ns: int
+
+
+@command
+class SetRiskDefaults(_Typed):
+    """Set the venue's default pre-trade limits (0 = unlimited) and volatility halt length.
+
+    Limits: ``max_order_qty`` (lots, per order), ``max_order_notional`` (quote
+    minor units, per order), ``max_open_orders`` (per account, stops included),
+    ``max_position`` (lots of a symbol's base the account may hold, counting its
+    open buys), ``max_daily_notional`` (quote minor units traded per trading
+    day, both sides, all symbols). ``halt_s``: seconds a symbol stays halted
+    after a taker reached the edge of its price band with liquidity beyond it
+    (0 = no volatility halts: the taker's remainder just expires).
+    """
+
+    ts_ns: int
+    max_order_qty: int = 0
+    max_order_notional: int = 0
+    max_open_orders: int = 0
+    max_position: int = 0
+    max_daily_notional: int = 0
+    halt_s: int = 0
+
+
+@command
+class SetRiskLimits(_Typed):
+    """Set an account's pre-trade limits (units as in SetRiskDefaults); None = the
+    venue default, 0 = unlimited."""
+
+    ts_ns: int
+    account: int
+    max_order_qty: int | None = None
+    max_order_notional: int | None = None
+    max_open_orders: int | None = None
+    max_position: int | None = None
+    max_daily_notional: int | None = None
+
+
+@command
+class SetKillSwitch(_Typed):
+    """Activate (cancel every open order of the account, refuse its new orders and
+    amends) or lift an account's kill switch."""
+
+    ts_ns: int
+    account: int
+    active: bool

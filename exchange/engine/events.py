@@ -57,6 +57,14 @@ class Reason(StrEnum):
     MARKET_CLOSED = "MARKET_CLOSED"
     NOT_ORDER_OWNER = "NOT_ORDER_OWNER"
     NOT_AMENDABLE = "NOT_AMENDABLE"
+    INVALID_LIMIT = "INVALID_LIMIT"
+    # pre-trade risk rejections (RISK_REASONS: recorded as risk alerts)
+    RISK_MAX_ORDER_QTY = "RISK_MAX_ORDER_QTY"
+    RISK_MAX_ORDER_NOTIONAL = "RISK_MAX_ORDER_NOTIONAL"
+    RISK_MAX_OPEN_ORDERS = "RISK_MAX_OPEN_ORDERS"
+    RISK_MAX_POSITION = "RISK_MAX_POSITION"
+    RISK_MAX_DAILY_NOTIONAL = "RISK_MAX_DAILY_NOTIONAL"
+    KILL_SWITCH = "KILL_SWITCH"
     # expiries and cancels
     IOC = "IOC"
     FOK = "FOK"
@@ -67,6 +75,13 @@ class Reason(StrEnum):
     REPLACED = "REPLACED"
     HALTED = "HALTED"
     FUNDS = "FUNDS"
+    VOLATILITY_HALT = "VOLATILITY_HALT"   # a taker reached its band edge: the symbol halted
+
+
+# Rejections that are pre-trade risk breaches (the batcher records them in risk_alerts).
+RISK_REASONS = frozenset({
+    Reason.RISK_MAX_ORDER_QTY, Reason.RISK_MAX_ORDER_NOTIONAL, Reason.RISK_MAX_OPEN_ORDERS,
+    Reason.RISK_MAX_POSITION, Reason.RISK_MAX_DAILY_NOTIONAL, Reason.KILL_SWITCH})
 
 
 class Event:

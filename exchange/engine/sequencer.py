@@ -5,7 +5,16 @@ stops, ledger, orders) and returns the events, each stamped with the command's
 ``seq``. There is no rollback, so nothing is changed until every check has
 passed; a refused command yields one ``CommandRejected`` and nothing else. The
 sequencer reads no clock: time comes on the command. Before each command it
-expires the DAY/GTD orders due by the command's ``ts_ns``.
+expires the DAY/GTD orders due by the command's ``ts_ns``, then reopens the
+symbols whose volatility halt has run out.
+
+Pre-trade risk (``exchange.engine.risk``): an account's kill switch and its
+limits are checked in ``_check_place`` and ``_amend`` before anything
+changes; the limit checks cost one dict lookup when no limit is set
+anywhere. Volatility halts: a taker that reaches the edge of its symbol's
+price band (``_protection``) with liquidity still crossing beyond it stops
+there, its remainder expires (VOLATILITY_HALT) and the symbol is HALT for
+``halt_s`` seconds (``SetRiskDefaults``); 0 disables halts.
 """
 
 from dataclasses import replace
@@ -16,7 +25,8 @@ from sortedcontainers import SortedList
 from .book import OrderBook
 from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
                        ExpireOrders, ListInstrument, PlaceOrder, RequestWithdrawal,
-                       ResolveWithdrawal, SetInstrumentStatus, Withdraw)
+                       ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch, SetRiskDefaults,
+                       SetRiskLimits, Withdraw)
 from .enums import SIDE_OF, STATUS_OF, STP_OF, TIF_OF, InstrumentStatus, OrderType, Side, TimeInForce
 from .events import (Canceled, CommandRejected, DepthUpdated, Expired, Filled,
                      InstrumentChanged, OrderSpec, OrderUpdated, Reason, Rejected, Rested,
@@ -25,6 +35,7 @@ from .instrument import PPM, Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
 from .orders import (CANCELED, EXPIRED, EXPIRED_IN_MATCH, FILLED, NEW, OPEN,
                      PARTIALLY_FILLED, Order)
+from .risk import LIMIT_FIELDS, NO_LIMITS, Limits, valid_limit
 
 BUY, SELL = Side.BUY, Side.SELL
 GTC, IOC, FOK, DAY, GTD = (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, TimeInForce.DAY,
@@ -32,7 +43,7 @@ GTC, IOC, FOK, DAY, GTD = (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, Ti
 LIMIT, MARKET, LIMIT_MAKER = OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER
 STOP_LOSS, STOP_LOSS_LIMIT = OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT
 TAKE_PROFIT, TAKE_PROFIT_LIMIT = OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT
-TRADING = InstrumentStatus.TRADING
+TRADING, HALT = InstrumentStatus.TRADING, InstrumentStatus.HALT
 TYPE_OF = {m.value: m for m in OrderType}
 PRICED = frozenset({LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT})
 STOPS = frozenset({STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT})
@@ -41,6 +52,7 @@ DAY_NS = 86_400 * 10**9
 _CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 R_STP = Reason.STP
 R_FUNDS = Reason.FUNDS
+R_MARKET, R_IOC, R_HALT = Reason.MARKET, Reason.IOC, Reason.VOLATILITY_HALT
 HOLD, RELEASE = Entry.HOLD, Entry.RELEASE
 
 
@@ -48,7 +60,7 @@ class _Market:
     """One symbol's state: rules, book, stops, last trade price."""
 
     __slots__ = ("inst", "book", "status", "last_price", "rising", "falling", "qptl", "bpl",
-                 "update_id", "touched")
+                 "update_id", "touched", "reopen_ns")
 
     def __init__(self, inst: Instrument):
         self.inst = inst
@@ -61,6 +73,7 @@ class _Market:
         self.bpl = inst.base_per_lot
         self.update_id = 0            # commands that changed the book (DepthUpdated)
         self.touched = set()          # (side, price) of levels the current command changed
+        self.reopen_ns = None         # when a volatility halt ends (None: not in one)
 
     @property
     def reference_price(self):
@@ -89,6 +102,15 @@ class Sequencer:
         self.withdrawals = {}    # withdrawal_id -> (account, asset, amount), pending ones
         self._touched = []       # markets whose book the current command changed
         self._day_end_ns = day_end_s * 10**9
+        # pre-trade risk
+        self.risk_defaults = NO_LIMITS   # the venue's Limits (SetRiskDefaults)
+        self.halt_ns = 0                 # volatility halt length; 0: no halts
+        self.risk_limits = {}    # account -> its own values (None = default), as last set
+        self._limits = {}        # account -> resolved Limits, for accounts in risk_limits
+        self._risk_on = False    # whether any limit is set anywhere (else no check runs)
+        self.killed = set()      # accounts whose kill switch is active
+        self.daily = {}          # account -> [trading day, notional traded that day]
+        self._reopens = []       # heap of (reopen_ts_ns, symbol): volatility halts
         self._handlers = {
             PlaceOrder: self._place, CancelOrder: self._cancel, CancelAll: self._cancel_all,
             AmendOrder: self._amend, CancelReplace: self._cancel_replace,
@@ -96,7 +118,8 @@ class Sequencer:
             RequestWithdrawal: self._request_withdrawal,
             ResolveWithdrawal: self._resolve_withdrawal,
             ListInstrument: self._list_instrument, SetInstrumentStatus: self._set_status,
-            ExpireOrders: self._tick,
+            ExpireOrders: self._tick, SetRiskDefaults: self._set_risk_defaults,
+            SetRiskLimits: self._set_risk_limits, SetKillSwitch: self._set_kill_switch,
         }
 
     def apply(self, cmd):
@@ -110,6 +133,9 @@ class Sequencer:
         expiries = self._expiries
         if expiries and expiries[0][0] <= cmd.ts_ns:
             self._expire_due(cmd.ts_ns, events)
+        reopens = self._reopens
+        if reopens and reopens[0][0] <= cmd.ts_ns:
+            self._reopen_due(cmd.ts_ns, events)
         handler(cmd, events)
         if self._touched:
             self._depth_updated(events)
@@ -217,6 +243,8 @@ class Sequencer:
         mkt = self.markets.get(cmd.symbol)
         if mkt is None:
             return Reason.UNKNOWN_SYMBOL
+        if self.killed and cmd.account in self.killed:
+            return Reason.KILL_SWITCH
         inst = mkt.inst
         side = SIDE_OF.get(cmd.side)
         if side is None:
@@ -315,9 +343,74 @@ class Sequencer:
                 if 0 < qty < inst.min_qty:
                     return Reason.FILTER_MARKET_LOT_SIZE
             hold = qty * mkt.bpl
+        if self._risk_on:
+            limits = self._limits.get(cmd.account, self.risk_defaults)
+            if limits.any:
+                reason = self._check_limits(limits, cmd, mkt, side, type_, qty, budget, stp)
+                if reason is not None:
+                    return reason
         if hold > balance.free:
             return Reason.INSUFFICIENT_BALANCE
         return mkt, side, type_, tif, stp, qty, budget, hold, balance, expire
+
+    def _check_limits(self, limits, cmd, mkt, side, type_, qty, budget, stp):
+        """The first pre-trade limit a new order breaks (a Reason), or None.
+
+        Open orders count this one; a buy's position counts the base the
+        account holds, its open buys on the symbol and this order. The notional
+        of a market order is what the book would fill now (within the band).
+        """
+        account = cmd.account
+        if limits.max_open_orders and len(self.by_account.get(account, ())) >= limits.max_open_orders:
+            return Reason.RISK_MAX_OPEN_ORDERS
+        if limits.max_order_qty and qty is not None and qty > limits.max_order_qty:
+            return Reason.RISK_MAX_ORDER_QTY
+        if limits.max_order_notional or limits.max_daily_notional:
+            qptl = mkt.qptl
+            if type_ in PRICED:
+                notional = cmd.price * qty * qptl
+            elif type_ is not MARKET:  # a stop that becomes a market order: at its stop price
+                notional = cmd.stop_price * qty * qptl
+            elif cmd.quote_qty is not None:
+                notional = cmd.quote_qty
+            elif side is BUY:
+                notional = budget * qptl
+            else:
+                notional = mkt.book.sweep(SELL, qty, self._protection(mkt, SELL), account,
+                                          stp)[1] * qptl
+            if limits.max_order_notional and notional > limits.max_order_notional:
+                return Reason.RISK_MAX_ORDER_NOTIONAL
+            if limits.max_daily_notional and (
+                    self.daily_notional(account, cmd.ts_ns) + notional > limits.max_daily_notional):
+                return Reason.RISK_MAX_DAILY_NOTIONAL
+        if limits.max_position and side is BUY:
+            if qty is None:  # a market buy by quote amount: what it would buy now
+                qty = mkt.book.sweep(BUY, mkt.inst.max_qty, self._protection(mkt, BUY), account,
+                                     stp, funds=budget)[0]
+            if self._position_after(account, mkt, qty) > limits.max_position * mkt.bpl:
+                return Reason.RISK_MAX_POSITION
+        return None
+
+    def _position_after(self, account, mkt, lots):
+        """Base minor units ``account`` would hold with its open buys on ``mkt`` and ``lots`` more."""
+        inst = mkt.inst
+        b = self.ledger.balance(account, inst.base)
+        symbol = inst.symbol
+        for o in self.by_account.get(account, {}).values():
+            if o.symbol == symbol and o.side is BUY:
+                lots += o.open
+        return b.free + b.locked + lots * mkt.bpl
+
+    def daily_notional(self, account, ts_ns):
+        """Quote minor units ``account`` traded (maker or taker) in the trading day of ``ts_ns``."""
+        d = self.daily.get(account)
+        if d is None or d[0] != (ts_ns - self._day_end_ns) // DAY_NS:
+            return 0
+        return d[1]
+
+    def limits(self, account) -> Limits:
+        """The resolved pre-trade limits of ``account``."""
+        return self._limits.get(account, self.risk_defaults)
 
     def _protection(self, mkt, side):
         """The price a market order may not trade through: the band's edge, if any."""
@@ -337,13 +430,79 @@ class Sequencer:
             qty = None if o.qty is None else o.open
             if o.side is BUY and o.budget is None:  # a triggered stop: its hold pays
                 o.budget = mkt.inst.budget_ticklots(o.hold)
-            book_events = mkt.book.market(o.order_id, o.side, qty, o.account, o.stp, o.budget,
-                                          self._protection(mkt, o.side))
+            protect = self._protection(mkt, o.side)
+            book = mkt.book
+            book_events = book.market(o.order_id, o.side, qty, o.account, o.stp, o.budget, protect)
+            halt = False
+            if protect is not None and self.halt_ns:
+                last = book_events[-1]
+                if (type(last) is Expired and last.reason is R_MARKET
+                        and (book.best_ask() if o.side is BUY else book.best_bid()) is not None):
+                    last.reason = R_HALT  # stopped at the band's edge with liquidity beyond it
+                    halt = True
         else:
-            book_events = mkt.book.limit(o.order_id, o.side, o.price, o.open,
-                                         GTC if o.tif in (DAY, GTD) else o.tif, o.post_only,
-                                         o.account, o.stp, o.display_qty)
+            protect = None
+            if self.halt_ns and mkt.inst.price_band_bps:
+                protect = self._protection(mkt, o.side)
+            if protect is not None and (o.price > protect if o.side is BUY else o.price < protect):
+                book_events, halt = self._limit_in_band(mkt, o, protect)
+            else:
+                halt = False
+                book_events = mkt.book.limit(o.order_id, o.side, o.price, o.open,
+                                             GTC if o.tif in (DAY, GTD) else o.tif, o.post_only,
+                                             o.account, o.stp, o.display_qty)
         self._apply_book(mkt, o, book_events, ts, events)
+        if halt:
+            self._halt(mkt, ts, events)
+
+    def _limit_in_band(self, mkt, o, protect):
+        """Match a limit order whose price lies beyond the band's edge ``protect``.
+
+        A limit price within the band (every new order's) can only fill within
+        it; a triggered stop-limit's may not. It fills up to ``protect``; if the
+        book would still cross it beyond, the remainder expires and the symbol
+        halts; otherwise the remainder rests (or expires: IOC) at its own price.
+        Returns (book events, whether to halt).
+        """
+        book, side = mkt.book, o.side
+        tif = GTC if o.tif in (DAY, GTD) else o.tif
+        display = o.display_qty if o.display_qty is not None and o.display_qty < o.open else None
+        args = (o.account, o.stp, display)
+        if tif is FOK:
+            if (book.fillable(side, o.open, protect, o.account, o.stp) < o.open
+                    and book.fillable(side, o.open, o.price, o.account, o.stp) >= o.open):
+                return [Expired.of(o.order_id, o.open, R_HALT)], True
+            return book.limit(o.order_id, side, o.price, o.open, FOK, False, *args), False
+        first = book.limit(o.order_id, side, protect, o.open, IOC, False, *args)
+        last = first[-1]
+        if type(last) is not Expired or last.reason is not R_IOC:
+            return first, False  # filled, or expired by self-trade prevention
+        best = book.best_ask() if side is BUY else book.best_bid()
+        if best is not None and (best[0] <= o.price if side is BUY else best[0] >= o.price):
+            last.reason = R_HALT
+            return first, True
+        if tif is IOC:
+            return first, False
+        rest = book.limit(o.order_id, side, o.price, last.qty, GTC, False, *args)
+        return first[:-1] + rest[1:], False  # less the IOC expiry and the second Accepted
+
+    def _halt(self, mkt, ts, events):
+        """Halt ``mkt`` for ``halt_ns``: a volatility interruption."""
+        mkt.status = HALT
+        mkt.reopen_ns = ts + self.halt_ns
+        heappush(self._reopens, (mkt.reopen_ns, mkt.inst.symbol))
+        events.append(InstrumentChanged.of(self.seq, ts, mkt.inst.symbol, HALT))
+
+    def _reopen_due(self, ts, events):
+        reopens = self._reopens
+        while reopens and reopens[0][0] <= ts:
+            when, symbol = heappop(reopens)
+            mkt = self.markets[symbol]
+            if mkt.reopen_ns == when:  # else an operator set the status since
+                mkt.reopen_ns = None
+                mkt.status = TRADING
+                events.append(InstrumentChanged.of(self.seq, ts, symbol, TRADING))
+                self._run_stops(mkt, ts, events)
 
     def _apply_book(self, mkt, taker, book_events, ts, events):
         """Turn the book's events for ``taker`` into fills, settlements and reports."""
@@ -420,6 +579,14 @@ class Sequencer:
         tr.taker_fee = taker_fee
         events.append(tr)
         mkt.last_price = price
+        daily = self.daily
+        day = (ts - self._day_end_ns) // DAY_NS
+        for account in (maker.account, taker.account):
+            d = daily.get(account)
+            if d is None or d[0] != day:
+                daily[account] = [day, notional]
+            else:
+                d[1] += notional
         for o in (maker, taker):
             o.executed_qty += lots
             o.cum_quote += notional
@@ -523,6 +690,8 @@ class Sequencer:
         o = self.orders.get(cmd.order_id)
         if o is None or o.account != cmd.account or o.symbol != cmd.symbol:
             return self._reject(cmd, Reason.UNKNOWN_ORDER, events)
+        if self.killed and cmd.account in self.killed:
+            return self._reject(cmd, Reason.KILL_SWITCH, events)
         if not o.working:
             return self._reject(cmd, Reason.NOT_AMENDABLE, events)
         mkt = self.markets[o.symbol]
@@ -545,6 +714,12 @@ class Sequencer:
                 return self._reject(cmd, Reason.FILTER_PERCENT_PRICE, events)
             if price * qty * mkt.qptl < inst.min_notional:
                 return self._reject(cmd, Reason.FILTER_NOTIONAL, events)
+        if self._risk_on and (qty > o.open or price != o.price):  # adds exposure
+            limits = self._limits.get(cmd.account, self.risk_defaults)
+            if limits.any:
+                reason = self._check_amend_limits(limits, o, mkt, qty, price, cmd.ts_ns)
+                if reason is not None:
+                    return self._reject(cmd, reason, events)
         if o.side is BUY:
             hold = inst.buy_hold(price, qty)
         else:
@@ -569,6 +744,56 @@ class Sequencer:
         if len(book_events) > 1:  # it crossed and traded
             self._apply_book(mkt, o, book_events[1:], cmd.ts_ns, events)
             self._run_stops(mkt, cmd.ts_ns, events)
+
+    def _check_amend_limits(self, limits, o, mkt, qty, price, ts):
+        """The first limit an amendment to ``qty`` open at ``price`` breaks, or None."""
+        if limits.max_order_qty and o.executed_qty + qty > limits.max_order_qty:
+            return Reason.RISK_MAX_ORDER_QTY
+        notional = price * qty * mkt.qptl
+        if limits.max_order_notional and notional > limits.max_order_notional:
+            return Reason.RISK_MAX_ORDER_NOTIONAL
+        if limits.max_daily_notional and (
+                self.daily_notional(o.account, ts) + notional > limits.max_daily_notional):
+            return Reason.RISK_MAX_DAILY_NOTIONAL
+        if (limits.max_position and o.side is BUY and qty > o.open and self._position_after(
+                o.account, mkt, qty - o.open) > limits.max_position * mkt.bpl):
+            return Reason.RISK_MAX_POSITION
+        return None
+
+    # ---- risk ------------------------------------------------------------
+
+    def _set_risk_defaults(self, cmd, events):
+        values = tuple(getattr(cmd, name) for name in LIMIT_FIELDS)
+        if not all(valid_limit(v, False) for v in values + (cmd.halt_s,)):
+            return self._reject(cmd, Reason.INVALID_LIMIT, events)
+        self.risk_defaults = Limits(*values)
+        self.halt_ns = cmd.halt_s * 10**9
+        self._limits = {a: Limits.resolve(own, self.risk_defaults)
+                        for a, own in self.risk_limits.items()}
+        self._update_risk_on()
+
+    def _set_risk_limits(self, cmd, events):
+        own = tuple(getattr(cmd, name) for name in LIMIT_FIELDS)
+        if not all(valid_limit(v, True) for v in own):
+            return self._reject(cmd, Reason.INVALID_LIMIT, events)
+        if all(v is None for v in own):
+            self.risk_limits.pop(cmd.account, None)
+            self._limits.pop(cmd.account, None)
+        else:
+            self.risk_limits[cmd.account] = own
+            self._limits[cmd.account] = Limits.resolve(own, self.risk_defaults)
+        self._update_risk_on()
+
+    def _update_risk_on(self):
+        self._risk_on = self.risk_defaults.any or any(l.any for l in self._limits.values())
+
+    def _set_kill_switch(self, cmd, events):
+        if not cmd.active:
+            self.killed.discard(cmd.account)
+            return
+        self.killed.add(cmd.account)
+        for o in list(self.by_account.get(cmd.account, {}).values()):
+            self._cancel_order(o, Reason.KILL_SWITCH, cmd.ts_ns, events)
 
     # ---- time ------------------------------------------------------------
 
@@ -661,6 +886,7 @@ class Sequencer:
         if status is None:
             return self._reject(cmd, Reason.INVALID_STATUS, events)
         mkt.status = status
+        mkt.reopen_ns = None  # the operator's status stands; a pending reopening lapses
         events.append(InstrumentChanged.of(self.seq, cmd.ts_ns, cmd.symbol, status))
         if status is TRADING:
             self._run_stops(mkt, cmd.ts_ns, events)

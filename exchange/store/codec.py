@@ -30,14 +30,15 @@ import orjson
 
 from ..engine.commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
                                ExpireOrders, ListInstrument, PlaceOrder, RequestWithdrawal,
-                               ResolveWithdrawal, SetInstrumentStatus, Withdraw)
+                               ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch,
+                               SetRiskDefaults, SetRiskLimits, Withdraw)
 from ..engine.enums import STP, InstrumentStatus, OrderType, Side, TimeInForce
 from ..engine.instrument import Instrument
 
 _TYPES = {cls.__name__: cls for cls in (
     PlaceOrder, CancelOrder, CancelAll, AmendOrder, CancelReplace, Deposit, Withdraw,
     RequestWithdrawal, ResolveWithdrawal, ListInstrument, SetInstrumentStatus, ExpireOrders,
-    Instrument)}
+    SetRiskDefaults, SetRiskLimits, SetKillSwitch, Instrument)}
 COMMAND_TYPES = frozenset(_TYPES) - {"Instrument"}
 
 # Field -> the enum its string values come back as.

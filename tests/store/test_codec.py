@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange.engine import commands as commands_module
-from exchange.engine import (STP, AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
+from exchange.engine import (STP, SetKillSwitch, SetRiskDefaults, SetRiskLimits, AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
                              ExpireOrders, Instrument, InstrumentStatus, ListInstrument, OrderType,
                              PlaceOrder, RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus,
                              Side, TimeInForce, Withdraw)
@@ -50,6 +50,12 @@ EXAMPLES = [
     SetInstrumentStatus(1, "XYZ", "TRADING"),
     SetInstrumentStatus(1, "XYZ", "no such status"),
     ExpireOrders(-(2**70)),
+    SetRiskDefaults(1, max_order_qty=10, max_daily_notional=10**20, halt_s=300),
+    SetRiskDefaults(1, max_open_orders=-1),
+    SetRiskLimits(1, 2, max_order_notional=5000, max_position=None),
+    SetRiskLimits(1, 2),
+    SetKillSwitch(1, 2, True),
+    SetKillSwitch(1, 2, False),
 ]
 
 
