@@ -137,6 +137,14 @@ DEPOSITS = obj(["deposits", "next_before"], deposits=arr(DEPOSIT), next_before=N
 WITHDRAWALS = obj(["withdrawals", "next_before"], withdrawals=arr(WITHDRAWAL), next_before=NEXT)
 
 
+NOTIFICATION = obj(["notification_id", "kind", "title", "detail", "created_at", "read"],
+                   notification_id=INT, kind={"enum": ["ORDER", "PRICE_ALERT", "RISK"]},
+                   title=S, detail=OBJ, seq={"type": ["integer", "null"]}, created_at=S,
+                   read=BOOL)
+ALERT = obj(["alert_id", "symbol", "direction", "price", "repeating", "active"],
+            alert_id=INT, symbol=S, direction={"enum": ["above", "below"]}, price=DEC,
+            repeating=BOOL, active=BOOL, triggered_count=INT,
+            last_triggered_at={"type": ["string", "null"]}, created_at=S)
 REPORT_RANGE = (P("start_time", INT, description="ms since the epoch, inclusive"),
                 P("end_time", INT, description="ms since the epoch, exclusive"))
 REPORT_FORMAT = P("format", {"enum": ["json", "csv"]})
@@ -241,6 +249,22 @@ OPERATIONS = [
        response=obj(["balances", "positions", "totals"], account_id=INT, cost_method=S,
                     balances=arr(BALANCE), positions=arr(POSITION), totals=arr(OBJ))),
     Op("GET", DOC_PATH, "platform", "This document"),
+    v1("GET", "notifications", "Notifications, newest first (order updates, price alerts, risk)",
+       params=(P("unread", {"enum": ["true", "false"]}),
+               P("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+               P("before", INT, description="the next_before of the previous page")),
+       response=obj(["notifications", "unread_count", "next_before"],
+                    notifications=arr(NOTIFICATION), unread_count=INT, next_before=NEXT)),
+    v1("POST", "notifications/read", "Mark notifications read: {ids: [...]} or {all: true}",
+       body=obj([], ids=arr(INT), all=BOOL), response=obj(["marked"], marked=INT)),
+    v1("GET", "alerts", "My price alerts", response=obj(["alerts"], alerts=arr(ALERT))),
+    v1("POST", "alerts", "Create a price alert (above/below a price, one-shot or repeating)",
+       status=201, body=obj(["symbol", "direction", "price"], symbol=S,
+                            direction={"enum": ["above", "below"]}, price=DEC,
+                            repeating=BOOL), response=ALERT),
+    v1("DELETE", "alerts/{alert_id}", "End a price alert",
+       params=(P("alert_id", INT, required=True, where="path"),),
+       response=obj(["alert_id", "active"], alert_id=INT, active=BOOL)),
     v1("GET", "reports/trades", "Trade confirmations over a time range (JSON or CSV)",
        params=REPORT_RANGE + (P("symbol"), REPORT_FORMAT)),
     v1("GET", "reports/tax", "Realised gains and losses of a year, FIFO lots (JSON or CSV)",

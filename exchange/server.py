@@ -32,6 +32,7 @@ from .demo import demo_instruments
 from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reason
 from .engine.instrument import to_units
 from .marketdata import MarketData
+from .platform.notifications import NOTIFIER, Notifier
 from .logs import configure as configure_logging
 from .metrics import CONTENT_TYPE, METRICS, Metrics
 from .settings import Settings
@@ -71,6 +72,7 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
     app.cleanup_ctx.append(_venue(on_fatal))
     app.cleanup_ctx.append(_expiry_clock)
     app.cleanup_ctx.append(_feed)
+    app.cleanup_ctx.append(_notifier)
     return app
 
 
@@ -180,6 +182,19 @@ async def _feed(app: web.Application):
     finally:
         await public.stop()
         hub.close()
+
+
+async def _notifier(app: web.Application):
+    """Notifications and price alerts, from committed events (after the feed's hub exists)."""
+    notifier = Notifier(app[POOL], app[VENUE].sequencer, app[feed.HUB],
+                        coalesce_s=app[CONFIG].notify_coalesce_ms / 1000)
+    app[BATCHER].on_commit(notifier.on_commit)
+    await notifier.start()
+    app[NOTIFIER] = notifier
+    try:
+        yield
+    finally:
+        await notifier.stop()
 
 
 async def _expiry_clock(app: web.Application):

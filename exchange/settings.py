@@ -36,6 +36,7 @@ class Settings:
     ws_ping_s: int = 20               # server pings; a socket whose pong is late is closed
     ws_flush_ms: int = 20             # stream messages are written at most this often
     ws_max_buffer_bytes: int = 4 << 20  # a subscriber with more unsent is dropped (1008)
+    notify_coalesce_ms: int = 1000    # notifications are gathered and sent this often
     # [auth]: the platform API's logins (exchange.platform)
     jwt_secret: str = ""              # empty: generated once into <data_dir>/jwt-secret
     access_token_ttl_s: int = 900

@@ -18,7 +18,8 @@ import logging
 from aiohttp import web
 
 from ..settings import Settings
-from . import api_keys, auth, funding, history, portfolio, profile, totp
+from . import (api_keys, auth, funding, history, notifications, portfolio, profile, reports,
+               totp)
 from .body import json
 from .errors import PlatformError
 from .passwords import Passwords
@@ -66,7 +67,8 @@ def setup(app: web.Application, settings: Settings) -> None:
     app[PASSWORDS] = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     app[ATTEMPTS] = RateLimiter(settings.auth_ip_limit_1m)
     app.middlewares.append(platform_errors)
-    for module in (auth, totp, api_keys, profile, history, portfolio, funding):
+    for module in (auth, totp, api_keys, profile, history, portfolio, funding, reports,
+                   notifications):
         app.router.add_routes(module.routes)
     app.cleanup_ctx.append(_signing_key)
 
