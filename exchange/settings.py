@@ -30,13 +30,13 @@ class Settings:
     default_stp: str = "EXPIRE_MAKER"
     weight_limit_1m: int = 6000
     max_body_bytes: int = 64 * 1024
-    log_level: str = "INFO"
-    log_format: str = "text"          # "text" lines or "json" objects (exchange.logs)
     # [feed]: WebSocket streams (exchange.feed)
     ws_ping_s: int = 20               # server pings; a socket whose pong is late is closed
     ws_flush_ms: int = 20             # stream messages are written at most this often
     ws_max_buffer_bytes: int = 4 << 20  # a subscriber with more unsent is dropped (1008)
     notify_coalesce_ms: int = 1000    # notifications are gathered and sent this often
+    log_level: str = "INFO"
+    log_format: str = "text"          # "text" lines or "json" objects (exchange.logs)
     # [auth]: the platform API's logins (exchange.platform)
     jwt_secret: str = ""              # empty: generated once into <data_dir>/jwt-secret
     access_token_ttl_s: int = 900
@@ -52,6 +52,14 @@ class Settings:
     # [funding]: deposits and withdrawals (exchange.platform.funding)
     faucet: bool = False              # sandbox: logged-in users may credit themselves
     faucet_limit: str = "10000"       # at most this much of an asset per faucet request
+    # [risk]: venue-wide pre-trade limits (0 = unlimited) and volatility halts
+    # (exchange.engine.risk); journaled as SetRiskDefaults at start-up when they change
+    max_order_qty: int = 0            # lots per order
+    max_order_notional: int = 0       # quote minor units per order
+    max_open_orders: int = 0          # per account
+    max_position: int = 0             # lots of a symbol's base an account may hold
+    max_daily_notional: int = 0       # quote minor units traded per account per day
+    halt_s: int = 0                   # volatility halt length in seconds; 0: no halts (config.toml: 300)
 
 
 def _convert(name: str, value, default):
@@ -101,4 +109,8 @@ def load(overrides: dict | None = None, env=None, path: pathlib.Path | None = No
     if not _POSITIVE_DECIMAL.fullmatch(settings.faucet_limit) or not any(
             c in "123456789" for c in settings.faucet_limit):
         raise ValueError(f"faucet_limit must be a positive decimal, got {settings.faucet_limit!r}")
+    for name in ("max_order_qty", "max_order_notional", "max_open_orders", "max_position",
+                 "max_daily_notional", "halt_s"):
+        if not 0 <= getattr(settings, name) < 2**63:
+            raise ValueError(f"{name} must be a non-negative integer")
     return settings

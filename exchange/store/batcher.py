@@ -14,7 +14,9 @@ batch fills behind it:
   each balance (BalanceChanged), and of instruments (InstrumentChanged, with
   the definition from ListInstrument);
 - ``withdrawals`` (WithdrawalUpdated): a row per request, updated when an
-  operator resolves it (a request and its resolution in one batch are one row).
+  operator resolves it (a request and its resolution in one batch are one row);
+- ``risk_alerts``: a row per CommandRejected with a risk reason
+  (``RISK_REASONS``) and per order expired by a volatility halt.
 
 The tables are written by ONE statement (data-modifying CTEs over
 parallel arrays, ``unnest``), which PostgreSQL runs as its own transaction:
@@ -46,12 +48,13 @@ import asyncio
 import logging
 import time
 
-from ..engine.events import (BalanceChanged, CommandRejected, InstrumentChanged, OrderUpdated,
-                             Traded, WithdrawalUpdated)
+from ..engine.events import (RISK_REASONS, BalanceChanged, CommandRejected, InstrumentChanged,
+                             OrderUpdated, Reason, Traded, WithdrawalUpdated)
 from ..engine.commands import ListInstrument
 from . import audit, codec
 
 log = logging.getLogger(__name__)
+R_HALT = Reason.VOLATILITY_HALT
 
 # One statement for a whole batch: parallel arrays unnested into rows, one CTE per table.
 WRITE_BATCH = """
@@ -106,6 +109,11 @@ WITH journal_rows AS (
     FROM unnest($66::text[], $67::text[], $68::bigint[], $69::bigint[])
          AS r (withdrawal_id, status, seq, ts_ns)
     WHERE w.withdrawal_id = r.withdrawal_id AND w.status = 'PENDING'
+), risk_rows AS (
+    INSERT INTO risk_alerts (seq, idx, ts_ns, account_id, symbol, reason, client_order_id,
+                             order_id)
+    SELECT * FROM unnest($70::bigint[], $71::integer[], $72::bigint[], $73::bigint[],
+                         $74::text[], $75::text[], $76::text[], $77::bigint[])
 )
 SELECT 1
 """
@@ -264,11 +272,11 @@ class Batcher:
 
     async def _write(self, conn, batch):
         (journal, trades, ledger, orders, balances, instruments, withdrawals,
-         resolutions) = build_rows(batch, self.chain_head)
+         resolutions, alerts) = build_rows(batch, self.chain_head)
         jcols = _columns(journal, 6)  # the hash column goes last: $56
         args = (jcols[:5] + _columns(trades, 14) + _columns(ledger, 10)
                 + _columns(orders.values(), 21) + _columns(balances.values(), 5) + jcols[5:]
-                + _columns(withdrawals, 9) + _columns(resolutions, 4))
+                + _columns(withdrawals, 9) + _columns(resolutions, 4) + _columns(alerts, 8))
         if not instruments:
             await conn.execute(WRITE_BATCH, *args)  # one statement: its own transaction
         else:
@@ -295,12 +303,13 @@ def build_rows(batch, chain_head: bytes = audit.GENESIS):
     Returns journal, trade and ledger rows (lists of tuples), the last order
     row per order id and balance row per (account, asset) (dicts),
     instruments ``{symbol: (definition or None, status, seq)}``, the
-    withdrawals requested in the batch (rows in their last state in it), and
-    the resolutions of withdrawals requested before it.
+    withdrawals requested in the batch (rows in their last state in it), the
+    resolutions of withdrawals requested before it, and risk alert rows.
     """
     journal, trades, ledger = [], [], []
     orders, balances, instruments = {}, {}, {}
     withdrawals, resolutions, pending = [], [], {}   # pending: id -> its row in withdrawals
+    alerts = []
     encode, canonical, row_hash = codec.encode, audit.canonical, audit.row_hash
     prev = chain_head
     for seq, cmd, events, _ in batch:
@@ -314,6 +323,9 @@ def build_rows(batch, chain_head: bytes = audit.GENESIS):
                     ev.price, ev.qty, s.quote_qty, s.stop_price, s.display_qty, s.stp,
                     s.expire_ts_ns, ev.working, ev.status, ev.executed_qty, ev.cum_quote,
                     s.created_ts_ns, ev.ts_ns, seq)
+                if ev.reason is R_HALT:
+                    alerts.append((seq, idx, ev.ts_ns, s.account, s.symbol, R_HALT,
+                                   s.client_order_id, s.order_id))
             elif t is BalanceChanged:
                 ledger.append((seq, idx, ev.account, ev.asset, ev.free_delta, ev.locked_delta,
                                ev.free, ev.locked, ev.reason,
@@ -327,6 +339,9 @@ def build_rows(batch, chain_head: bytes = audit.GENESIS):
             elif t is CommandRejected:
                 if rejected is None:
                     rejected = ev.reason
+                if ev.reason in RISK_REASONS:
+                    alerts.append((seq, idx, ev.ts_ns, ev.account, ev.symbol, ev.reason,
+                                   ev.client_order_id, None))
             elif t is WithdrawalUpdated:
                 if ev.status == "PENDING":
                     row = [seq, ev.withdrawal_id, ev.account, ev.asset, ev.amount, "PENDING",
@@ -349,4 +364,5 @@ def build_rows(batch, chain_head: bytes = audit.GENESIS):
         kind, command = type(cmd).__name__, canonical(encode(cmd))
         prev = row_hash(prev, seq, cmd.ts_ns, kind, command, rejected)
         journal.append((seq, cmd.ts_ns, kind, command, rejected, prev))
-    return journal, trades, ledger, orders, balances, instruments, withdrawals, resolutions
+    return (journal, trades, ledger, orders, balances, instruments, withdrawals, resolutions,
+            alerts)

@@ -1,0 +1,216 @@
+"""Pre-trade risk on the platform API: the user's view, alerts, and the operator's controls.
+
+- ``GET /api/v1/risk``: your limits (resolved, your own values and the
+  venue's defaults), how much of each is used (open orders, position per
+  symbol with open buys, daily traded notional), your holds (locked per
+  asset) and whether your kill switch is active. Read from the sequencer's
+  memory: the values the next order is checked against.
+- ``GET /api/v1/risk/alerts``: your risk alerts (rejections for a limit or the
+  kill switch, orders expired by a volatility halt), newest first.
+- ``GET /api/v1/admin/risk/alerts`` (operator or compliance): everyone's,
+  filter ``account_id``.
+- ``PUT /api/v1/admin/accounts/{account_id}/risk-limits`` (operator): body
+  ``{max_order_qty, max_order_notional, max_open_orders, max_position,
+  max_daily_notional}``, each a non-negative integer (0 = unlimited) or null /
+  absent (the venue default): a SetRiskLimits command.
+- ``POST /api/v1/admin/accounts/{account_id}/kill-switch`` (operator):
+  ``{active: bool}``: a SetKillSwitch command (activating cancels every open
+  order of the account).
+- ``POST /api/v1/admin/instruments/{symbol}/status`` (operator):
+  ``{status: TRADING | HALT | CANCEL_ONLY}``: a SetInstrumentStatus command.
+
+Limits are integers in the engine's units (``exchange.engine.risk``):
+quantities and positions in lots, notionals in quote minor units.
+"""
+
+from decimal import Decimal
+
+from aiohttp import web
+
+from ..api.state import POOL, VENUE
+from ..engine import CommandRejected, OrderUpdated, SetInstrumentStatus, SetKillSwitch, SetRiskLimits
+from ..engine.enums import InstrumentStatus
+from ..engine.instrument import from_units
+from ..engine.risk import LIMIT_FIELDS
+from . import body, errors, query
+from .body import json
+from .errors import PlatformError
+from .history import iso_ns
+from .session import authenticate, require_role
+
+routes = web.RouteTableDef()
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+STATUSES = tuple(s.value for s in InstrumentStatus)
+
+
+def _limits_json(values) -> dict:
+    return dict(zip(LIMIT_FIELDS, values))
+
+
+def risk_view(seq, account: int, ts_ns: int) -> dict:
+    """The risk state of ``account`` as the sequencer holds it."""
+    limits = seq.limits(account)
+    mine = seq.by_account.get(account, {})
+    own = seq.risk_limits.get(account, (None,) * len(LIMIT_FIELDS))
+    symbols = {}
+    for symbol, mkt in sorted(seq.markets.items()):
+        inst = mkt.inst
+        b = seq.ledger.balance(account, inst.base)
+        open_buy = sum(o.open for o in mine.values() if o.symbol == symbol and o.side == "buy")
+        orders = sum(1 for o in mine.values() if o.symbol == symbol)
+        if not (b.free or b.locked or orders):
+            continue
+        symbols[symbol] = {
+            "status": str(mkt.status),
+            "position": inst.base_str(b.free + b.locked),
+            "position_lots": (b.free + b.locked) // mkt.bpl,
+            "open_buy_lots": open_buy,
+            "open_orders": orders,
+            "max_position_lots": limits.max_position,
+        }
+    holds = {}
+    for b in seq.ledger.balances():
+        if b.account == account and b.locked:
+            holds[b.asset] = from_units(b.locked, Decimal(1).scaleb(-seq.assets.get(b.asset, 0)))
+    return {
+        "account_id": account,
+        "kill_switch": account in seq.killed,
+        "limits": _limits_json(limits.values()),
+        "own_limits": _limits_json(own),
+        "venue_defaults": _limits_json(seq.risk_defaults.values()),
+        "usage": {
+            "open_orders": len(mine),
+            "daily_notional": seq.daily_notional(account, ts_ns),
+        },
+        "holds": holds,
+        "symbols": symbols,
+        "halt_s": seq.halt_ns // 10**9,
+    }
+
+
+def _alert_json(r) -> dict:
+    return {"seq": r["seq"], "time": iso_ns(r["ts_ns"]), "account_id": r["account_id"],
+            "symbol": r["symbol"], "reason": r["reason"],
+            "client_order_id": r["client_order_id"], "order_id": r["order_id"]}
+
+
+async def _alerts(request: web.Request, account: int | None, names: frozenset) -> web.Response:
+    q = query.Query(request, names)
+    if account is None and "account_id" in names:
+        account = q.int("account_id", 0, query.MAX_ID)
+    before = q.int("before", 1, query.MAX_ID)
+    limit = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
+    where, args = [], []
+    if account is not None:
+        args.append(account)
+        where.append(f"account_id = ${len(args)}")
+    if before is not None:
+        args.append(before)
+        where.append(f"seq < ${len(args)}")
+    args.append(limit)
+    rows = await request.app[POOL].fetch(
+        f"SELECT * FROM risk_alerts WHERE {' AND '.join(where) or 'true'} "
+        f"ORDER BY seq DESC, idx DESC LIMIT ${len(args)}", *args)
+    return json({"alerts": [_alert_json(r) for r in rows],
+                 "next_before": rows[-1]["seq"] if len(rows) == limit else None})
+
+
+async def _submit(request: web.Request, cmd) -> list:
+    events = await request.app[VENUE].submit(cmd)
+    for ev in events:
+        if type(ev) is CommandRejected:
+            raise PlatformError(400, str(ev.reason), f"The venue refused the command: {ev.reason}.")
+    return events
+
+
+async def _account(request: web.Request) -> int:
+    text = request.match_info["account_id"]
+    if not text.isdigit() or len(text) > 18 or int(text) < 1:
+        raise errors.invalid_parameter("account_id", "must be a positive integer")
+    account = int(text)
+    if not await request.app[POOL].fetchval("SELECT 1 FROM accounts WHERE account_id = $1",
+                                            account):
+        raise PlatformError(404, "UNKNOWN_ACCOUNT", f"No account {account}.")
+    return account
+
+
+# ---- the user -----------------------------------------------------------------------
+
+@routes.get("/api/v1/risk")
+async def my_risk(request: web.Request) -> web.Response:
+    """Your limits, their usage, holds and exposure per symbol."""
+    caller = await authenticate(request)
+    body.no_query(request)
+    venue = request.app[VENUE]
+    return json(risk_view(venue.sequencer, caller.account_id, venue.now()))
+
+
+@routes.get("/api/v1/risk/alerts")
+async def my_alerts(request: web.Request) -> web.Response:
+    """Your risk alerts, newest first: page ``limit``, ``before`` (a seq)."""
+    caller = await authenticate(request)
+    return await _alerts(request, caller.account_id, frozenset({"limit", "before"}))
+
+
+# ---- operators ----------------------------------------------------------------------
+
+@routes.get("/api/v1/admin/risk/alerts")
+async def all_alerts(request: web.Request) -> web.Response:
+    """Every account's risk alerts (operator or compliance): ``account_id``, ``limit``, ``before``."""
+    caller = await authenticate(request)
+    require_role(caller, "operator", "compliance")
+    return await _alerts(request, None, frozenset({"account_id", "limit", "before"}))
+
+
+@routes.put("/api/v1/admin/accounts/{account_id}/risk-limits")
+async def set_limits(request: web.Request) -> web.Response:
+    """Set an account's own limits (operators); null or absent: the venue default."""
+    caller = await authenticate(request)
+    require_role(caller, "operator")
+    data = await body.read_object(request, frozenset(LIMIT_FIELDS))
+    values = []
+    for name in LIMIT_FIELDS:
+        value = data.get(name)
+        if value is not None and (type(value) is not int or not 0 <= value <= query.MAX_ID):
+            raise errors.invalid_field(name, "must be a non-negative integer or null")
+        values.append(value)
+    account = await _account(request)
+    await _submit(request, SetRiskLimits(0, account, *values))
+    venue = request.app[VENUE]
+    return json(risk_view(venue.sequencer, account, venue.now()))
+
+
+@routes.post("/api/v1/admin/accounts/{account_id}/kill-switch")
+async def kill_switch(request: web.Request) -> web.Response:
+    """Activate (cancels every open order, refuses new ones) or lift an account's kill switch."""
+    caller = await authenticate(request)
+    require_role(caller, "operator")
+    data = await body.read_object(request, frozenset({"active"}))
+    active = data.get("active")
+    if active is None:
+        raise errors.missing_field("active")
+    if type(active) is not bool:
+        raise errors.invalid_field("active", "must be true or false")
+    account = await _account(request)
+    events = await _submit(request, SetKillSwitch(0, account, active))
+    canceled = sorted({ev.order_id for ev in events if type(ev) is OrderUpdated})
+    return json({"account_id": account, "kill_switch": active, "canceled_order_ids": canceled})
+
+
+@routes.post("/api/v1/admin/instruments/{symbol}/status")
+async def instrument_status(request: web.Request) -> web.Response:
+    """Set a symbol's trading status (operators): TRADING, HALT or CANCEL_ONLY."""
+    caller = await authenticate(request)
+    require_role(caller, "operator")
+    data = await body.read_object(request, frozenset({"status"}))
+    status = body.string(data, "status", max_len=32)
+    if status not in STATUSES:
+        raise errors.invalid_field("status", f"must be one of {', '.join(STATUSES)}")
+    symbol = request.match_info["symbol"]
+    seq = request.app[VENUE].sequencer
+    if symbol not in seq.markets:
+        raise PlatformError(404, "UNKNOWN_SYMBOL", f"No instrument {symbol!r}.")
+    await _submit(request, SetInstrumentStatus(0, symbol, status))
+    return json({"symbol": symbol, "status": str(seq.markets[symbol].status)})
