@@ -21,7 +21,8 @@ from typing import Protocol
 
 from .engine import CommandRejected, PlaceOrder, Sequencer
 from .engine.commands import (AmendOrder, CancelReplace, Deposit, ListInstrument,
-                              RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus, Withdraw)
+                              RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus,
+                              SetKillSwitch, SetRiskDefaults, SetRiskLimits, Withdraw)
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Journal(Protocol):
 _NEW_RISK = (PlaceOrder, AmendOrder, CancelReplace)
 # Rare commands worth a log line each (INFO): money across the boundary, instruments.
 _NOTABLE = frozenset((Deposit, Withdraw, RequestWithdrawal, ResolveWithdrawal, ListInstrument,
-                      SetInstrumentStatus))
+                      SetInstrumentStatus, SetKillSwitch, SetRiskLimits, SetRiskDefaults))
 _perf_counter = time.perf_counter
 
 
