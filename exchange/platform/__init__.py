@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ..settings import Settings
 from . import (api_keys, auth, funding, history, notifications, portfolio, profile, reports,
-               totp)
+               risk, totp)
 from .body import json
 from .errors import PlatformError
 from .passwords import Passwords
@@ -68,7 +68,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app[ATTEMPTS] = RateLimiter(settings.auth_ip_limit_1m)
     app.middlewares.append(platform_errors)
     for module in (auth, totp, api_keys, profile, history, portfolio, funding, reports,
-                   notifications):
+                   notifications, risk):
         app.router.add_routes(module.routes)
     app.cleanup_ctx.append(_signing_key)
 
