@@ -201,6 +201,11 @@ OPERATIONS = [
                     committed_seq=INT, backlog=INT, max_backlog=INT)),
     Op("GET", "/metrics", "operations", "Prometheus metrics (text exposition format)",
        response=S, media="text/plain"),
+    Op("GET", "/", "web", "The trading page (built from exchange/web)", response=S,
+       media="text/html"),
+    Op("GET", "/assets/{name}", "web", "A built script, style sheet or source map of the page",
+       params=(P("name", required=True, where="path"),), response=S,
+       media="application/octet-stream"),
     v1("POST", "auth/register", "Create an account with a login", bearer=False, status=201,
        body=obj(["email", "password"], email=S, password=S),
        response=obj(["account_id", "email", "created_at"], account_id=INT, email=S,
@@ -300,7 +305,8 @@ OPERATIONS = [
 _ERRORS = {"binance": ("BinanceError", (400, 401, 404, 429)),
            "platform": ("PlatformError", (400, 401, 403, 404, 409, 429)),
            "operations": (None, ()),
-           "streams": (None, ())}
+           "streams": (None, ()),
+           "web": (None, ())}
 
 
 def _operation(op: Op) -> dict:

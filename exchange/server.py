@@ -27,6 +27,7 @@ import orjson
 from aiohttp import web
 
 from . import api, feed, openapi, platform
+from .web import page
 from .api.state import MARKETDATA, POOL, VENUE, ApiSettings
 from .demo import demo_instruments
 from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reason
@@ -66,6 +67,7 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", serve_metrics)
     app.add_routes(feed.routes)
+    page.setup(app)      # the trading page: / and /assets/{name}
     app[feed.WS_PING_S] = float(settings.ws_ping_s)
     openapi.setup(app)   # last: it describes every route above
     app.cleanup_ctx.append(_database)
@@ -320,6 +322,11 @@ def serve(settings: Settings) -> None:
     """Run the server until SIGINT/SIGTERM, on uvloop."""
     import uvloop
     configure_logging(settings.log_level, settings.log_format)
+    from .web.build import BuildError, ensure_built
+    try:
+        ensure_built()   # the trading page, when dist/ is missing or older than its sources
+    except BuildError as e:
+        raise SystemExit(f"exchange: {e}") from None
     app = create_app(settings)
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
