@@ -157,7 +157,13 @@ async def test_two_users_trade_and_both_see_it_everywhere(base_url, browser):
     await expect(open_orders.get_by_role("row").filter(has_text="101.50")).to_contain_text("sell")
     await expect_balances_match_server(seller, ["AAPL"])
 
-    # The buyer takes part of it with a market order.
+    # The buyer sets a price alert, then takes part of the order with a market order.
+    alerts = buyer.get_by_role("region", name="Alerts and notifications")
+    await alerts.get_by_role("combobox", name="Alert market").select_option("AAPL")
+    await alerts.get_by_label("When the price is").select_option("above")
+    await alerts.get_by_label("Alert price").fill("101.00")
+    await alerts.get_by_role("button", name="Add alert").click()
+    await expect(alerts.get_by_role("list", name="Active alerts")).to_contain_text("AAPL ≥ 101.00")
     ticket = await order(buyer, "Buy", "Market", "4")
     await expect(ticket.get_by_role("status")).to_contain_text("filled, filled 4 of 4")
 
@@ -203,6 +209,10 @@ async def test_two_users_trade_and_both_see_it_everywhere(base_url, browser):
                  ).to_contain_text("AAPL")
     notes = seller.get_by_role("list", name="Notifications")
     await expect(notes).to_contain_text("amended")
+    await expect(notes).to_contain_text("AAPL sell order 1 partially filled")
+    notes = buyer.get_by_role("list", name="Notifications")
+    await expect(notes).to_contain_text("AAPL above 101.00")   # the alert fired
+    await expect(alerts.get_by_role("list", name="Active alerts")).not_to_contain_text("101.00")
 
     await seller.screenshot(path=screenshot_path("desktop.png"), full_page=True)
 
@@ -213,9 +223,8 @@ async def test_narrow_layout_ticket_checks_and_server_errors(base_url, browser):
     await fund(page, "USD", "1000")
     await page.get_by_role("combobox", name="Market", exact=True).select_option("MSFT")
 
-    # One column: nothing wider than the screen.
-    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0
+    # One column: nothing wider than the screen (wide tables scroll inside their panel).
+    assert await page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     await expect(page.get_by_role("navigation", name="Sections")).to_be_visible()
 
     # Off the instrument's grid: refused by the page, nothing sent.
@@ -241,6 +250,7 @@ async def test_narrow_layout_ticket_checks_and_server_errors(base_url, browser):
     await expect(ticket.get_by_role("status")).to_contain_text("new, filled 0 of 2")
     row = page.get_by_role("table", name="Open orders").get_by_role("row").filter(has_text="111.00")
     await expect(row).to_contain_text("stop 110.00")
+    assert await page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     await page.screenshot(path=screenshot_path("narrow.png"), full_page=True)
 
     await row.get_by_role("button", name=re.compile("^Cancel")).click()

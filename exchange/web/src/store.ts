@@ -2,7 +2,6 @@
 // session, the public market-data socket, the private user-data socket (with
 // REST polling while it is unavailable), order entry, funding and alerts.
 import { batch, signal } from "@preact/signals";
-import Big from "big.js";
 import { ApiError, Platform, Signed, Tokens, TradingKey, pub } from "./api";
 import { Draft, Market } from "./filters";
 import { LiveSocket, SocketState, wsUrl } from "./ws";
@@ -33,7 +32,11 @@ export interface Portfolio {
   totals: { asset: string; cash: string; positions_value: string; total: string; unrealised_pnl: string }[];
 }
 export interface Note { id: number; time: number; kind: "fill" | "order" | "alert" | "error" | "info"; text: string }
-export interface Alert { id: number; symbol: string; above: boolean; price: string }
+export interface Alert {
+  alert_id: number; symbol: string; direction: "above" | "below"; price: string; repeating: boolean;
+  active: boolean; triggered_count: number; last_triggered_at: string | null;
+}
+export interface ServerNote { notification_id: number; kind: string; title: string; created_at: string; read: boolean }
 export type PrivateState = SocketState | "polling" | "off";
 
 const POLL_MS = 5000;
@@ -58,7 +61,9 @@ export const openOrders = signal<Order[]>([]);
 export const orderHistory = signal<Order[]>([]);
 export const tradeHistory = signal<Fill[]>([]);
 export const portfolio = signal<Portfolio | null>(null);
-export const notes = signal<Note[]>([]);
+export const notes = signal<Note[]>([]);              // this page's own messages
+export const serverNotes = signal<ServerNote[]>([]);   // the account's, from /api/v1/notifications
+export const unread = signal(0);
 export const alerts = signal<Alert[]>([]);
 export const ticketPrice = signal<string>("");   // a clicked book level fills the ticket
 
@@ -128,7 +133,6 @@ function onPublic(msg: any): void {
     const next = { ...lastPrice.value };
     for (const t of data) next[t.s] = t.c;
     lastPrice.value = next;
-    for (const t of data) checkAlerts(t.s, t.c);
     return;
   }
   const [prefix, kind] = [stream.slice(0, stream.indexOf("@")), stream.slice(stream.indexOf("@") + 1)];
@@ -139,7 +143,6 @@ function onPublic(msg: any): void {
       tape.value = [t, ...tape.value.filter((x) => x.id !== t.id)].slice(0, TAPE_LEN);
       lastPrice.value = { ...lastPrice.value, [sym]: t.price };
     });
-    checkAlerts(sym, t.price);
   } else if (kind.startsWith("depth")) {
     book.value = { bids: data.bids, asks: data.asks };
   } else if (kind.startsWith("kline_")) {
@@ -183,31 +186,48 @@ export async function loadMarkets(): Promise<void> {
   if (first) symbol.value = first.symbol;
 }
 
-// ---- price alerts (kept in this browser, per account) -------------------------
+// ---- price alerts and notifications (kept by the server) ------------------------
 
-function alertsKey(): string {
-  return `exchange.alerts.${me.value?.account_id ?? 0}`;
+export async function addAlert(sym: string, direction: "above" | "below", price: string, repeating: boolean): Promise<void> {
+  await platform.call("POST", "alerts", { symbol: sym, direction, price, repeating });
+  await loadAlerts();
 }
 
-function saveAlerts(list: Alert[]): void {
-  alerts.value = list;
-  localStorage.setItem(alertsKey(), JSON.stringify(list));
+export async function removeAlert(id: number): Promise<void> {
+  await platform.call("DELETE", `alerts/${id}`);
+  await loadAlerts();
 }
 
-export function addAlert(sym: string, above: boolean, price: string): void {
-  saveAlerts([...alerts.value, { id: Date.now() + Math.random(), symbol: sym, above, price }]);
+async function loadAlerts(): Promise<void> {
+  const r = await platform.call<{ alerts: Alert[] }>("GET", "alerts");
+  alerts.value = r.alerts;
 }
 
-export function removeAlert(id: number): void {
-  saveAlerts(alerts.value.filter((a) => a.id !== id));
+function showServerNotes(list: ServerNote[], total: number): void {
+  const byId = new Map(serverNotes.value.map((n) => [n.notification_id, n]));
+  const fresh = list.filter((n) => !byId.has(n.notification_id));
+  for (const n of list) byId.set(n.notification_id, n);
+  batch(() => {
+    serverNotes.value = [...byId.values()].sort((a, b) => b.notification_id - a.notification_id).slice(0, 50);
+    unread.value = total;
+  });
+  if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
+    for (const n of fresh) new Notification("exchange", { body: n.title });
+  }
+  if (fresh.some((n) => n.kind === "PRICE_ALERT")) void loadAlerts().catch(() => {});
 }
 
-function checkAlerts(sym: string, price: string): void {
-  const hit = alerts.value.filter((a) => a.symbol === sym &&
-    (a.above ? Big(price).gte(a.price) : Big(price).lte(a.price)));
-  if (!hit.length) return;
-  for (const a of hit) notify("alert", `Price alert: ${sym} at ${price} (${a.above ? "at or above" : "at or below"} ${a.price})`);
-  saveAlerts(alerts.value.filter((a) => !hit.includes(a)));
+async function loadNotes(): Promise<void> {
+  const r = await platform.call<{ notifications: ServerNote[]; unread_count: number }>("GET", "notifications", undefined, { limit: 30 });
+  showServerNotes(r.notifications, r.unread_count);
+}
+
+export async function markAllRead(): Promise<void> {
+  await platform.call("POST", "notifications/read", { all: true });
+  batch(() => {
+    serverNotes.value = serverNotes.value.map((n) => ({ ...n, read: true }));
+    unread.value = 0;
+  });
 }
 
 // ---- the session -------------------------------------------------------------
@@ -259,10 +279,7 @@ async function beginSession(tokens: Tokens, resumed = false): Promise<void> {
   const profile = await platform.call<Me>("GET", "me");
   signed = new Signed(await tradingKey(profile.account_id));
   await signed.syncClock().catch(() => {});
-  batch(() => {
-    me.value = profile;
-    alerts.value = JSON.parse(localStorage.getItem(alertsKey()) || "[]");
-  });
+  me.value = profile;
   startPrivate();
   await refreshPrivate();
 }
@@ -280,6 +297,8 @@ function endSession(message?: string): void {
     tradeHistory.value = [];
     portfolio.value = null;
     alerts.value = [];
+    serverNotes.value = [];
+    unread.value = 0;
   });
   if (message) notify("info", message);
 }
@@ -340,7 +359,8 @@ export async function refreshPrivate(): Promise<void> {
   if (refreshing) { again = true; return; }
   refreshing = true;
   try {
-    const [open, orders, fills, pf] = await Promise.all([
+    const [, open, orders, fills, pf] = await Promise.all([
+      loadNotes().then(loadAlerts),
       platform.call<{ orders: Order[] }>("GET", "orders", undefined, { status: "NEW,PARTIALLY_FILLED", limit: 500 }),
       platform.call<{ orders: Order[] }>("GET", "orders", undefined, { limit: 100 }),
       platform.call<{ trades: Fill[] }>("GET", "trades", undefined, { limit: 100 }),
@@ -361,9 +381,14 @@ export async function refreshPrivate(): Promise<void> {
   }
 }
 
+let notesTimer: number | undefined;
+
+/** Refresh shortly (coalescing bursts); notifications once more after the server's 1 s window. */
 function refreshSoon(): void {
   clearTimeout(refreshTimer);
   refreshTimer = window.setTimeout(() => void refreshPrivate(), 150);
+  clearTimeout(notesTimer);
+  notesTimer = window.setTimeout(() => void loadNotes().catch(() => {}), 1500);
 }
 
 function poll(on: boolean): void {
@@ -374,13 +399,9 @@ function poll(on: boolean): void {
 function onPrivate(msg: any): void {
   const ev = msg && msg.stream && msg.data ? msg.data : msg;
   if (!ev || typeof ev.e !== "string") return;
-  if (ev.e === "executionReport") {
-    const what = `${ev.S} ${ev.s} ${ev.o}`;
-    if (ev.x === "TRADE") {
-      notify("fill", `${ev.X === "FILLED" ? "Filled" : "Partly filled"}: ${what} ${ev.l} @ ${ev.L}`);
-    } else if (ev.x === "CANCELED" || ev.x === "EXPIRED" || ev.x === "REJECTED") {
-      notify("order", `Order ${ev.i} ${ev.x.toLowerCase()}: ${what}`);
-    }
+  if (ev.e === "notification") {
+    showServerNotes([ev as ServerNote], unread.value + 1);
+    return;
   }
   if (ev.e === "outboundAccountPosition" && portfolio.value && Array.isArray(ev.B)) {
     const changed = new Map<string, any>(ev.B.map((b: any) => [b.a, b]));
@@ -395,9 +416,13 @@ function onPrivate(msg: any): void {
   refreshSoon();
 }
 
+let notesPoll: number | undefined;
+const NOTES_POLL_MS = 10_000;   // notifications the socket does not carry (alerts, risk) still arrive
+
 function startPrivate(): void {
   stopPrivate();
   privateState.value = "connecting";
+  notesPoll = window.setInterval(() => void loadNotes().catch(() => {}), NOTES_POLL_MS);
   poll(true);   // until the socket is open
   privateSocket = new LiveSocket({
     url: () => wsUrl(`${PRIVATE_WS}?token=${encodeURIComponent(platform.tokens?.access_token ?? "")}`),
@@ -419,6 +444,7 @@ function startPrivate(): void {
 
 function stopPrivate(): void {
   poll(false);
+  clearInterval(notesPoll);
   privateSocket?.close();
   privateSocket = null;
   privateState.value = "off";
