@@ -16,8 +16,10 @@ Waits are generous; nothing here asserts on time.
 import os
 import pathlib
 import re
+import time
 
 import orjson
+import pyotp
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, async_playwright, expect
@@ -256,3 +258,26 @@ async def test_narrow_layout_ticket_checks_and_server_errors(base_url, browser):
     await row.get_by_role("button", name=re.compile("^Cancel")).click()
     await expect(page.get_by_role("table", name="Open orders").get_by_role("row")).to_have_count(1)
     await expect_balances_match_server(page, ["USD"])
+
+
+async def test_two_factor_set_up_on_the_page_then_required_at_login(base_url, browser):
+    page = await open_page(browser, base_url, DESKTOP)
+    await sign_up(page, "careful@example.com")
+    await page.locator("details.account summary").click()
+    await page.get_by_role("button", name="Set up an authenticator").click()
+    secret = (await page.get_by_test_id("totp-secret").text_content()).strip()
+    totp = pyotp.TOTP(secret)
+    await page.get_by_label("Code from the app").fill(totp.now())
+    await page.get_by_role("button", name="Turn on two-factor login").click()
+    await expect(page.get_by_text("Two-factor login: on")).to_be_visible()
+    await page.get_by_role("button", name="Log out").click()
+
+    form = page.get_by_role("form", name="Log in")
+    await form.get_by_label("Email").fill("careful@example.com")
+    await form.get_by_label("Password").fill(PASSWORD)
+    await form.get_by_role("button", name="Log in").click()
+    await expect(form.get_by_role("alert")).to_contain_text("authenticator")
+    # The confirmation used this 30 s step's code; the next step's is also accepted.
+    await form.get_by_label("Authenticator code").fill(totp.at(time.time() + 30))
+    await form.get_by_role("button", name="Log in").click()
+    await expect(page.locator("details.account summary")).to_have_text("careful@example.com")
