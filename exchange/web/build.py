@@ -43,8 +43,7 @@ def is_stale() -> bool:
 
 
 def _run(npm: str, *args: str) -> None:
-    log.info("web page: npm %s", " ".join(args))
-    print(f"building the trading page: npm {' '.join(args)} (in {WEB_DIR})", flush=True)
+    log.warning("building the trading page: npm %s (in %s)", " ".join(args), WEB_DIR)
     done = subprocess.run([npm, *args], cwd=WEB_DIR, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     if done.returncode != 0:
