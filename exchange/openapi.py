@@ -220,6 +220,18 @@ OPERATIONS = [
     Op("GET", "/stream", "streams",
        "WebSocket: combined streams, each message wrapped as {stream, data}",
        params=(P("streams", description="stream names separated by '/'"),), status=101),
+    Op("POST", "/api/v3/userDataStream", "binance", "Start (or extend) the account's user "
+       "data stream: X-MBX-APIKEY only, no signature; connect to /ws/<listenKey>",
+       "binance", response=obj(["listenKey"], listenKey=S)),
+    Op("PUT", "/api/v3/userDataStream", "binance",
+       "Keep a listen key valid for 60 more minutes", "binance",
+       (P("listenKey", required=True),), form=True),
+    Op("DELETE", "/api/v3/userDataStream", "binance",
+       "Close a listen key and its sockets", "binance", (P("listenKey", required=True),),
+       form=True),
+    Op("GET", "/ws-api/v3", "streams", "WebSocket API: ping, time, session.logon/status/logout, "
+       "userDataStream.subscribe[.signature], userDataStream.unsubscribe, "
+       "session.subscriptions; events as {subscriptionId, event}", status=101),
     v1("POST", "auth/refresh", "Trade a refresh token for a new pair", bearer=False,
        body=obj(["refresh_token"], refresh_token=S), response=TOKENS),
     v1("POST", "auth/logout", "End this session", body=OBJ,
@@ -253,6 +265,11 @@ OPERATIONS = [
     v1("GET", "portfolio", "Balances, positions at the last price, average cost, P&L",
        response=obj(["balances", "positions", "totals"], account_id=INT, cost_method=S,
                     balances=arr(BALANCE), positions=arr(POSITION), totals=arr(OBJ))),
+    v1("GET", "ws", "WebSocket: the account's user data events (executionReport, "
+       "outboundAccountPosition, balanceUpdate) and notifications; the access token in "
+       "?token= or the header",
+       params=(P("token", description="the access token (browsers cannot set headers)"),),
+       status=101),
     Op("GET", DOC_PATH, "platform", "This document"),
     v1("GET", "notifications", "Notifications, newest first (order updates, price alerts, risk)",
        params=(P("unread", {"enum": ["true", "false"]}),

@@ -170,18 +170,24 @@ def _venue(on_fatal):
 
 
 async def _feed(app: web.Application):
-    """The WebSocket fan-out and the public streams, fed after each commit."""
+    """The WebSocket fan-out, the public streams and the user data streams (with their
+    listen keys), fed after each commit."""
     settings = app[CONFIG]
     hub = feed.Hub(flush_s=settings.ws_flush_ms / 1000, max_buffer=settings.ws_max_buffer_bytes,
                    metrics=app[METRICS])
     public = feed.PublicFeed(hub, app[MARKETDATA], app[VENUE].sequencer, app[POOL])
     app[BATCHER].on_commit(public.on_commit)   # after MarketData's listener
+    user = feed.UserFeed(hub, app[VENUE].sequencer)
+    app[BATCHER].on_commit(user.on_commit)
     app[feed.HUB] = hub
     app[feed.PUBLIC_FEED] = public
+    app[feed.USER_FEED] = user
     public.start()
+    user.start()
     try:
         yield
     finally:
+        await user.stop()
         await public.stop()
         hub.close()
 

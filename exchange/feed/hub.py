@@ -20,6 +20,7 @@ import struct
 log = logging.getLogger(__name__)
 
 SLOW_CLOSE_CODE = 1008          # policy violation: the client does not keep up
+NORMAL_CLOSE_CODE = 1000
 CLOSE_GRACE_S = 5.0             # a dropped client's socket is aborted after this
 
 
@@ -119,6 +120,18 @@ class Hub:
             self._handle = (loop.call_later(delay, self.flush) if delay > 0
                             else loop.call_soon(self.flush))
 
+    def flush_if_due(self) -> None:
+        """Write what is pending now if ``flush_s`` has passed since the last flush.
+
+        A publisher calls this once it has queued everything of one commit: the
+        flush then runs at once instead of queuing behind whatever the loop runs
+        next (the batcher goes straight on to build its next batch)."""
+        if self.pending and (asyncio.get_running_loop().time()
+                             >= self._last_flush + self.flush_s):
+            if self._handle is not None:
+                self._handle.cancel()
+            self.flush()
+
     def send(self, sub: Subscriber, message: bytes) -> None:
         """Write one message to one subscriber now (replies, initial snapshots)."""
         if sub.transport is not None and not sub.dropped:
@@ -169,18 +182,24 @@ class Hub:
 
     def drop(self, sub: Subscriber, reason: str, code: int = SLOW_CLOSE_CODE) -> None:
         """Close a subscriber's connection with ``code``; its buffered data is let go."""
-        transport = sub.transport
-        sub.dropped = True
-        self.disconnect(sub)
         self.dropped += 1
         if self.metrics is not None:
             self.metrics.ws_drops.inc()
+        if self.end(sub, reason, code):
+            log.info("dropped WebSocket subscriber: %s", reason)
+
+    def end(self, sub: Subscriber, reason: str, code: int = NORMAL_CLOSE_CODE) -> bool:
+        """Close a subscriber's connection with ``code`` now (a drop, or the end of what it
+        was let in for: an expired listen key); return whether it was still open."""
+        transport = sub.transport
+        sub.dropped = True
+        self.disconnect(sub)
         if transport is None or transport.is_closing():
-            return
-        log.info("dropping WebSocket subscriber: %s", reason)
+            return False
         transport.write(close_frame(code, reason))
         transport.close()  # flushes what it can; aborted below if the client never reads
         asyncio.get_running_loop().call_later(CLOSE_GRACE_S, transport.abort)
+        return True
 
     def close(self) -> None:
         if self._handle is not None:

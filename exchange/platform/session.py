@@ -39,7 +39,14 @@ async def authenticate(request: web.Request) -> Caller:
     if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
         raise errors.unauthenticated("Malformed Authorization header; "
                                      "send 'Authorization: Bearer <access token>'.")
-    if not _JWT_SHAPE.fullmatch(token):  # also keeps undecodable header bytes from pyjwt
+    return await verify_token(request, token)
+
+
+async def verify_token(request: web.Request, token: str) -> Caller:
+    """The caller holding access ``token`` (from a header, or a WebSocket's ``?token=``);
+    refuses with 401 TOKEN_INVALID, TOKEN_EXPIRED or TOKEN_REVOKED as ``authenticate``."""
+    # the shape check also keeps undecodable header bytes from pyjwt
+    if len(token) > MAX_TOKEN_CHARS or not _JWT_SHAPE.fullmatch(token):
         raise errors.token_error("TOKEN_INVALID", "The access token is not valid.")
     try:
         claims = request.app[ACCESS_TOKENS].verify(token)

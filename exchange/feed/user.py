@@ -1,0 +1,332 @@
+"""User data streams: each account's own events in Binance's shapes, published after commit.
+
+``UserFeed.on_commit`` is a batcher listener. From each committed command's
+events it builds, per account, Binance's user data events:
+
+- ``executionReport`` for each ``OrderUpdated`` (a TRADE report carries its
+  fill from the command's ``Traded`` event: l, L, n, N, t, m, Y);
+- ``balanceUpdate`` for each deposit or withdrawal posting (``BalanceChanged``
+  with the ledger's DEPOSIT or WITHDRAWAL reason; ``d`` is free + locked delta);
+- ``outboundAccountPosition`` once per command, with the account's balances
+  that the command changed (free and locked after it).
+
+They go out on the hub under internal stream names, which start with "@" so
+no SUBSCRIBE message can ever name them: ``@user:<account>`` (the WebSocket
+API's subscriptions and the web page's ``/api/v1/ws``) and one
+``@user:<account>:<n>`` per listen key (``/ws/<listenKey>`` and
+``/stream?streams=<listenKey>``), so that an expired or deleted key closes
+exactly the sockets it opened. An account's events go only to its own
+streams; nothing is built for an account nobody listens to.
+
+Listen keys (``POST/PUT/DELETE /api/v3/userDataStream``) live in memory: a
+key is valid until 60 minutes after its last keepalive, then its sockets get
+a ``listenKeyExpired`` event and are closed. A restart forgets every key;
+clients create a new one when they reconnect, as they must on Binance anyway.
+"""
+
+import asyncio
+import logging
+import secrets
+import time
+from decimal import Decimal
+
+import orjson
+from aiohttp import web
+
+from ..api import errors
+from ..api.app import json
+from ..api.auth import api_key_of, public_params
+from ..api.errors import ApiError
+from ..api.ratelimit import weight
+from ..api.views import OrderView, ms, order_json
+from ..engine import BalanceChanged, OrderUpdated, Traded
+from ..engine.instrument import from_units
+from ..engine.ledger import Entry
+from .state import USER_FEED
+
+log = logging.getLogger(__name__)
+
+LISTEN_KEY_TTL_S = 3600.0      # a key lives this long after its last keepalive
+SWEEP_S = 5.0                  # how often expired keys are looked for
+NS_PER_MS = 1_000_000
+
+# engine exec_type -> Binance's "x"; STP expiries become TRADE_PREVENTION below
+EXEC_TYPES = {"NEW": "NEW", "TRADE": "TRADE", "CANCELED": "CANCELED", "EXPIRED": "EXPIRED",
+              "AMENDED": "REPLACED", "TRIGGERED": "NEW"}
+FUNDING = (Entry.DEPOSIT, Entry.WITHDRAWAL)
+OPEN = ("NEW", "PARTIALLY_FILLED")
+
+
+def account_stream(account: int) -> str:
+    """The internal stream carrying ``account``'s user data events."""
+    return f"@user:{account}"
+
+
+class ListenKey:
+    __slots__ = ("key", "account", "stream", "expires_at")
+
+    def __init__(self, key, account, stream, expires_at):
+        self.key = key
+        self.account = account
+        self.stream = stream
+        self.expires_at = expires_at
+
+
+class UserFeed:
+    def __init__(self, hub, sequencer, *, clock=time.time, ttl_s: float = LISTEN_KEY_TTL_S):
+        self.hub = hub
+        self.markets = sequencer.markets   # symbol -> market (its .inst formats numbers)
+        self.assets = sequencer.assets     # asset -> decimals
+        self.clock = clock
+        self.ttl_s = ttl_s
+        self.keys = {}                     # listen key -> ListenKey
+        self.by_account = {}               # account -> its live ListenKey
+        self._units = {}                   # asset -> Decimal minor unit
+        self._serial = 0
+        self._exec_id = 0                  # executionReport "I": a running id
+        self._task = None
+
+    # ---- listen keys -------------------------------------------------------------
+
+    def create(self, account: int) -> str:
+        """Return the account's listen key, extended by ``ttl_s``; a new one if it has none."""
+        lk = self.by_account.get(account)
+        if lk is not None and lk.expires_at > self.clock():
+            lk.expires_at = self.clock() + self.ttl_s
+            return lk.key
+        if lk is not None:
+            self._end(lk, expired=True)
+        self._serial += 1
+        key = secrets.token_hex(30)        # 60 characters, like Binance's
+        lk = ListenKey(key, account, f"{account_stream(account)}:{self._serial}",
+                       self.clock() + self.ttl_s)
+        self.keys[key] = lk
+        self.by_account[account] = lk
+        return key
+
+    def _live(self, key, account=None):
+        lk = self.keys.get(key) if type(key) is str else None
+        if lk is None or lk.expires_at <= self.clock():
+            return None
+        if account is not None and lk.account != account:
+            return None
+        return lk
+
+    def keepalive(self, account: int, key: str) -> bool:
+        """Extend a live key of ``account`` by ``ttl_s``; False if there is none such."""
+        lk = self._live(key, account)
+        if lk is None:
+            return False
+        lk.expires_at = self.clock() + self.ttl_s
+        return True
+
+    def close(self, account: int, key: str) -> bool:
+        """Invalidate a live key of ``account`` and close its sockets; False if none such."""
+        lk = self._live(key, account)
+        if lk is None:
+            return False
+        self._end(lk, expired=False)
+        return True
+
+    def stream_of(self, name):
+        """The internal stream of a valid listen key ``name``, else None."""
+        lk = self._live(name)
+        return None if lk is None else lk.stream
+
+    def sweep(self) -> int:
+        """Forget the keys past their expiry and close their sockets; return how many."""
+        now = self.clock()
+        expired = [lk for lk in self.keys.values() if lk.expires_at <= now]
+        for lk in expired:
+            self._end(lk, expired=True)
+        return len(expired)
+
+    def _end(self, lk: ListenKey, *, expired: bool) -> None:
+        self.keys.pop(lk.key, None)
+        if self.by_account.get(lk.account) is lk:
+            del self.by_account[lk.account]
+        subs = self.hub.by_stream.get(lk.stream)
+        if not subs:
+            return
+        if expired:
+            message = orjson.dumps({"e": "listenKeyExpired", "E": int(self.clock() * 1000),
+                                    "listenKey": lk.key})
+        for sub in list(subs):
+            if expired:
+                self.hub.send(sub, message)
+            self.hub.end(sub, "listenKey expired" if expired else "listenKey closed")
+
+    # ---- after each commit ---------------------------------------------------------
+
+    def _streams(self, account) -> list:
+        """The streams of ``account`` that someone listens to."""
+        out = []
+        stream = account_stream(account)
+        if self.hub.wanted(stream):
+            out.append(stream)
+        lk = self.by_account.get(account)
+        if lk is not None and self.hub.wanted(lk.stream):
+            out.append(lk.stream)
+        return out
+
+    def on_commit(self, batch) -> None:
+        if not self.hub.by_stream:
+            return
+        now_ms = int(self.clock() * 1000)
+        listening = {}   # account -> its wanted streams ([] when none), for this batch
+        for _, events in batch:
+            self._command(events, listening, now_ms)
+
+    def _command(self, events, listening, now_ms) -> None:
+        out = {}         # account -> [message bytes], in event order
+        positions = {}   # account -> {asset: (free, locked)}
+        fills = {}       # order id -> its latest Traded not yet reported
+        ts_ns = None
+        for ev in events:
+            t = type(ev)
+            if t is Traded:
+                fills[ev.maker_order_id] = fills[ev.taker_order_id] = ev
+                ts_ns = ev.ts_ns
+                continue
+            if t is OrderUpdated:
+                account = ev.spec.account
+                ts_ns = ev.ts_ns
+            elif t is BalanceChanged:
+                account = ev.account
+            else:
+                ts_ns = getattr(ev, "ts_ns", ts_ns)
+                continue
+            streams = listening.get(account)
+            if streams is None:
+                streams = listening[account] = self._streams(account)
+            if not streams:
+                continue
+            if t is OrderUpdated:
+                trade = fills.pop(ev.spec.order_id, None) if ev.exec_type == "TRADE" else None
+                out.setdefault(account, []).append(self._execution_report(ev, trade, now_ms))
+            else:
+                positions.setdefault(account, {})[ev.asset] = (ev.free, ev.locked)
+                if ev.reason in FUNDING:
+                    out.setdefault(account, []).append(orjson.dumps({
+                        "e": "balanceUpdate", "E": now_ms, "a": ev.asset,
+                        "d": self._amount(ev.asset, ev.free_delta + ev.locked_delta),
+                        "T": now_ms if ts_ns is None else ts_ns // NS_PER_MS}))
+        update_ms = now_ms if ts_ns is None else ts_ns // NS_PER_MS
+        for account, assets in positions.items():
+            out.setdefault(account, []).append(orjson.dumps({
+                "e": "outboundAccountPosition", "E": now_ms, "u": update_ms,
+                "B": [{"a": a, "f": self._amount(a, f), "l": self._amount(a, lk)}
+                      for a, (f, lk) in assets.items()]}))
+        publish = self.hub.publish
+        for account, messages in out.items():
+            for stream in listening[account]:
+                for m in messages:
+                    publish(stream, m)
+
+    def _amount(self, asset: str, units: int) -> str:
+        unit = self._units.get(asset)
+        if unit is None:
+            unit = self._units[asset] = Decimal(1).scaleb(-self.assets[asset])
+        return from_units(units, unit)
+
+    def _execution_report(self, ev, trade, now_ms) -> bytes:
+        """Binance's executionReport for ``ev`` (and the fill it reports, if any)."""
+        inst = self.markets[ev.spec.symbol].inst
+        o = order_json(inst, OrderView.of_event(ev))
+        x = EXEC_TYPES.get(ev.exec_type, ev.exec_type)
+        if ev.exec_type == "EXPIRED" and o["status"] == "EXPIRED_IN_MATCH":
+            x = "TRADE_PREVENTION"
+        self._exec_id += 1
+        order_id = o["orderId"]
+        msg = {
+            "e": "executionReport", "E": now_ms, "s": o["symbol"], "c": o["clientOrderId"],
+            "S": o["side"], "o": o["type"], "f": o["timeInForce"], "q": o["origQty"],
+            "p": o["price"], "P": o["stopPrice"], "F": o["icebergQty"], "g": -1,
+            "C": o["clientOrderId"] if x == "CANCELED" else "", "x": x, "X": o["status"],
+            "r": "NONE", "i": order_id, "l": inst.qty_str(0), "z": o["executedQty"],
+            "L": inst.price_str(0), "n": "0", "N": None, "T": ms(ev.ts_ns), "t": -1,
+            "I": self._exec_id, "w": ev.working and o["status"] in OPEN, "m": False,
+            "M": False, "O": o["time"], "Z": o["cummulativeQuoteQty"],
+            "Y": inst.quote_str(0), "Q": o["origQuoteOrderQty"],
+        }
+        if trade is not None:
+            maker = trade.maker_order_id == order_id
+            msg["l"] = inst.qty_str(trade.qty)
+            msg["L"] = inst.price_str(trade.price)
+            msg["n"] = inst.quote_str(trade.maker_fee if maker else trade.taker_fee)
+            msg["N"] = inst.quote
+            msg["t"] = trade.trade_id
+            msg["m"] = maker
+            msg["M"] = True
+            msg["Y"] = inst.quote_str(trade.quote_qty)
+        if o["workingTime"] != -1:
+            msg["W"] = o["workingTime"]
+        msg["V"] = o["selfTradePreventionMode"]
+        return orjson.dumps(msg)
+
+    # ---- the expiry clock -------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="listen-keys")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("listen key sweep failed")
+
+
+# ---- POST/PUT/DELETE /api/v3/userDataStream -----------------------------------------
+
+routes = web.RouteTableDef()
+
+
+def _no_such_key() -> ApiError:
+    return ApiError(errors.INVALID_LISTEN_KEY, "This listenKey does not exist.")
+
+
+async def _listen_key_request(request, needs_key: bool):
+    key = await api_key_of(request)
+    params = await public_params(request)
+    listen_key = params.str("listenKey", required=needs_key) if needs_key else None
+    params.check_all_read()
+    return request.app[USER_FEED], key, listen_key
+
+
+@routes.post("/api/v3/userDataStream")
+@weight(2)
+async def create_listen_key(request):
+    """Start (or extend) the account's user data stream; X-MBX-APIKEY only, no signature."""
+    feed, key, _ = await _listen_key_request(request, False)
+    return json({"listenKey": feed.create(key.account)})
+
+
+@routes.put("/api/v3/userDataStream")
+@weight(2)
+async def keepalive_listen_key(request):
+    """Keep a listen key valid for another 60 minutes."""
+    feed, key, listen_key = await _listen_key_request(request, True)
+    if not feed.keepalive(key.account, listen_key):
+        raise _no_such_key()
+    return json({})
+
+
+@routes.delete("/api/v3/userDataStream")
+@weight(2)
+async def close_listen_key(request):
+    """Invalidate a listen key; its sockets are closed."""
+    feed, key, listen_key = await _listen_key_request(request, True)
+    if not feed.close(key.account, listen_key):
+        raise _no_such_key()
+    return json({})
