@@ -12,8 +12,9 @@ Stream names (symbols in lower case, as Binance writes them):
   100 ms, when it changed;
 - ``<s>@bookTicker``: best bid and ask, whenever they change;
 - ``<s>@kline_<interval>``, ``<s>@ticker``, ``<s>@miniTicker``,
-  ``!ticker@arr``, ``!miniTicker@arr``: every second for symbols that traded,
-  from the stored trades (the same SQL as REST ``/klines`` and ``/ticker/24hr``).
+  ``!ticker@arr``, ``!miniTicker@arr``: every second while someone listens (a
+  ticker for each symbol with a trade in the last 24 h), from the stored trades (the
+  same SQL as REST ``/klines`` and ``/ticker/24hr``).
 
 ``PublicFeed.on_commit`` is a batcher listener, registered after
 ``MarketData``'s, so it only ever sees and shows committed state.
@@ -58,7 +59,7 @@ class PublicFeed:
         self.diffs = {"": {}, "@100ms": {}}  # speed -> symbol -> [U, u, {bid}, {ask}]
         self.changed = {"": set(), "@100ms": set()}  # symbols whose depth changed, per speed
         self.traded = set()                # symbols with trades since the last ticker tick
-        self.open_klines = {}              # (symbol, interval) -> open ms of the last candle sent
+        self.open_klines = {}              # kline stream -> the candle row last sent
         self._task = None
 
     # ---- names -------------------------------------------------------------------
@@ -123,6 +124,9 @@ class PublicFeed:
         for speed in SPEEDS:
             self.changed[speed].add(ev.symbol)
             if not self.hub.wanted(name + "@depth" + speed):
+                # Forget what was gathered: a diff must hold every update from U to u, and
+                # this one is not kept, so one gathered before it would claim to cover it.
+                self.diffs[speed].pop(ev.symbol, None)
                 continue
             acc = self.diffs[speed].get(ev.symbol)
             if acc is None:
@@ -172,20 +176,26 @@ class PublicFeed:
                       "asks": [[p(x), q(y)] for x, y in asks]})
 
     async def publish_statistics(self) -> None:
-        """Tickers and candles of the symbols that traded since the last call (SQL)."""
+        """Tickers and candles of every symbol someone listens to (SQL), as Binance pushes
+        them every second whether or not the symbol traded."""
         traded, self.traded = self.traded, set()
         hub = self.hub
         now_ms = self.clock() // NS_PER_MS
         await self._klines(traded, now_ms)
-        want_all = {s: hub.wanted(s) for s in ALL_MARKET}
-        symbols = [s for s in traded if any(want_all.values()) or hub.wanted(
-            self._name(s) + "@ticker") or hub.wanted(self._name(s) + "@miniTicker")]
+        if any(hub.wanted(s) for s in ALL_MARKET):
+            symbols = list(self.markets)
+        else:
+            symbols = [s for s in self.markets if hub.wanted(self._name(s) + "@ticker")
+                       or hub.wanted(self._name(s) + "@miniTicker")]
         if not symbols:
             return
         stats = await history.stats_24h(self.pool, symbols, (now_ms - DAY_MS) * NS_PER_MS)
         full, mini = [], []
         for symbol in symbols:
-            rest = ticker_json(self.markets[symbol], stats.get(symbol), now_ms, True,
+            stat = stats.get(symbol)
+            if stat is None:
+                continue   # no trade in 24 h: Binance's tickers leave such symbols out
+            rest = ticker_json(self.markets[symbol], stat, now_ms, True,
                                self.marketdata.of(symbol).best())
             t = {"e": "24hrTicker", "E": now_ms, "s": symbol}
             for key, short in _TICKER_KEYS:
@@ -198,31 +208,36 @@ class PublicFeed:
             name = self._name(symbol)
             hub.publish(name + "@ticker", dumps(t))
             hub.publish(name + "@miniTicker", dumps(m))
-        hub.publish("!ticker@arr", dumps(full))
-        hub.publish("!miniTicker@arr", dumps(mini))
+        if full:
+            hub.publish("!ticker@arr", dumps(full))
+            hub.publish("!miniTicker@arr", dumps(mini))
 
     async def _klines(self, traded: set, now_ms: int) -> None:
-        """The current candle of each subscribed (symbol, interval) that traded, and the
-        closing update of a candle whose interval ended."""
-        for stream in [s for s in self.hub.by_stream if "@kline_" in s]:
+        """The current candle of each subscribed (symbol, interval), every call, and the
+        closing update of a candle whose interval ended. The SQL runs only for a new
+        stream or a symbol that traded; otherwise the candle last sent is still exact."""
+        streams = [s for s in self.hub.by_stream if "@kline_" in s]
+        for gone in [s for s in self.open_klines if s not in streams]:
+            del self.open_klines[gone]   # nobody listens any more: start afresh next time
+        for stream in streams:
             prefix, _, interval = stream.partition("@kline_")
             symbol = prefix.upper()
-            key = (symbol, interval)
-            last_open = self.open_klines.get(key)
+            shown = self.open_klines.get(stream)
+            if shown is not None and symbol not in traded:
+                closed = shown["close_ms"] < now_ms
+                self.hub.publish(stream, self._kline(symbol, interval, shown, closed, now_ms))
+                continue
             rows = await history.klines(self.pool, symbol, interval, None, now_ms, 2)
             if not rows:
                 continue
             current = rows[-1]
-            sent_closed = False
-            if last_open is not None and current["open_ms"] != last_open:
-                closed = [r for r in rows if r["open_ms"] == last_open]
-                for r in closed:  # the candle we were showing has ended
-                    self.hub.publish(stream, self._kline(symbol, interval, r, True, now_ms))
-                    sent_closed = True
-            if symbol in traded or sent_closed or last_open is None:
-                closed = current["close_ms"] < now_ms
-                self.hub.publish(stream, self._kline(symbol, interval, current, closed, now_ms))
-            self.open_klines[key] = current["open_ms"]
+            if shown is not None and current["open_ms"] != shown["open_ms"]:
+                for r in rows:   # the candle we were showing has ended: its final state
+                    if r["open_ms"] == shown["open_ms"]:
+                        self.hub.publish(stream, self._kline(symbol, interval, r, True, now_ms))
+            closed = current["close_ms"] < now_ms
+            self.hub.publish(stream, self._kline(symbol, interval, current, closed, now_ms))
+            self.open_klines[stream] = current
 
     def _kline(self, symbol, interval, row, closed, now_ms) -> bytes:
         inst = self.markets[symbol].inst

@@ -75,14 +75,16 @@ async def serve(request: web.Request, names: list, *, combined: bool) -> web.Str
         window, count = int(time.monotonic()), 0
         async for msg in ws:
             if msg.type is not WSMsgType.TEXT:
-                if msg.type is WSMsgType.BINARY:
-                    await ws.send_bytes(_error(3, "Invalid JSON: binary frames are not accepted"))
+                if msg.type is WSMsgType.BINARY:   # replies are text frames, as Binance's
+                    await ws.send_str(_error(3, "Invalid JSON: binary frames are not accepted")
+                                      .decode())
                 continue
             now = int(time.monotonic())
             if now != window:
                 window, count = now, 0
             count += 1
             if count > MAX_MESSAGES_PER_S:
+                hub.disconnect(sub)   # no stream frame may follow the close frame
                 await ws.close(code=1008, message=b"too many messages")
                 break
             reply = control(app, sub, msg.data)
@@ -112,8 +114,10 @@ def control(app: web.Application, sub, text: str) -> bytes:
         return _error(2, "Invalid request: params must be an array", id_)
     if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
         streams = [canonical(app, p) for p in params]
-        if not params or None in streams:
-            bad = next((p for p, s in zip(params, streams) if s is None), None)
+        if not params:
+            return _error(2, "Invalid request: params must name at least one stream", id_)
+        if None in streams:
+            bad = next(p for p, s in zip(params, streams) if s is None)
             return _error(2, f"Invalid request: invalid stream name {bad!r}", id_)
         if method == "SUBSCRIBE":
             if len(sub.streams | set(streams)) > MAX_STREAMS:
