@@ -94,6 +94,10 @@ export class Platform {
         await this.refresh();
         return (await attempt()) as T;
       }
+      if (e instanceof ApiError && e.status === 401 && this.tokens && !path.startsWith("auth/")) {
+        this.tokens = null;   // revoked (logged out elsewhere, password changed): the session is over
+        this.onTokens(null);
+      }
       throw e;
     }
   }
