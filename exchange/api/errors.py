@@ -141,6 +141,8 @@ REASON_ERRORS = {
     R.RISK_MAX_DAILY_NOTIONAL: (NEW_ORDER_REJECTED,
                                 "Risk limit: daily traded notional would exceed the maximum."),
     R.KILL_SWITCH: (NEW_ORDER_REJECTED, "Kill switch active: new orders are refused."),
+    R.OPEN_ORDERS_OFF_GRID: (INVALID_PARAMETER, "Open orders are off the new grid."),
+    R.DELISTED: (NEW_ORDER_REJECTED, "This symbol has been delisted."),
     # Expiry and cancel reasons never refuse a command; listed so the map is total.
     R.IOC: (NEW_ORDER_REJECTED, "Order expired (IOC)."),
     R.FOK: (NEW_ORDER_REJECTED, "Order expired (FOK)."),
@@ -152,6 +154,7 @@ REASON_ERRORS = {
     R.HALTED: (NEW_ORDER_REJECTED, "Market is closed."),
     R.FUNDS: (NEW_ORDER_REJECTED, "Account has insufficient balance for requested action."),
     R.VOLATILITY_HALT: (NEW_ORDER_REJECTED, "Order expired (volatility halt)."),
+    R.INSTRUMENT_CHANGED: (CANCEL_REJECTED, "Canceled: the symbol's rules changed."),
 }
 del R
 

@@ -4,13 +4,15 @@ Nothing here does IO, reads a clock or config, or imports asyncio.
 """
 
 from .book import OrderBook
-from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit, ExpireOrders,
+from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, ChangeInstrument,
+                       Deposit, ExpireOrders,
                        ListInstrument, PlaceOrder, RequestWithdrawal, ResolveWithdrawal,
                        SetInstrumentStatus, SetKillSwitch, SetRiskDefaults, SetRiskLimits,
                        Withdraw)
 from .enums import STP, InstrumentStatus, OrderStatus, OrderType, Side, TimeInForce
 from .events import (Accepted, Amended, BalanceChanged, Canceled, CommandRejected, DepthUpdated,
-                     Event, Expired, Filled, InstrumentChanged, OrderSpec, OrderUpdated, RISK_REASONS,
+                     Event, Expired, Filled, InstrumentChanged, InstrumentDefined,
+                     OrderSpec, OrderUpdated, RISK_REASONS,
                      Reason, Rejected, Rested, Traded, WithdrawalUpdated)
 from .instrument import Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
@@ -24,9 +26,10 @@ __all__ = [
     "Side", "TimeInForce", "STP", "OrderType", "OrderStatus", "InstrumentStatus",
     "PlaceOrder", "CancelOrder", "CancelAll", "AmendOrder", "CancelReplace", "Deposit",
     "Withdraw", "RequestWithdrawal", "ResolveWithdrawal", "ListInstrument",
-    "SetInstrumentStatus", "ExpireOrders", "SetRiskDefaults", "SetRiskLimits", "SetKillSwitch",
+    "SetInstrumentStatus", "ChangeInstrument", "ExpireOrders", "SetRiskDefaults", "SetRiskLimits", "SetKillSwitch",
     "Limits", "RISK_REASONS",
     "Event", "Accepted", "Amended", "Canceled", "Expired", "Filled", "Reason", "Rejected",
     "Rested", "OrderSpec", "OrderUpdated", "Traded", "BalanceChanged", "CommandRejected", "InstrumentChanged",
+    "InstrumentDefined",
     "WithdrawalUpdated", "DepthUpdated",
 ]

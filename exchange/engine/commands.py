@@ -183,9 +183,45 @@ class ListInstrument(_Typed):
 
 @command
 class SetInstrumentStatus(_Typed):
+    """Set a symbol's status. DELISTED is final: it cancels every open order and stop
+    of the symbol (releasing their holds), and no later status change is taken."""
+
     ts_ns: int
     symbol: str
     status: str
+
+
+@command
+class ChangeInstrument(_Typed):
+    """Change a listed symbol's rules; None leaves a rule as it is.
+
+    Units are those fixed at listing: ``tick_units`` and ``step_units`` set
+    the price and quantity grid as multiples of the listing's tick and step
+    (the integer units themselves never change, so stored prices keep their
+    meaning); ``min_qty``/``max_qty`` in lots, ``min_notional`` in quote minor
+    units, ``price_band_bps``, ``reference_price`` in ticks, fee rates in ppm.
+
+    Open orders whose price, stop price, open or iceberg quantity is off a new
+    grid refuse the change (OPEN_ORDERS_OFF_GRID) unless ``cancel_off_grid``,
+    which cancels exactly those (reason INSTRUMENT_CHANGED) in order id order.
+    A fee change re-computes the hold of every open buy of the symbol: a
+    smaller one is released, a larger one held from the account's free quote,
+    and a buy whose account cannot fund it is canceled (INSTRUMENT_CHANGED).
+    Other limits apply to new orders and amendments only, as on Binance.
+    """
+
+    ts_ns: int
+    symbol: str
+    tick_units: int | None = None
+    step_units: int | None = None
+    min_qty: int | None = None
+    max_qty: int | None = None
+    min_notional: int | None = None
+    price_band_bps: int | None = None
+    reference_price: int | None = None
+    maker_fee_ppm: int | None = None
+    taker_fee_ppm: int | None = None
+    cancel_off_grid: bool = False
 
 
 @command

@@ -54,6 +54,7 @@ class InstrumentStatus(StrEnum):
     TRADING = "TRADING"
     HALT = "HALT"
     CANCEL_ONLY = "CANCEL_ONLY"
+    DELISTED = "DELISTED"   # final: every order was canceled; nothing trades again
 
 
 SIDE_OF = {m.value: m for m in Side} | {"BUY": Side.BUY, "SELL": Side.SELL}

@@ -58,6 +58,7 @@ class Reason(StrEnum):
     NOT_ORDER_OWNER = "NOT_ORDER_OWNER"
     NOT_AMENDABLE = "NOT_AMENDABLE"
     INVALID_LIMIT = "INVALID_LIMIT"
+    OPEN_ORDERS_OFF_GRID = "OPEN_ORDERS_OFF_GRID"   # a grid change would strand open orders
     # pre-trade risk rejections (RISK_REASONS: recorded as risk alerts)
     RISK_MAX_ORDER_QTY = "RISK_MAX_ORDER_QTY"
     RISK_MAX_ORDER_NOTIONAL = "RISK_MAX_ORDER_NOTIONAL"
@@ -76,6 +77,8 @@ class Reason(StrEnum):
     HALTED = "HALTED"
     FUNDS = "FUNDS"
     VOLATILITY_HALT = "VOLATILITY_HALT"   # a taker reached its band edge: the symbol halted
+    INSTRUMENT_CHANGED = "INSTRUMENT_CHANGED"  # off the new grid, or its larger fee hold unfunded
+    DELISTED = "DELISTED"                 # its symbol was delisted
 
 
 # Rejections that are pre-trade risk breaches (the batcher records them in risk_alerts).
@@ -198,3 +201,8 @@ InstrumentChanged = _event(
     "InstrumentChanged",
     "seq ts_ns symbol status",
     "An instrument was listed or its trading status changed.")
+InstrumentDefined = _event(
+    "InstrumentDefined",
+    "seq ts_ns instrument",
+    "An instrument's rules were changed (ChangeInstrument): ``instrument`` is the whole new "
+    "definition, its ``status`` the symbol's status at the time.")

@@ -15,6 +15,7 @@ from .events import Reason
 
 _DECIMAL = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?")
 PPM = 1_000_000  # fee rates are integer parts per million
+MAX_GRID_UNITS = 10**9  # the coarsest price or quantity grid, in ticks or lots
 
 
 class RuleViolation(ValueError):
@@ -63,6 +64,13 @@ class Instrument:
     minor units, the price band in basis points around the reference price
     (0 = no band), fee rates in parts per million of the notional (charged in
     the quote asset, rounded down).
+
+    ``tick_size`` and ``step_size`` are the units integer prices (ticks) and
+    quantities (lots) count, fixed when the symbol is listed: journaled
+    commands, stored orders and trades are in them for good. The grid orders
+    must be on is ``tick_units`` ticks and ``step_units`` lots (1 when
+    listed; ``ChangeInstrument`` coarsens it): ``price_tick`` and
+    ``qty_step`` as decimals, what exchangeInfo shows as tickSize and stepSize.
     """
 
     symbol: str
@@ -82,6 +90,8 @@ class Instrument:
     status: InstrumentStatus = InstrumentStatus.TRADING
     allowed_stp: frozenset = field(default_factory=lambda: frozenset(STP))
     default_stp: STP = STP.EXPIRE_MAKER
+    tick_units: int = 1    # the price grid, in ticks (a multiple of tick_size)
+    step_units: int = 1    # the quantity grid, in lots (a multiple of step_size)
 
     # Derived integers for the hot paths, computed once (Decimal arithmetic is slow):
     # base minor units in a lot; quote minor units in a tick times a lot; the fee
@@ -116,7 +126,8 @@ class Instrument:
         """Raise RuleViolation unless the rules are coherent and on the integer grid."""
         bad = Reason.INVALID_INSTRUMENT
         for name in ("base_decimals", "quote_decimals", "min_qty", "max_qty", "min_notional",
-                     "price_band_bps", "maker_fee_ppm", "taker_fee_ppm"):
+                     "price_band_bps", "maker_fee_ppm", "taker_fee_ppm", "tick_units",
+                     "step_units"):
             if type(getattr(self, name)) is not int:
                 raise RuleViolation(bad, f"{name} must be an integer")
         if self.reference_price is not None and type(self.reference_price) is not int:
@@ -152,6 +163,18 @@ class Instrument:
             raise RuleViolation(bad, "reference_price must be positive")
         if self.default_stp not in self.allowed_stp:
             raise RuleViolation(bad, "default_stp must be one of allowed_stp")
+        if not (1 <= self.tick_units <= MAX_GRID_UNITS and 1 <= self.step_units <= MAX_GRID_UNITS):
+            raise RuleViolation(bad, f"tick_units and step_units must be within 1..{MAX_GRID_UNITS}")
+
+    @property
+    def price_tick(self) -> Decimal:
+        """The price grid as a decimal: ``tick_units`` x ``tick_size``."""
+        return self.tick_size * self.tick_units
+
+    @property
+    def qty_step(self) -> Decimal:
+        """The quantity grid as a decimal: ``step_units`` x ``step_size``."""
+        return self.step_size * self.step_units
 
     # ---- edge conversions --------------------------------------------------
 

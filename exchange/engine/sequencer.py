@@ -15,6 +15,14 @@ anywhere. Volatility halts: a taker that reaches the edge of its symbol's
 price band (``_protection``) with liquidity still crossing beyond it stops
 there, its remainder expires (VOLATILITY_HALT) and the symbol is HALT for
 ``halt_s`` seconds (``SetRiskDefaults``); 0 disables halts.
+
+Instruments change at run time: ``ChangeInstrument`` (``_change_instrument``)
+replaces a symbol's rules, coarsening its price/quantity grid only in whole
+multiples of the units fixed at listing (so every stored price keeps its
+meaning), cancelling or refusing for open orders off the new grid, and
+re-holding open buys when the fee rate their hold covers changes.
+``SetInstrumentStatus`` DELISTED cancels every order and stop of the symbol;
+the status is final.
 """
 
 from dataclasses import replace
@@ -23,13 +31,13 @@ from heapq import heappop, heappush
 from sortedcontainers import SortedList
 
 from .book import OrderBook
-from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
-                       ExpireOrders, ListInstrument, PlaceOrder, RequestWithdrawal,
+from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, ChangeInstrument,
+                       Deposit, ExpireOrders, ListInstrument, PlaceOrder, RequestWithdrawal,
                        ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch, SetRiskDefaults,
                        SetRiskLimits, Withdraw)
 from .enums import SIDE_OF, STATUS_OF, STP_OF, TIF_OF, InstrumentStatus, OrderType, Side, TimeInForce
 from .events import (Canceled, CommandRejected, DepthUpdated, Expired, Filled,
-                     InstrumentChanged, OrderSpec, OrderUpdated, Reason, Rejected, Rested,
+                     InstrumentChanged, InstrumentDefined, OrderSpec, OrderUpdated, Reason, Rejected, Rested,
                      Traded, WithdrawalUpdated)
 from .instrument import PPM, Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
@@ -43,7 +51,10 @@ GTC, IOC, FOK, DAY, GTD = (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, Ti
 LIMIT, MARKET, LIMIT_MAKER = OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER
 STOP_LOSS, STOP_LOSS_LIMIT = OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT
 TAKE_PROFIT, TAKE_PROFIT_LIMIT = OrderType.TAKE_PROFIT, OrderType.TAKE_PROFIT_LIMIT
-TRADING, HALT = InstrumentStatus.TRADING, InstrumentStatus.HALT
+TRADING, HALT, DELISTED = InstrumentStatus.TRADING, InstrumentStatus.HALT, InstrumentStatus.DELISTED
+# ChangeInstrument's fields that are Instrument rules of the same name
+CHANGE_FIELDS = ("tick_units", "step_units", "min_qty", "max_qty", "min_notional",
+                 "price_band_bps", "reference_price", "maker_fee_ppm", "taker_fee_ppm")
 TYPE_OF = {m.value: m for m in OrderType}
 PRICED = frozenset({LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT})
 STOPS = frozenset({STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT})
@@ -118,6 +129,7 @@ class Sequencer:
             RequestWithdrawal: self._request_withdrawal,
             ResolveWithdrawal: self._resolve_withdrawal,
             ListInstrument: self._list_instrument, SetInstrumentStatus: self._set_status,
+            ChangeInstrument: self._change_instrument,
             ExpireOrders: self._tick, SetRiskDefaults: self._set_risk_defaults,
             SetRiskLimits: self._set_risk_limits, SetKillSwitch: self._set_kill_switch,
         }
@@ -302,6 +314,11 @@ class Sequencer:
         # filters
         if qty is not None and not inst.min_qty <= qty <= inst.max_qty:
             return Reason.FILTER_MARKET_LOT_SIZE if type_ is MARKET else Reason.FILTER_LOT_SIZE
+        if inst.tick_units != 1 or inst.step_units != 1:  # a grid coarser than the units
+            reason = _off_grid(inst, price, stop_price, qty, display)
+            if reason is not None:
+                return (Reason.FILTER_MARKET_LOT_SIZE if reason is Reason.FILTER_LOT_SIZE
+                        and type_ is MARKET else reason)
         reference = mkt.reference_price
         if type_ in PRICED:
             if not inst.in_band(price, reference):
@@ -709,6 +726,10 @@ class Sequencer:
         inst = mkt.inst
         if not inst.min_qty <= o.executed_qty + qty <= inst.max_qty:
             return self._reject(cmd, Reason.FILTER_LOT_SIZE, events)
+        if inst.tick_units != 1 or inst.step_units != 1:
+            reason = _off_grid(inst, cmd.price, None, cmd.qty, None)
+            if reason is not None:
+                return self._reject(cmd, reason, events)
         if price != o.price:
             if inst.price_band_bps and not inst.in_band(price, mkt.reference_price):
                 return self._reject(cmd, Reason.FILTER_PERCENT_PRICE, events)
@@ -870,6 +891,8 @@ class Sequencer:
             inst.validate()
         except RuleViolation as e:
             return self._reject(cmd, e.reason, events)
+        if inst.status is DELISTED:
+            return self._reject(cmd, Reason.INVALID_INSTRUMENT, events)
         for asset, decimals in ((inst.base, inst.base_decimals), (inst.quote, inst.quote_decimals)):
             if self.assets.get(asset, decimals) != decimals:
                 return self._reject(cmd, Reason.INVALID_INSTRUMENT, events)
@@ -885,11 +908,66 @@ class Sequencer:
         status = STATUS_OF.get(cmd.status)
         if status is None:
             return self._reject(cmd, Reason.INVALID_STATUS, events)
+        if mkt.status is DELISTED:
+            return self._reject(cmd, Reason.DELISTED, events)
         mkt.status = status
         mkt.reopen_ns = None  # the operator's status stands; a pending reopening lapses
         events.append(InstrumentChanged.of(self.seq, cmd.ts_ns, cmd.symbol, status))
         if status is TRADING:
             self._run_stops(mkt, cmd.ts_ns, events)
+        elif status is DELISTED:
+            for o in [o for o in self.orders.values() if o.symbol == cmd.symbol]:
+                self._cancel_order(o, Reason.DELISTED, cmd.ts_ns, events)
+
+    def _change_instrument(self, cmd, events):
+        """Change a symbol's rules (ChangeInstrument); every check before the first change.
+
+        Emits the cancels and hold changes it makes, then InstrumentDefined.
+        O(open orders of the venue).
+        """
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return self._reject(cmd, Reason.UNKNOWN_SYMBOL, events)
+        if mkt.status is DELISTED:
+            return self._reject(cmd, Reason.DELISTED, events)
+        old = mkt.inst
+        changes = {name: getattr(cmd, name) for name in CHANGE_FIELDS
+                   if getattr(cmd, name) is not None}
+        new = replace(old, status=mkt.status, **changes)
+        try:
+            new.validate()
+        except RuleViolation as e:
+            return self._reject(cmd, e.reason, events)
+        mine = [o for o in self.orders.values() if o.symbol == cmd.symbol]  # in order id order
+        off = []
+        if (new.tick_units, new.step_units) != (old.tick_units, old.step_units):
+            off = [o for o in mine if _off_grid(new, o.price, o.stop_price, o.open,
+                                                o.display_qty) is not None]
+            if off and not cmd.cancel_off_grid:
+                return self._reject(cmd, Reason.OPEN_ORDERS_OFF_GRID, events)
+        # Nothing can fail from here on.
+        ts, R_CHANGED = cmd.ts_ns, Reason.INSTRUMENT_CHANGED
+        for o in off:
+            self._cancel_order(o, R_CHANGED, ts, events)
+        mkt.inst = new
+        if new.hold_fee_ppm != old.hold_fee_ppm:
+            # Every open buy holds its notional plus the larger fee rate: re-hold it. All
+            # deltas have one sign, so the order in which they are taken cannot matter
+            # except for a buy its account cannot fund, which is canceled.
+            for o in mine:
+                if o.side is not BUY or o.order_id not in self.orders:
+                    continue
+                need = new.buy_hold(o.stop_price if o.price is None else o.price, o.open)
+                delta = need - o.hold
+                if not delta:
+                    continue
+                if delta > o.hold_balance.free:
+                    self._cancel_order(o, R_CHANGED, ts, events)
+                    continue
+                self.ledger.post(self.seq, o.hold_balance, -delta, delta,
+                                 HOLD if delta > 0 else RELEASE, o.order_id, events)
+                o.hold = need
+        events.append(InstrumentDefined.of(self.seq, ts, new))
 
     # ---- reports ---------------------------------------------------------
 
@@ -948,6 +1026,7 @@ class Sequencer:
         for account, asset, amount in self.withdrawals.values():
             holds[(account, asset)] = holds.get((account, asset), 0) + amount
         for mkt in self.markets.values():
+            assert (mkt.qptl, mkt.bpl) == (mkt.inst.quote_per_tick_lot, mkt.inst.base_per_lot)
             mkt.book.check()
             assert all(oid in self.orders for oid, *_ in mkt.book.orders())
             assert len(mkt.rising) + len(mkt.falling) == sum(
@@ -957,3 +1036,16 @@ class Sequencer:
 
 def _positive(value):
     return type(value) is int and value > 0
+
+
+def _off_grid(inst, price, stop_price, qty, display):
+    """The filter that a price, stop price, quantity or iceberg quantity (None: not
+    given) off ``inst``'s grid fails, or None when all are on it."""
+    t, s = inst.tick_units, inst.step_units
+    if (price is not None and price % t) or (stop_price is not None and stop_price % t):
+        return Reason.FILTER_PRICE
+    if qty is not None and qty % s:
+        return Reason.FILTER_LOT_SIZE
+    if display is not None and display % s:
+        return Reason.FILTER_ICEBERG
+    return None

@@ -12,7 +12,7 @@ batch fills behind it:
   position among the command's events);
 - upserts of the last state in the batch of each order (OrderUpdated) and
   each balance (BalanceChanged), and of instruments (InstrumentChanged, with
-  the definition from ListInstrument);
+  the definition from ListInstrument; InstrumentDefined, a changed definition);
 - ``withdrawals`` (WithdrawalUpdated): a row per request, updated when an
   operator resolves it (a request and its resolution in one batch are one row);
 - ``risk_alerts``: a row per CommandRejected with a risk reason
@@ -49,7 +49,7 @@ import logging
 import time
 
 from ..engine.events import (RISK_REASONS, BalanceChanged, CommandRejected, InstrumentChanged,
-                             OrderUpdated, Reason, Traded, WithdrawalUpdated)
+                             InstrumentDefined, OrderUpdated, Reason, Traded, WithdrawalUpdated)
 from ..engine.commands import ListInstrument
 from . import audit, codec
 
@@ -361,6 +361,9 @@ def build_rows(batch, chain_head: bytes = audit.GENESIS):
                 elif ev.symbol in instruments:
                     definition = instruments[ev.symbol][0]  # listed earlier in this batch
                 instruments[ev.symbol] = (definition, ev.status, seq)
+            elif t is InstrumentDefined:
+                inst = ev.instrument
+                instruments[inst.symbol] = (codec.encode_instrument(inst), inst.status, seq)
         kind, command = type(cmd).__name__, canonical(encode(cmd))
         prev = row_hash(prev, seq, cmd.ts_ns, kind, command, rejected)
         journal.append((seq, cmd.ts_ns, kind, command, rejected, prev))

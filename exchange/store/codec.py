@@ -28,8 +28,8 @@ from decimal import Decimal
 
 import orjson
 
-from ..engine.commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
-                               ExpireOrders, ListInstrument, PlaceOrder, RequestWithdrawal,
+from ..engine.commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace,
+                               ChangeInstrument, Deposit, ExpireOrders, ListInstrument, PlaceOrder, RequestWithdrawal,
                                ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch,
                                SetRiskDefaults, SetRiskLimits, Withdraw)
 from ..engine.enums import STP, InstrumentStatus, OrderType, Side, TimeInForce
@@ -38,7 +38,7 @@ from ..engine.instrument import Instrument
 _TYPES = {cls.__name__: cls for cls in (
     PlaceOrder, CancelOrder, CancelAll, AmendOrder, CancelReplace, Deposit, Withdraw,
     RequestWithdrawal, ResolveWithdrawal, ListInstrument, SetInstrumentStatus, ExpireOrders,
-    SetRiskDefaults, SetRiskLimits, SetKillSwitch, Instrument)}
+    SetRiskDefaults, SetRiskLimits, SetKillSwitch, ChangeInstrument, Instrument)}
 COMMAND_TYPES = frozenset(_TYPES) - {"Instrument"}
 
 # Field -> the enum its string values come back as.
@@ -73,6 +73,11 @@ def encode(cmd) -> dict:
     if layout is None or cls is Instrument:
         raise ValueError(f"not a command: {cls.__name__}")
     return _encode_object(cmd, cls, layout[0])
+
+
+def encode_instrument(inst: Instrument) -> dict:
+    """Return an Instrument as the dict a ListInstrument command nests (``instruments.definition``)."""
+    return _encode_object(inst, Instrument, _LAYOUT[Instrument][0])
 
 
 def _encode_object(obj, cls, pairs):
@@ -125,6 +130,13 @@ def decode(data: dict):
         raise ValueError(f"a command is a dict, got {type(data).__name__}")
     if data.get("type") not in COMMAND_TYPES:
         raise ValueError(f"unknown command type {data.get('type')!r}")
+    return _decode_object(data)
+
+
+def decode_instrument(data: dict) -> Instrument:
+    """Return the Instrument ``encode_instrument`` made ``data`` from; ValueError if it is not one."""
+    if type(data) is not dict or data.get("type") != "Instrument":
+        raise ValueError("not an encoded Instrument")
     return _decode_object(data)
 
 

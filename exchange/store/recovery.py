@@ -19,6 +19,8 @@ Replay time grows with the journal; snapshots (state at some seq, replay
 from there) to bound it are future work.
 """
 
+from dataclasses import replace
+
 from ..engine.events import CommandRejected
 from ..engine.orders import OPEN
 from ..engine.sequencer import Sequencer
@@ -43,7 +45,7 @@ async def recover(pool, day_end_s: int = 0) -> Sequencer:
             orders = await conn.fetch(
                 "SELECT order_id, account_id, symbol, side, type, price, qty, working, status, "
                 "executed_qty, cum_quote FROM orders WHERE status IN ('NEW', 'PARTIALLY_FILLED')")
-            instruments = await conn.fetch("SELECT symbol, status FROM instruments")
+            instruments = await conn.fetch("SELECT symbol, status, definition FROM instruments")
             withdrawals = await conn.fetch(
                 "SELECT withdrawal_id, account_id, asset, amount FROM withdrawals "
                 "WHERE status = 'PENDING'")
@@ -117,6 +119,16 @@ def _check_instruments(seq, rows):
     memory = {symbol: str(mkt.status) for symbol, mkt in seq.markets.items()}
     stored = {r[0]: r[1] for r in rows}
     _mismatches("instruments", memory, stored)
+    # The rules too (listed or last changed); the status is the column's, compared above.
+    memory, stored = {}, {}
+    for symbol, status, definition in rows:
+        try:
+            inst = codec.decode_instrument(definition)
+        except ValueError as e:
+            raise RecoveryError(f"instrument {symbol}: undecodable definition: {e}") from e
+        stored[symbol] = repr(replace(inst, status=status))
+        memory[symbol] = repr(replace(seq.markets[symbol].inst, status=status))
+    _mismatches("instrument definitions", memory, stored)
 
 
 def _check_withdrawals(seq, rows):

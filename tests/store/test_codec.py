@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange.engine import commands as commands_module
-from exchange.engine import (STP, SetKillSwitch, SetRiskDefaults, SetRiskLimits, AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
+from exchange.engine import (STP, ChangeInstrument, SetKillSwitch, SetRiskDefaults, SetRiskLimits, AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
                              ExpireOrders, Instrument, InstrumentStatus, ListInstrument, OrderType,
                              PlaceOrder, RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus,
                              Side, TimeInForce, Withdraw)
@@ -56,6 +56,10 @@ EXAMPLES = [
     SetRiskLimits(1, 2),
     SetKillSwitch(1, 2, True),
     SetKillSwitch(1, 2, False),
+    ChangeInstrument(1, "XYZ", tick_units=5, step_units=2, min_qty=1, max_qty=2**70,
+                     min_notional=3, price_band_bps=4, reference_price=6, maker_fee_ppm=7,
+                     taker_fee_ppm=8, cancel_off_grid=True),
+    ChangeInstrument(1, "XYZ", maker_fee_ppm=-1),
 ]
 
 
