@@ -7,7 +7,7 @@ import asyncio
 import ccxt.pro as ccxtpro
 import pytest
 
-WAIT_S = 15.0   # generous: waiting for an update is never a timing assertion
+WAIT_S = 30.0   # generous: waiting for an update is never a timing assertion
 
 
 def binance_pro(base_url: str, api_key: str, secret: str):
