@@ -24,8 +24,9 @@ def main(argv=None):
     role.add_argument("--data-dir", help="data directory of the embedded PostgreSQL")
     audit = sub.add_parser("audit", help="the journal's audit trail")
     audit_sub = audit.add_subparsers(dest="audit_cmd", required=True)
-    verify = audit_sub.add_parser("verify", help="recompute the journal's hash chain; exit 1 "
-                                  "and name the first broken seq if it does not verify")
+    verify = audit_sub.add_parser("verify", help="recompute the hash chains of the journal "
+                                  "and of the admin actions; exit 1 and name the first broken "
+                                  "row if one does not verify")
     verify.add_argument("--data-dir", help="data directory of the embedded PostgreSQL")
     sub.add_parser("demo", help="run the engine demo")
     args = ap.parse_args(argv)
@@ -58,11 +59,11 @@ def main(argv=None):
             sys.exit(f"exchange: {e}")
         print(f"account {account_id}: role {previous} -> {args.role}")
     elif args.cmd == "audit":
-        from .store.audit import verify_configured
-        verdict = asyncio.run(verify_configured(settings))
-        if not verdict.ok:
-            sys.exit(f"exchange: audit: {verdict.message()}")
-        print(verdict.message())
+        from .store.audit import verify_all_configured
+        verdicts = asyncio.run(verify_all_configured(settings))
+        if not all(v.ok for v in verdicts):
+            sys.exit("\n".join(f"exchange: audit: {v.message()}" for v in verdicts))
+        print("\n".join(v.message() for v in verdicts))
 
 
 if __name__ == "__main__":

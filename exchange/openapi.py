@@ -149,6 +149,29 @@ REPORT_RANGE = (P("start_time", INT, description="ms since the epoch, inclusive"
                 P("end_time", INT, description="ms since the epoch, exclusive"))
 REPORT_FORMAT = P("format", {"enum": ["json", "csv"]})
 
+RISK_LIMITS = obj([], **{k: INT for k in ("max_order_qty", "max_order_notional",
+                                           "max_open_orders", "max_position",
+                                           "max_daily_notional")})
+RISK_ALERT = obj(["seq", "time", "reason"], seq=INT, time=S,
+                 account_id={"type": ["integer", "null"]}, symbol={"type": ["string", "null"]},
+                 reason=S, client_order_id={"type": ["string", "null"]},
+                 order_id={"type": ["integer", "null"]})
+RISK_PAGE = (P("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+             P("before", INT, description="the next_before of the previous page (a seq)"))
+RISK_ALERTS = obj(["alerts", "next_before"], alerts=arr(RISK_ALERT), next_before=NEXT)
+ACCOUNT_ID = (P("account_id", INT, required=True, where="path"),)
+NULLABLE_S = {"type": ["string", "null"]}
+SURVEILLANCE_ALERT = obj(
+    ["alert_id", "kind", "symbol", "accounts", "evidence", "status"], alert_id=INT,
+    kind={"enum": ["WASH_TRADE", "SPOOFING", "LAYERING", "UNUSUAL_VOLUME", "UNUSUAL_PRICE"]},
+    symbol=S, accounts=arr(INT), evidence=OBJ, first_seq=INT, last_seq=INT, created_at=S,
+    status={"enum": ["OPEN", "REVIEWED", "DISMISSED"]},
+    reviewed_by={"type": ["integer", "null"]}, reviewed_at=NULLABLE_S, note=NULLABLE_S)
+ADMIN_ACTION = obj(
+    ["action_id", "actor", "role", "action", "target", "details", "created_at", "prev_hash",
+     "hash"], action_id=INT, actor={"type": ["integer", "null"]}, role=S, action=S, target=S,
+    details=OBJ, created_at=S, prev_hash=S, hash=S)
+
 
 def v1(method, path, summary, *, bearer=True, body=None, params=(), response=OBJ, status=200):
     return Op(method, "/api/v1/" + path, "platform", summary, "bearer" if bearer else None,
@@ -270,6 +293,68 @@ OPERATIONS = [
        "?token= or the header",
        params=(P("token", description="the access token (browsers cannot set headers)"),),
        status=101),
+    v1("GET", "risk", "My pre-trade limits, their usage, holds and exposure per symbol",
+       response=obj(["account_id", "kill_switch", "limits", "usage"], account_id=INT,
+                    kill_switch=BOOL, limits=RISK_LIMITS, own_limits=OBJ,
+                    venue_defaults=RISK_LIMITS, usage=OBJ, holds=OBJ, symbols=OBJ,
+                    halt_s=INT)),
+    v1("GET", "risk/alerts", "My risk alerts (limit breaches, kill switch, volatility halts)",
+       params=RISK_PAGE, response=RISK_ALERTS),
+    v1("GET", "admin/risk/alerts", "Every account's risk alerts (operators, compliance)",
+       params=RISK_PAGE + (P("account_id", INT),), response=RISK_ALERTS),
+    v1("PUT", "admin/accounts/{account_id}/risk-limits",
+       "Set an account's own limits; null = the venue default, 0 = unlimited (operators)",
+       params=ACCOUNT_ID, body=obj(**{k: {"type": ["integer", "null"], "minimum": 0}
+                                      for k in RISK_LIMITS["properties"]})),
+    v1("POST", "admin/accounts/{account_id}/kill-switch",
+       "Activate (cancel all, refuse new orders) or lift an account's kill switch (operators)",
+       params=ACCOUNT_ID, body=obj(["active"], active=BOOL),
+       response=obj(["account_id", "kill_switch"], account_id=INT, kill_switch=BOOL,
+                    canceled_order_ids=arr(INT))),
+    v1("POST", "admin/instruments/{symbol}/status",
+       "Set a symbol's status: TRADING, HALT or CANCEL_ONLY (operators)",
+       params=(P("symbol", required=True, where="path"),),
+       body=obj(["status"], status={"enum": ["TRADING", "HALT", "CANCEL_ONLY"]}),
+       response=obj(["symbol", "status"], symbol=S, status=S)),
+    v1("GET", "admin/surveillance/alerts",
+       "Surveillance alerts with their evidence, newest first (compliance, operators)",
+       params=(P("kind", description="comma-separated: WASH_TRADE, SPOOFING, LAYERING, "
+                 "UNUSUAL_VOLUME, UNUSUAL_PRICE"),
+               P("status", description="comma-separated: OPEN, REVIEWED, DISMISSED"),
+               P("symbol"), P("account_id", INT)) + RISK_PAGE[:1]
+              + (P("before", INT, description="the next_before of the previous page"),),
+       response=obj(["alerts", "next_before"], alerts=arr(SURVEILLANCE_ALERT),
+                    next_before=NEXT)),
+    v1("POST", "admin/surveillance/alerts/{alert_id}/review",
+       "Mark an alert REVIEWED, DISMISSED or OPEN, with a note (compliance, operators)",
+       params=(P("alert_id", INT, required=True, where="path"),),
+       body=obj(["status"], status={"enum": ["OPEN", "REVIEWED", "DISMISSED"]}, note=S),
+       response=SURVEILLANCE_ALERT),
+    v1("GET", "admin/audit/journal",
+       "Journal rows in seq order with their chain hashes (compliance, operators)",
+       params=(P("from_seq", INT, description="inclusive, default 1"),
+               P("to_seq", INT, description="inclusive"), P("kind"), RISK_PAGE[0]),
+       response=obj(["rows", "next_from_seq"], rows=arr(obj(
+           ["seq", "time", "kind", "command", "rejected", "hash"], seq=INT, time=S, kind=S,
+           command=OBJ, rejected={"type": ["string", "null"]}, hash=S)),
+           next_from_seq={"type": ["integer", "null"]})),
+    v1("GET", "admin/audit/actions",
+       "The admin actions' hash chain in id order (compliance, operators)",
+       params=(P("from_id", INT, description="inclusive, default 1"), P("actor", INT),
+               P("action"), RISK_PAGE[0]),
+       response=obj(["actions", "next_from_id"], actions=arr(ADMIN_ACTION),
+                    next_from_id={"type": ["integer", "null"]})),
+    v1("GET", "admin/accounts/{account_id}/reports/trades",
+       "An account's trade confirmations (compliance, operators)",
+       params=ACCOUNT_ID + REPORT_RANGE + (P("symbol"), REPORT_FORMAT)),
+    v1("GET", "admin/accounts/{account_id}/reports/statement",
+       "An account's statement (compliance, operators)",
+       params=ACCOUNT_ID + REPORT_RANGE + (P("asset"), REPORT_FORMAT)),
+    v1("PUT", "admin/accounts/{account_id}/beneficial-owner",
+       "Mark an account's beneficial owner; null = itself (operators)", params=ACCOUNT_ID,
+       body=obj(["owner"], owner={"type": ["string", "null"]}),
+       response=obj(["account_id", "beneficial_owner"], account_id=INT,
+                    beneficial_owner={"type": ["string", "null"]})),
     Op("GET", DOC_PATH, "platform", "This document"),
     v1("GET", "notifications", "Notifications, newest first (order updates, price alerts, risk)",
        params=(P("unread", {"enum": ["true", "false"]}),

@@ -34,6 +34,7 @@ from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reas
 from .engine.instrument import to_units
 from .marketdata import MarketData
 from .platform.notifications import NOTIFIER, Notifier
+from .platform.surveillance import SURVEILLANCE, Surveillance
 from .logs import configure as configure_logging
 from .metrics import CONTENT_TYPE, METRICS, Metrics
 from .settings import Settings
@@ -75,6 +76,7 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
     app.cleanup_ctx.append(_expiry_clock)
     app.cleanup_ctx.append(_feed)
     app.cleanup_ctx.append(_notifier)
+    app.cleanup_ctx.append(_surveillance)
     return app
 
 
@@ -203,6 +205,19 @@ async def _notifier(app: web.Application):
         yield
     finally:
         await notifier.stop()
+
+
+async def _surveillance(app: web.Application):
+    """Market surveillance alerts, from committed events (after MarketData's listener, so
+    the committed depth it reads includes the batch)."""
+    surveillance = Surveillance(app[POOL], app[VENUE].sequencer, app[MARKETDATA], app[CONFIG])
+    app[BATCHER].on_commit(surveillance.on_commit)
+    await surveillance.start()
+    app[SURVEILLANCE] = surveillance
+    try:
+        yield
+    finally:
+        await surveillance.stop()
 
 
 async def _expiry_clock(app: web.Application):

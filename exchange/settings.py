@@ -60,6 +60,17 @@ class Settings:
     max_position: int = 0             # lots of a symbol's base an account may hold
     max_daily_notional: int = 0       # quote minor units traded per account per day
     halt_s: int = 0                   # volatility halt length in seconds; 0: no halts (config.toml: 300)
+    # [surveillance]: alerts from committed events (exchange.platform.surveillance)
+    surveillance_flush_ms: int = 1000  # alerts are written in batches this often
+    spoof_min_notional: int = 1_000_000  # quote minor units (10000.00 of a 2-decimal asset)
+    spoof_away_bps: int = 500         # from the best opposite price when placed
+    spoof_max_lifetime_ms: int = 5000  # cancelled, unfilled, within this long
+    layering_min_orders: int = 3      # such orders, one account, one side, within the window
+    layering_window_ms: int = 10_000
+    volume_multiple: int = 5          # a minute's volume vs the previous hour's per-minute mean
+    volume_min_history_min: int = 10  # minutes of history before the volume rule applies
+    price_move_bps: int = 500         # a move this large ...
+    price_window_s: int = 60          # ... within this many seconds
 
 
 def _convert(name: str, value, default):
@@ -113,4 +124,10 @@ def load(overrides: dict | None = None, env=None, path: pathlib.Path | None = No
                  "max_daily_notional", "halt_s"):
         if not 0 <= getattr(settings, name) < 2**63:
             raise ValueError(f"{name} must be a non-negative integer")
+    for name in ("surveillance_flush_ms", "spoof_min_notional", "spoof_away_bps",
+                 "spoof_max_lifetime_ms", "layering_min_orders", "layering_window_ms",
+                 "volume_multiple", "volume_min_history_min", "price_move_bps",
+                 "price_window_s"):
+        if not 0 < getattr(settings, name) < 2**63:
+            raise ValueError(f"{name} must be a positive integer")
     return settings

@@ -8,7 +8,9 @@ secret), ``passwords`` (argon2id), per-IP attempts counted by ``api.ratelimit.Ra
 logout, password), ``totp`` (two-factor), ``api_keys``, ``profile`` (me,
 balances), ``query`` (strict query strings), ``history`` (orders, trades),
 ``portfolio`` (positions, average cost, P&L), ``roles`` (trader, operator,
-compliance), ``funding`` (deposits, faucet, withdrawals and their approval).
+compliance), ``funding`` (deposits, faucet, withdrawals and their approval),
+``surveillance`` (market abuse alerts), ``compliance`` (alerts, audit trail and
+any account's reports for the compliance role).
 ``setup(app, settings)`` wires them into the server's application,
 next to the Binance-dialect routes of ``exchange.api``.
 """
@@ -18,8 +20,8 @@ import logging
 from aiohttp import web
 
 from ..settings import Settings
-from . import (api_keys, auth, funding, history, notifications, portfolio, profile, reports,
-               risk, totp)
+from . import (api_keys, auth, compliance, funding, history, notifications, portfolio, profile,
+               reports, risk, totp)
 from .body import json
 from .errors import PlatformError
 from .passwords import Passwords
@@ -68,7 +70,7 @@ def setup(app: web.Application, settings: Settings) -> None:
     app[ATTEMPTS] = RateLimiter(settings.auth_ip_limit_1m)
     app.middlewares.append(platform_errors)
     for module in (auth, totp, api_keys, profile, history, portfolio, funding, reports,
-                   notifications, risk):
+                   notifications, risk, compliance):
         app.router.add_routes(module.routes)
     app.cleanup_ctx.append(_signing_key)
 

@@ -30,6 +30,7 @@ from ..api.state import POOL, VENUE
 from ..engine import (CommandRejected, Deposit, Reason, RequestWithdrawal, ResolveWithdrawal,
                       WithdrawalUpdated)
 from ..engine.instrument import from_units
+from ..store.actions import record_admin_action
 from . import body, errors, query
 from .body import json
 from .errors import PlatformError
@@ -214,7 +215,11 @@ async def credit(request: web.Request) -> web.Response:
     if not await request.app[POOL].fetchval("SELECT 1 FROM accounts WHERE account_id = $1",
                                             account_id):
         raise PlatformError(404, "UNKNOWN_ACCOUNT", f"No account {account_id}.")
-    return await _credit(request, account_id, asset, units, ref)
+    response = await _credit(request, account_id, asset, units, ref)
+    await record_admin_action(request.app[POOL], caller, "funding.deposit",
+                              f"account:{account_id}",
+                              {"asset": asset, "amount": str(units), "ref": ref})
+    return response
 
 
 @routes.post("/api/v1/funding/faucet")
@@ -318,10 +323,17 @@ async def _resolve(request: web.Request, approve: bool) -> web.Response:
     events = await submit(request, ResolveWithdrawal(0, withdrawal_id, approve))
     seq = next(ev.seq for ev in events if type(ev) is WithdrawalUpdated)
     await committed(request, seq)
-    row = await pool.fetchrow(
-        "UPDATE withdrawals SET resolved_by = $3, note = $4 "
-        "WHERE withdrawal_id = $1 AND resolved_seq = $2 RETURNING *",
-        withdrawal_id, seq, caller.account_id, note)
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE withdrawals SET resolved_by = $3, note = $4 "
+                "WHERE withdrawal_id = $1 AND resolved_seq = $2 RETURNING *",
+                withdrawal_id, seq, caller.account_id, note)
+            await record_admin_action(
+                conn, caller, "withdrawal.approve" if approve else "withdrawal.reject",
+                f"withdrawal:{withdrawal_id}",
+                {"account_id": row["account_id"], "asset": row["asset"],
+                 "amount": str(row["amount"]), "seq": seq, "note": note})
     return json(withdrawal_json(request.app, row))
 
 

@@ -141,12 +141,17 @@ def _respond(request, fmt: str, name: str, data: dict, header: list, rows: list)
 @routes.get("/api/v1/reports/trades")
 async def trade_confirmations(request: web.Request) -> web.Response:
     caller = await authenticate(request)
+    return await trades_report(request, caller.account_id)
+
+
+async def trades_report(request: web.Request, account: int) -> web.Response:
+    """Answer the trade confirmations of ``account`` (the caller's, or any for compliance)."""
     q = query.Query(request, {"symbol", "start_time", "end_time", "format"})
     markets = request.app[VENUE].sequencer.markets
     symbol = q.symbol(markets)
     start, end = _range(q)
     fmt = q.choice("format", FORMATS) or "json"
-    rows = await account_trades(request.app[POOL], caller.account_id, symbol, end)
+    rows = await account_trades(request.app[POOL], account, symbol, end)
     out = []
     for t in rows:
         if start is not None and t["ts_ns"] < start:
@@ -160,7 +165,7 @@ async def trade_confirmations(request: web.Request) -> web.Response:
                     "fee": inst.quote_str(int(t["fee"])), "fee_asset": inst.quote})
     header = list(out[0]) if out else ["trade_id", "time", "symbol", "side", "role", "order_id",
                                        "price", "quantity", "quote_quantity", "fee", "fee_asset"]
-    return _respond(request, fmt, "trades", {"account_id": caller.account_id, "trades": out},
+    return _respond(request, fmt, "trades", {"account_id": account, "trades": out},
                     header, [list(r.values()) for r in out])
 
 
@@ -215,6 +220,11 @@ async def tax_report(request: web.Request) -> web.Response:
 @routes.get("/api/v1/reports/statement")
 async def statement(request: web.Request) -> web.Response:
     caller = await authenticate(request)
+    return await statement_report(request, caller.account_id)
+
+
+async def statement_report(request: web.Request, account: int) -> web.Response:
+    """Answer the statement of ``account`` (the caller's, or any for compliance)."""
     q = query.Query(request, {"asset", "start_time", "end_time", "format"})
     seq = request.app[VENUE].sequencer
     asset = q.asset(seq.assets)
@@ -227,7 +237,7 @@ async def statement(request: web.Request) -> web.Response:
         WHERE e.account_id = $1 AND ($2::text IS NULL OR e.asset = $2)
           AND ($3::bigint IS NULL OR j.ts_ns < $3)
           AND e.free_delta + e.locked_delta <> 0
-        ORDER BY e.seq, e.idx""", caller.account_id, asset, end)
+        ORDER BY e.seq, e.idx""", account, asset, end)
     assets = {}
     for r in rows:
         a = assets.setdefault(r["asset"], {"opening": 0, "entries": []})
@@ -252,8 +262,7 @@ async def statement(request: web.Request) -> web.Response:
         debits = sum(int(r["delta"]) for r in a["entries"] if r["delta"] < 0)
         out.append({"asset": name, "opening": amount(a["opening"]), "credits": amount(credits),
                     "debits": amount(debits), "closing": amount(balance), "entries": entries})
-    return _respond(request, fmt, "statement", {"account_id": caller.account_id,
-                                                "assets": out},
+    return _respond(request, fmt, "statement", {"account_id": account, "assets": out},
                     ["seq", "time", "asset", "reason", "ref", "amount", "balance"], csv_rows)
 
 

@@ -36,6 +36,7 @@ from . import body, errors, query
 from .body import json
 from .errors import PlatformError
 from .history import iso_ns
+from ..store.actions import record_admin_action
 from .session import authenticate, require_role
 
 routes = web.RouteTableDef()
@@ -177,7 +178,9 @@ async def set_limits(request: web.Request) -> web.Response:
             raise errors.invalid_field(name, "must be a non-negative integer or null")
         values.append(value)
     account = await _account(request)
-    await _submit(request, SetRiskLimits(0, account, *values))
+    events = await _submit(request, SetRiskLimits(0, account, *values))
+    await record_admin_action(request.app[POOL], caller, "risk.limits", f"account:{account}",
+                              {**_limits_json(values), "seq": events[-1].seq if events else None})
     venue = request.app[VENUE]
     return json(risk_view(venue.sequencer, account, venue.now()))
 
@@ -196,6 +199,8 @@ async def kill_switch(request: web.Request) -> web.Response:
     account = await _account(request)
     events = await _submit(request, SetKillSwitch(0, account, active))
     canceled = sorted({ev.order_id for ev in events if type(ev) is OrderUpdated})
+    await record_admin_action(request.app[POOL], caller, "risk.kill_switch", f"account:{account}",
+                              {"active": active, "canceled_order_ids": canceled})
     return json({"account_id": account, "kill_switch": active, "canceled_order_ids": canceled})
 
 
@@ -212,5 +217,8 @@ async def instrument_status(request: web.Request) -> web.Response:
     seq = request.app[VENUE].sequencer
     if symbol not in seq.markets:
         raise PlatformError(404, "UNKNOWN_SYMBOL", f"No instrument {symbol!r}.")
+    previous = str(seq.markets[symbol].status)
     await _submit(request, SetInstrumentStatus(0, symbol, status))
+    await record_admin_action(request.app[POOL], caller, "instrument.status", f"symbol:{symbol}",
+                              {"status": status, "previous": previous})
     return json({"symbol": symbol, "status": str(seq.markets[symbol].status)})

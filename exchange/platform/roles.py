@@ -3,8 +3,11 @@ withdrawals), ``compliance`` (reserved for read-only oversight).
 
 The role lives in ``accounts.role``; ``session.authenticate`` reads it on every
 request and ``session.require_role`` checks it. ``set_role`` is what
-``exchange role <email-or-account-id> <role>`` runs.
+``exchange role <email-or-account-id> <role>`` runs; each change is recorded in
+the admin actions' chain (``exchange.store.actions``) in the same transaction.
 """
+
+from ..store.actions import record_admin_action
 
 ROLES = ("trader", "operator", "compliance")
 
@@ -13,8 +16,9 @@ class RoleError(ValueError):
     """No such role, or no such account."""
 
 
-async def set_role(pool, who: str, role: str) -> tuple[int, str]:
-    """Give the account ``who`` (an account id or a login email) ``role``.
+async def set_role(pool, who: str, role: str, caller=None) -> tuple[int, str]:
+    """Give the account ``who`` (an account id or a login email) ``role``, as ``caller``
+    (None: the command line).
 
     Returns ``(account_id, previous role)``; RoleError if the role or the
     account is unknown. Takes effect on the account's next request.
@@ -36,4 +40,6 @@ async def set_role(pool, who: str, role: str) -> tuple[int, str]:
                 "SELECT role FROM accounts WHERE account_id = $1 FOR UPDATE", account_id)
             await conn.execute("UPDATE accounts SET role = $2 WHERE account_id = $1",
                                account_id, role)
+            await record_admin_action(conn, caller, "role.set", f"account:{account_id}",
+                                      {"role": role, "previous": previous})
     return account_id, previous

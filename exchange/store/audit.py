@@ -36,10 +36,9 @@ The chain attests to legacy rows only from the moment they were sealed.
 A chain without a secret proves nothing against someone who can rewrite the
 whole table and recompute every hash after the edit: keep the head hash that
 ``exchange audit verify`` prints somewhere else (a ticket, another system) and
-compare. Non-engine admin actions (logins, key changes, instrument edits
-outside the journal) are not in this chain yet; to add them, give them rows
-of their own kind in the same table, written through the batcher so that one
-writer keeps the chain linear (see the note in ``exchange/store/batcher.py``).
+compare. Admin actions (operators' and compliance's changes) have a chain of
+their own in ``admin_actions`` (``exchange.store.actions``), hashed with
+``row_hash`` and checked by ``exchange audit verify`` too.
 """
 
 import hashlib
@@ -203,25 +202,43 @@ SELECT greatest((SELECT max(seq) FROM ledger_entries), (SELECT max(seq) FROM tra
 
 
 async def verify_configured(settings) -> Verdict:
-    """Verify the journal of the database ``settings`` name (``exchange audit verify``).
+    """Verify the journal of the database ``settings`` name.
 
     Read-only: it neither migrates nor seals. A database it cannot reach or a
     journal without the hash column is a Verdict that is not ok, with the reason.
     """
+    return (await verify_all_configured(settings, actions=False))[0]
+
+
+async def verify_all_configured(settings, *, actions: bool = True) -> list:
+    """Verify the journal and (``actions``) the admin actions' chain
+    (``exchange.store.actions``) of the configured database: ``exchange audit verify``.
+
+    Returns their verdicts (each has ``ok`` and ``message()``), the journal's first.
+    """
+    from .actions import ActionsVerdict, verify_actions
     from .db import open_database
     try:
         db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir),
                                  min_size=1, max_size=1)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
-        return Verdict(False, 0, 0, GENESIS, None, f"cannot connect to the database: {e}")
+        return [Verdict(False, 0, 0, GENESIS, None, f"cannot connect to the database: {e}")]
     try:
         async with db.pool.acquire() as conn:
             has_hash = await conn.fetchval(
                 "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('journal') "
                 "AND attname = 'hash' AND NOT attisdropped")
             if not has_hash:
-                return Verdict(False, 0, 0, GENESIS, None, "the journal has no hash column "
-                               "(migration 0004 not applied): run exchange migrate")
-            return await verify(conn)
+                return [Verdict(False, 0, 0, GENESIS, None, "the journal has no hash column "
+                                "(migration 0004 not applied): run exchange migrate")]
+            verdicts = [await verify(conn)]
+            if actions:
+                if await conn.fetchval("SELECT to_regclass('admin_actions') IS NULL"):
+                    verdicts.append(ActionsVerdict(
+                        False, 0, 0, GENESIS, None, "there is no admin_actions table "
+                        "(migration 0007 not applied): run exchange migrate"))
+                else:
+                    verdicts.append(await verify_actions(conn))
+            return verdicts
     finally:
         await db.close()

@@ -1,0 +1,261 @@
+"""The compliance role's views and the operators' surveillance settings (``/api/v1/admin``).
+
+Compliance or operator (every other role gets 403 FORBIDDEN):
+
+- ``GET /api/v1/admin/surveillance/alerts``: surveillance alerts
+  (``exchange.platform.surveillance``), newest first: filters ``kind``,
+  ``status`` (each comma-separated), ``symbol``, ``account_id``; page
+  ``limit``, ``before`` (the ``next_before`` of the previous page).
+- ``POST /api/v1/admin/surveillance/alerts/{alert_id}/review``: ``{status:
+  REVIEWED | DISMISSED | OPEN, note?}``.
+- ``GET /api/v1/admin/audit/journal``: journal rows in seq order (seq, time,
+  kind, command, rejected, hash in hex): ``from_seq`` (inclusive, default 1),
+  ``to_seq`` (inclusive), ``kind``, ``limit``; ``next_from_seq`` continues.
+- ``GET /api/v1/admin/audit/actions``: the admin actions' chain in id order:
+  ``from_id``, ``actor``, ``action``, ``limit``; ``next_from_id`` continues.
+- ``GET /api/v1/admin/accounts/{account_id}/reports/trades`` and
+  ``.../statement``: any account's reports (``exchange.platform.reports``,
+  same parameters and formats as the user's own).
+
+Operators only:
+
+- ``PUT /api/v1/admin/accounts/{account_id}/beneficial-owner``: ``{owner:
+  string | null}`` (null: the account is its own owner).
+
+Every change here is recorded by ``record_admin_action`` in the transaction
+that makes it.
+"""
+
+import re
+from datetime import timezone
+
+from aiohttp import web
+
+from ..api.state import POOL
+from ..store.actions import record_admin_action
+from . import body, errors, query, reports
+from .body import json
+from .errors import PlatformError
+from .history import iso_ns
+from .session import authenticate, require_role
+from .surveillance import KINDS, SURVEILLANCE
+
+routes = web.RouteTableDef()
+
+OVERSIGHT = ("compliance", "operator")
+STATUSES = ("OPEN", "REVIEWED", "DISMISSED")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+MAX_NOTE_CHARS = 1024
+MAX_OWNER_CHARS = 128
+
+
+async def _oversight(request: web.Request, *roles: str):
+    caller = await authenticate(request)
+    require_role(caller, *(roles or OVERSIGHT))
+    return caller
+
+
+async def _account(request: web.Request) -> int:
+    text = request.match_info["account_id"]
+    if not text.isdigit() or len(text) > 18 or int(text) < 1:
+        raise errors.invalid_parameter("account_id", "must be a positive integer")
+    account = int(text)
+    if not await request.app[POOL].fetchval("SELECT 1 FROM accounts WHERE account_id = $1",
+                                            account):
+        raise PlatformError(404, "UNKNOWN_ACCOUNT", f"No account {account}.")
+    return account
+
+
+def _iso(dt) -> str | None:
+    if dt is None:
+        return None
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _note(data: dict) -> str | None:
+    note = body.string(data, "note", max_len=MAX_NOTE_CHARS, required=False)
+    if note is not None and not note.isprintable():
+        raise errors.invalid_field("note", "must be printable")
+    return note
+
+
+# ---- surveillance alerts ------------------------------------------------------------
+
+def alert_json(r) -> dict:
+    return {"alert_id": r["alert_id"], "kind": r["kind"], "symbol": r["symbol"],
+            "accounts": list(r["accounts"]), "evidence": r["evidence"],
+            "first_seq": r["first_seq"], "last_seq": r["last_seq"],
+            "created_at": _iso(r["created_at"]), "status": r["status"],
+            "reviewed_by": r["reviewed_by"], "reviewed_at": _iso(r["reviewed_at"]),
+            "note": r["note"]}
+
+
+@routes.get("/api/v1/admin/surveillance/alerts")
+async def list_alerts(request: web.Request) -> web.Response:
+    """Surveillance alerts, newest first (compliance, operators)."""
+    await _oversight(request)
+    q = query.Query(request, {"kind", "status", "symbol", "account_id", "limit", "before"})
+    where, args = [], []
+
+    def add(condition: str, value) -> None:
+        args.append(value)
+        where.append(condition.format(f"${len(args)}"))
+
+    kinds = q.choices("kind", KINDS)
+    if kinds is not None:
+        add("kind = ANY({}::text[])", kinds)
+    statuses = q.choices("status", STATUSES)
+    if statuses is not None:
+        add("status = ANY({}::text[])", statuses)
+    symbol = q.symbol(request.app[SURVEILLANCE].markets)
+    if symbol is not None:
+        add("symbol = {}", symbol)
+    account = q.int("account_id", 1, query.MAX_ID)
+    if account is not None:
+        add("accounts @> ARRAY[{}::bigint]", account)
+    before = q.int("before", 1, query.MAX_ID)
+    if before is not None:
+        add("alert_id < {}", before)
+    limit = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
+    args.append(limit)
+    rows = await request.app[POOL].fetch(
+        f"SELECT * FROM surveillance_alerts WHERE {' AND '.join(where) or 'true'} "
+        f"ORDER BY alert_id DESC LIMIT ${len(args)}", *args)
+    return json({"alerts": [alert_json(r) for r in rows],
+                 "next_before": rows[-1]["alert_id"] if len(rows) == limit else None})
+
+
+@routes.post("/api/v1/admin/surveillance/alerts/{alert_id}/review")
+async def review_alert(request: web.Request) -> web.Response:
+    """Mark an alert REVIEWED or DISMISSED (or OPEN again), with a note."""
+    caller = await _oversight(request)
+    data = await body.read_object(request, {"status", "note"})
+    status = body.string(data, "status", max_len=16)
+    if status not in STATUSES:
+        raise errors.invalid_field("status", f"must be one of {', '.join(STATUSES)}")
+    note = _note(data)
+    text = request.match_info["alert_id"]
+    if not text.isdigit() or len(text) > 18 or int(text) < 1:
+        raise errors.invalid_parameter("alert_id", "must be an alert id")
+    alert_id = int(text)
+    async with request.app[POOL].acquire() as conn:
+        async with conn.transaction():
+            previous = await conn.fetchval(
+                "SELECT status FROM surveillance_alerts WHERE alert_id = $1 FOR UPDATE",
+                alert_id)
+            if previous is None:
+                raise PlatformError(404, "UNKNOWN_ALERT", f"No surveillance alert {alert_id}.")
+            row = await conn.fetchrow("""
+                UPDATE surveillance_alerts SET status = $2, note = $3, reviewed_by = $4,
+                       reviewed_at = now()
+                WHERE alert_id = $1 RETURNING *""", alert_id, status, note, caller.account_id)
+            await record_admin_action(conn, caller, "surveillance.review", f"alert:{alert_id}",
+                                      {"status": status, "previous": previous, "note": note})
+    return json(alert_json(row))
+
+
+# ---- the audit trail ----------------------------------------------------------------
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._]{0,63}")
+
+
+def _name(request: web.Request, param: str) -> str | None:
+    """Query parameter ``param`` (already checked by ``query.Query``) as a kind or action name."""
+    text = request.query.get(param)
+    if text is not None and not _NAME.fullmatch(text):
+        raise errors.invalid_parameter(param, "is not a name (a letter, then letters, digits, "
+                                       "'.' or '_', at most 64)")
+    return text
+
+@routes.get("/api/v1/admin/audit/journal")
+async def journal(request: web.Request) -> web.Response:
+    """Journal rows in seq order, with their chain hashes (compliance, operators)."""
+    await _oversight(request)
+    q = query.Query(request, {"from_seq", "to_seq", "kind", "limit"})
+    start = q.int("from_seq", 1, query.MAX_ID, 1)
+    end = q.int("to_seq", 1, query.MAX_ID)
+    if end is not None and end < start:
+        raise errors.invalid_parameter("to_seq", "must not be before from_seq")
+    kind = _name(request, "kind")
+    limit = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
+    rows = await request.app[POOL].fetch("""
+        SELECT seq, ts_ns, kind, command, rejected, hash FROM journal
+        WHERE seq >= $1 AND ($2::bigint IS NULL OR seq <= $2)
+          AND ($3::text IS NULL OR kind = $3)
+        ORDER BY seq LIMIT $4""", start, end, kind, limit)
+    return json({"rows": [{"seq": r["seq"], "time": iso_ns(r["ts_ns"]), "kind": r["kind"],
+                           "command": r["command"], "rejected": r["rejected"],
+                           "hash": None if r["hash"] is None else bytes(r["hash"]).hex()}
+                          for r in rows],
+                 "next_from_seq": rows[-1]["seq"] + 1 if len(rows) == limit else None})
+
+
+def action_json(r) -> dict:
+    return {"action_id": r["action_id"], "actor": r["actor"], "role": r["role"],
+            "action": r["action"], "target": r["target"], "details": r["details"],
+            "created_at": _iso(r["created_at"]), "prev_hash": bytes(r["prev_hash"]).hex(),
+            "hash": bytes(r["hash"]).hex()}
+
+
+@routes.get("/api/v1/admin/audit/actions")
+async def actions(request: web.Request) -> web.Response:
+    """The admin actions' chain in id order (compliance, operators)."""
+    await _oversight(request)
+    q = query.Query(request, {"from_id", "actor", "action", "limit"})
+    start = q.int("from_id", 1, query.MAX_ID, 1)
+    actor = q.int("actor", 1, query.MAX_ID)
+    action = _name(request, "action")
+    limit = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
+    rows = await request.app[POOL].fetch("""
+        SELECT * FROM admin_actions
+        WHERE action_id >= $1 AND ($2::bigint IS NULL OR actor = $2)
+          AND ($3::text IS NULL OR action = $3)
+        ORDER BY action_id LIMIT $4""", start, actor, action, limit)
+    return json({"actions": [action_json(r) for r in rows],
+                 "next_from_id": rows[-1]["action_id"] + 1 if len(rows) == limit else None})
+
+
+# ---- any account's reports ----------------------------------------------------------
+
+@routes.get("/api/v1/admin/accounts/{account_id}/reports/trades")
+async def account_trades(request: web.Request) -> web.Response:
+    """An account's trade confirmations (compliance, operators)."""
+    await _oversight(request)
+    return await reports.trades_report(request, await _account(request))
+
+
+@routes.get("/api/v1/admin/accounts/{account_id}/reports/statement")
+async def account_statement(request: web.Request) -> web.Response:
+    """An account's statement (compliance, operators)."""
+    await _oversight(request)
+    return await reports.statement_report(request, await _account(request))
+
+
+# ---- operators ----------------------------------------------------------------------
+
+@routes.put("/api/v1/admin/accounts/{account_id}/beneficial-owner")
+async def set_beneficial_owner(request: web.Request) -> web.Response:
+    """Mark an account's beneficial owner ``{owner}`` (null: itself) (operators)."""
+    caller = await _oversight(request, "operator")
+    data = await body.read_object(request, {"owner"})
+    if "owner" not in data:
+        raise errors.missing_field("owner")
+    owner = data["owner"]
+    if owner is not None and (type(owner) is not str or not owner or len(owner) > MAX_OWNER_CHARS
+                              or not owner.isprintable() or owner != owner.strip()):
+        raise errors.invalid_field("owner", f"must be null or a printable string of 1 to "
+                                   f"{MAX_OWNER_CHARS} characters without surrounding spaces")
+    account = await _account(request)
+    async with request.app[POOL].acquire() as conn:
+        async with conn.transaction():
+            previous = await conn.fetchval(
+                "SELECT beneficial_owner FROM accounts WHERE account_id = $1 FOR UPDATE",
+                account)
+            await conn.execute("UPDATE accounts SET beneficial_owner = $2 WHERE account_id = $1",
+                               account, owner)
+            await record_admin_action(conn, caller, "account.beneficial_owner",
+                                      f"account:{account}",
+                                      {"owner": owner, "previous": previous})
+    request.app[SURVEILLANCE].set_owner(account, owner)
+    return json({"account_id": account, "beneficial_owner": owner})
