@@ -161,6 +161,16 @@ RISK_PAGE = (P("limit", {"type": "integer", "minimum": 1, "maximum": 500, "defau
 RISK_ALERTS = obj(["alerts", "next_before"], alerts=arr(RISK_ALERT), next_before=NEXT)
 ACCOUNT_ID = (P("account_id", INT, required=True, where="path"),)
 NULLABLE_S = {"type": ["string", "null"]}
+INSTRUMENT = obj(
+    ["symbol", "status", "base", "quote", "tick_size", "step_size"], symbol=S, status=S,
+    base=S, quote=S, base_decimals=INT, quote_decimals=INT, tick_size=S, step_size=S,
+    price_unit=S, qty_unit=S, min_qty=S, max_qty=S, min_notional=S, price_band_bps=INT,
+    reference_price=NULLABLE_S, maker_fee=S, taker_fee=S)
+INSTRUMENT_CHANGE = obj(INSTRUMENT["required"] + ["canceled_order_ids"],
+                        **INSTRUMENT["properties"], canceled_order_ids=arr(INT))
+KYC_STATUSES = ["NONE", "PENDING", "VERIFIED", "REJECTED"]
+KYC_STATE = obj(["account_id", "kyc_status"], account_id=INT, kyc_status={"enum": KYC_STATUSES},
+                note=NULLABLE_S, set_by={"type": ["integer", "null"]}, set_at=NULLABLE_S)
 SURVEILLANCE_ALERT = obj(
     ["alert_id", "kind", "symbol", "accounts", "evidence", "status"], alert_id=INT,
     kind={"enum": ["WASH_TRADE", "SPOOFING", "LAYERING", "UNUSUAL_VOLUME", "UNUSUAL_PRICE"]},
@@ -267,7 +277,8 @@ OPERATIONS = [
     v1("POST", "auth/totp/confirm", "Confirm TOTP with a code", body=obj(["totp"], totp=S),
        response=obj(["totp_enabled"], totp_enabled=BOOL)),
     v1("GET", "me", "The account", response=obj(
-        ["account_id", "email"], account_id=INT, email=S, created_at=S, totp_enabled=BOOL)),
+        ["account_id", "email"], account_id=INT, email=S, created_at=S, totp_enabled=BOOL,
+        kyc_status={"enum": KYC_STATUSES})),
     v1("GET", "balances", "Free and locked per asset",
        response=obj(["account_id", "balances"], account_id=INT, balances=arr(BALANCE))),
     v1("POST", "api-keys", "Create an API key (the secret is shown once)", status=201,
@@ -316,6 +327,29 @@ OPERATIONS = [
        params=(P("symbol", required=True, where="path"),),
        body=obj(["status"], status={"enum": ["TRADING", "HALT", "CANCEL_ONLY"]}),
        response=obj(["symbol", "status"], symbol=S, status=S)),
+    v1("POST", "admin/instruments", "List a new symbol at run time (operators)",
+       body=obj(["symbol", "base", "quote", "tick_size", "step_size"], symbol=S, base=S,
+                quote=S, tick_size=S, step_size=S, base_decimals=INT, quote_decimals=INT,
+                min_qty=S, max_qty=S, min_notional=S, reference_price=NULLABLE_S,
+                maker_fee=S, taker_fee=S, price_band_bps=INT),
+       response=INSTRUMENT, status=201),
+    v1("PATCH", "admin/instruments/{symbol}",
+       "Change a symbol's grid, limits, band or fees; off-grid open orders refuse it unless "
+       "cancel_off_grid (operators)",
+       params=(P("symbol", required=True, where="path"),),
+       body=obj(tick_size=S, step_size=S, min_qty=S, max_qty=S, min_notional=S,
+                reference_price=S, maker_fee=S, taker_fee=S, price_band_bps=INT,
+                cancel_off_grid=BOOL),
+       response=INSTRUMENT_CHANGE),
+    v1("POST", "admin/instruments/{symbol}/delist",
+       "Delist a symbol: cancel every order and stop; it never trades again (operators)",
+       params=(P("symbol", required=True, where="path"),), response=INSTRUMENT_CHANGE),
+    v1("PUT", "admin/accounts/{account_id}/kyc",
+       "Set an account's KYC status: NONE, PENDING, VERIFIED or REJECTED (operators)",
+       params=ACCOUNT_ID, body=obj(["status"], status={"enum": KYC_STATUSES},
+                                   note=NULLABLE_S), response=KYC_STATE),
+    v1("POST", "kyc/submit", "Submit my account for KYC: NONE or REJECTED becomes PENDING",
+       response=KYC_STATE),
     v1("GET", "admin/surveillance/alerts",
        "Surveillance alerts with their evidence, newest first (compliance, operators)",
        params=(P("kind", description="comma-separated: WASH_TRADE, SPOOFING, LAYERING, "

@@ -60,6 +60,9 @@ class Settings:
     max_position: int = 0             # lots of a symbol's base an account may hold
     max_daily_notional: int = 0       # quote minor units traded per account per day
     halt_s: int = 0                   # volatility halt length in seconds; 0: no halts (config.toml: 300)
+    # [kyc]: only VERIFIED accounts may trade / request withdrawals (exchange.kyc)
+    require_kyc_for_trading: bool = False
+    require_kyc_for_withdrawals: bool = False
     # [surveillance]: alerts from committed events (exchange.platform.surveillance)
     surveillance_flush_ms: int = 1000  # alerts are written in batches this often
     spoof_min_notional: int = 1_000_000  # quote minor units (10000.00 of a 2-decimal asset)

@@ -20,7 +20,7 @@ import time
 from typing import Protocol
 
 from .engine import CommandRejected, PlaceOrder, Sequencer
-from .engine.commands import (AmendOrder, CancelReplace, Deposit, ListInstrument,
+from .engine.commands import (AmendOrder, CancelReplace, ChangeInstrument, Deposit, ListInstrument,
                               RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus,
                               SetKillSwitch, SetRiskDefaults, SetRiskLimits, Withdraw)
 
@@ -48,6 +48,7 @@ class Journal(Protocol):
 _NEW_RISK = (PlaceOrder, AmendOrder, CancelReplace)
 # Rare commands worth a log line each (INFO): money across the boundary, instruments.
 _NOTABLE = frozenset((Deposit, Withdraw, RequestWithdrawal, ResolveWithdrawal, ListInstrument,
+                      ChangeInstrument,
                       SetInstrumentStatus, SetKillSwitch, SetRiskLimits, SetRiskDefaults))
 _perf_counter = time.perf_counter
 

@@ -10,7 +10,7 @@ ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT",
                "TAKE_PROFIT_LIMIT"]
 MAX_PRICE_TICKS = 10**12   # PRICE_FILTER's maxPrice, in ticks (the edge enforces it)
 # Binance's statuses: CANCEL_ONLY has no twin there; BREAK is its "not trading now".
-STATUS = {"TRADING": "TRADING", "HALT": "HALT", "CANCEL_ONLY": "BREAK"}
+STATUS = {"TRADING": "TRADING", "HALT": "HALT", "CANCEL_ONLY": "BREAK", "DELISTED": "BREAK"}
 STP_ORDER = [STP.NONE, STP.EXPIRE_TAKER, STP.EXPIRE_MAKER, STP.EXPIRE_BOTH]
 
 
@@ -20,7 +20,7 @@ def _multiplier(bps: int) -> str:
 
 def filters(inst: Instrument) -> list[dict]:
     """Binance filters for the instrument's rules."""
-    step, tick = inst.qty_str(1), inst.price_str(1)
+    step, tick = inst.qty_str(inst.step_units), inst.price_str(inst.tick_units)
     lot = {"minQty": inst.qty_str(inst.min_qty), "maxQty": inst.qty_str(inst.max_qty),
            "stepSize": step}
     out = [

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from exchange.engine import (CancelAll, CancelOrder, CancelReplace, CommandRejected,
                              OrderUpdated, PlaceOrder, Reason, RuleViolation, Traded)
+from exchange.kyc import KYC
 from exchange.venue import Busy
 
 from . import errors, history
@@ -119,9 +120,13 @@ def parse_new_order(params, inst, account: int) -> tuple[PlaceOrder, str, bool]:
     elif stop_price is not None:
         raise errors.not_required("stopPrice")
     for ticks in (price, stop_price):
-        if ticks is not None and ticks > MAX_PRICE_TICKS:
+        if ticks is not None and (ticks > MAX_PRICE_TICKS or ticks % inst.tick_units):
             raise errors.filter_failure("PRICE_FILTER")
+    if qty is not None and qty % inst.step_units:  # a grid coarser than the units
+        raise errors.filter_failure("MARKET_LOT_SIZE" if market else "LOT_SIZE")
     display = _convert(params, "icebergQty", inst.qty_lots, inst.step_size, "ICEBERG_PARTS")
+    if display is not None and display % inst.step_units:
+        raise errors.filter_failure("ICEBERG_PARTS")
     if display is not None and type_ not in PRICED:
         raise errors.not_required("icebergQty")
     stp = params.str("selfTradePreventionMode")
@@ -159,6 +164,15 @@ async def _claim_client_id(request, account: int, coid: str, generated: bool) ->
         raise duplicate
     ids.begin(key)
     return key
+
+
+async def require_kyc(request, account: int) -> None:
+    """Refuse (-2010) a new order of an account that is not VERIFIED when ``[kyc]
+    require_kyc_for_trading`` is on: the one KYC gate of order entry (cancels pass)."""
+    kyc = request.app.get(KYC)
+    if kyc is not None and not await kyc.may_trade(request.app[POOL], account):
+        raise ApiError(errors.NEW_ORDER_REJECTED, "KYC verification required: this account "
+                       "may not place orders until its KYC status is VERIFIED.")
 
 
 async def submit(request, cmd) -> list:
@@ -211,6 +225,7 @@ async def new_order(request):
     mkt = market_of(request, params.symbol())
     cmd, resp_type, generated = parse_new_order(params, mkt.inst, key.account)
     params.check_all_read()
+    await require_kyc(request, key.account)
     claim = await _claim_client_id(request, key.account, cmd.client_order_id, generated)
     placed = True
     try:
@@ -352,6 +367,7 @@ async def cancel_replace(request):
     cancel_new_id = params.client_id("cancelNewClientOrderId")
     new, resp_type, generated = parse_new_order(params, inst, key.account)
     params.check_all_read()
+    await require_kyc(request, key.account)
     cmd = CancelReplace(0, key.account, inst.symbol, new, cancel_order_id=cancel_id,
                         cancel_client_order_id=None if cancel_id is not None else cancel_client_id,
                         mode=mode)

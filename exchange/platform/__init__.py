@@ -10,7 +10,8 @@ balances), ``query`` (strict query strings), ``history`` (orders, trades),
 ``portfolio`` (positions, average cost, P&L), ``roles`` (trader, operator,
 compliance), ``funding`` (deposits, faucet, withdrawals and their approval),
 ``surveillance`` (market abuse alerts), ``compliance`` (alerts, audit trail and
-any account's reports for the compliance role).
+any account's reports for the compliance role), ``kyc`` (KYC statuses),
+``instruments`` (listing, changing and delisting symbols).
 ``setup(app, settings)`` wires them into the server's application,
 next to the Binance-dialect routes of ``exchange.api``.
 """
@@ -20,8 +21,9 @@ import logging
 from aiohttp import web
 
 from ..settings import Settings
-from . import (api_keys, auth, compliance, funding, history, notifications, portfolio, profile,
-               reports, risk, totp)
+from . import (api_keys, auth, compliance, funding, history, instruments, kyc, notifications,
+               portfolio, profile, reports, risk, totp)
+from ..kyc import KYC, Kyc
 from .body import json
 from .errors import PlatformError
 from .passwords import Passwords
@@ -68,9 +70,10 @@ def setup(app: web.Application, settings: Settings) -> None:
     app[PLATFORM_SETTINGS] = settings
     app[PASSWORDS] = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     app[ATTEMPTS] = RateLimiter(settings.auth_ip_limit_1m)
+    app[KYC] = Kyc(settings.require_kyc_for_trading, settings.require_kyc_for_withdrawals)
     app.middlewares.append(platform_errors)
     for module in (auth, totp, api_keys, profile, history, portfolio, funding, reports,
-                   notifications, risk, compliance):
+                   notifications, risk, compliance, kyc, instruments):
         app.router.add_routes(module.routes)
     app.cleanup_ctx.append(_signing_key)
 

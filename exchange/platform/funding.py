@@ -30,6 +30,7 @@ from ..api.state import POOL, VENUE
 from ..engine import (CommandRejected, Deposit, Reason, RequestWithdrawal, ResolveWithdrawal,
                       WithdrawalUpdated)
 from ..engine.instrument import from_units
+from ..kyc import KYC
 from ..store.actions import record_admin_action
 from . import body, errors, query
 from .body import json
@@ -262,6 +263,9 @@ async def request_withdrawal(request: web.Request) -> web.Response:
     asset, units = asset_and_amount(request, data)
     destination = printable(data, "destination", MAX_DESTINATION_CHARS)
     pool = request.app[POOL]
+    if not await request.app[KYC].may_withdraw(pool, caller.account_id):
+        raise PlatformError(403, "KYC_REQUIRED", "Withdrawals need a VERIFIED KYC status; "
+                            "submit yours with POST /api/v1/kyc/submit.")
     withdrawal_id = str(await pool.fetchval("SELECT nextval('withdrawal_ids')"))
     events = await submit(request, RequestWithdrawal(0, caller.account_id, asset, units,
                                                      withdrawal_id))

@@ -15,17 +15,20 @@ routes = web.RouteTableDef()
 
 @routes.get("/api/v1/me")
 async def me(request: web.Request) -> web.Response:
-    """Account id, email, creation time, whether two-factor authentication is on, and role."""
+    """Account id, email, creation time, whether two-factor authentication is on, role and
+    KYC status."""
     caller = await authenticate(request)
     body.no_query(request)
     row = await request.app[POOL].fetchrow(
-        "SELECT account_id, email, created_at, totp_enabled FROM users WHERE account_id = $1",
+        "SELECT u.account_id, u.email, u.created_at, u.totp_enabled, a.kyc_status "
+        "FROM users u JOIN accounts a ON a.account_id = u.account_id WHERE u.account_id = $1",
         caller.account_id)
     if row is None:
         raise errors.PlatformError(404, "NOT_FOUND", "No login for this account.")
     return json({"account_id": row["account_id"], "email": row["email"],
                  "created_at": row["created_at"].isoformat().replace("+00:00", "Z"),
-                 "totp_enabled": row["totp_enabled"], "role": caller.role})
+                 "totp_enabled": row["totp_enabled"], "role": caller.role,
+                 "kyc_status": row["kyc_status"]})
 
 
 @routes.get("/api/v1/balances")

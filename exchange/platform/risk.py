@@ -43,7 +43,8 @@ routes = web.RouteTableDef()
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-STATUSES = tuple(s.value for s in InstrumentStatus)
+# DELISTED is final and has its own route (exchange.platform.instruments).
+STATUSES = tuple(s.value for s in InstrumentStatus if s is not InstrumentStatus.DELISTED)
 
 
 def _limits_json(values) -> dict:
