@@ -278,6 +278,7 @@ OPERATIONS = [
        response=obj(["totp_enabled"], totp_enabled=BOOL)),
     v1("GET", "me", "The account", response=obj(
         ["account_id", "email"], account_id=INT, email=S, created_at=S, totp_enabled=BOOL,
+        role={"enum": ["trader", "operator", "compliance"]},
         kyc_status={"enum": KYC_STATUSES})),
     v1("GET", "balances", "Free and locked per asset",
        response=obj(["account_id", "balances"], account_id=INT, balances=arr(BALANCE))),

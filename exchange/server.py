@@ -30,7 +30,8 @@ from . import api, feed, openapi, platform
 from .web import page
 from .api.state import MARKETDATA, POOL, VENUE, ApiSettings
 from .demo import demo_instruments
-from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reason
+from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reason, SetRiskDefaults
+from .engine.risk import LIMIT_FIELDS
 from .engine.instrument import to_units
 from .marketdata import MarketData
 from .platform.notifications import NOTIFIER, Notifier
@@ -165,6 +166,7 @@ def _venue(on_fatal):
             creds = await bootstrap_demo(app)
             if creds is not None:
                 app[DEMO_CREDENTIALS] = creds
+            await apply_risk_defaults(venue, settings)
             yield
         finally:
             await batcher.stop()
@@ -232,16 +234,29 @@ async def _expiry_clock(app: web.Application):
             await task
 
 
-def next_expiry_ns(venue: Venue) -> int | None:
-    """The earliest DAY/GTD expiry time the sequencer holds, or None.
+async def apply_risk_defaults(venue: Venue, settings: Settings) -> None:
+    """Journal the [risk] settings as SetRiskDefaults when they differ from the
+    venue's (recovery replays the journal, so the defaults in force are a command)."""
+    seq = venue.sequencer
+    values = tuple(getattr(settings, name) for name in LIMIT_FIELDS)
+    if values == seq.risk_defaults.values() and settings.halt_s * 10**9 == seq.halt_ns:
+        return
+    events = await venue.submit(SetRiskDefaults(0, *values, halt_s=settings.halt_s))
+    if any(type(ev) is CommandRejected for ev in events):
+        raise RuntimeError(f"the [risk] settings were refused: {events}")
+    log.info("risk defaults set from the settings", extra={"seq": seq.seq})
 
-    Reads the sequencer's private heap ``_expiries`` of (expire_ts_ns,
-    order_id): its head is the earliest. Entries of orders that closed
-    otherwise stay until they are due, so a tick may expire nothing; the
-    tick still pops them.
+
+def next_expiry_ns(venue: Venue) -> int | None:
+    """The earliest DAY/GTD expiry or volatility-halt reopening the sequencer holds, or None.
+
+    Reads the sequencer's private heaps ``_expiries`` of (expire_ts_ns,
+    order_id) and ``_reopens`` of (reopen_ts_ns, symbol): their heads are the
+    earliest. Entries of orders that closed otherwise stay until they are due,
+    so a tick may expire nothing; the tick still pops them.
     """
-    expiries = venue.sequencer._expiries
-    return expiries[0][0] if expiries else None
+    heads = [h[0][0] for h in (venue.sequencer._expiries, venue.sequencer._reopens) if h]
+    return min(heads) if heads else None
 
 
 async def run_expiry_clock(venue: Venue, tick_s: float = EXPIRY_TICK_S) -> None:
