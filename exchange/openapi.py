@@ -145,6 +145,9 @@ ALERT = obj(["alert_id", "symbol", "direction", "price", "repeating", "active"],
             alert_id=INT, symbol=S, direction={"enum": ["above", "below"]}, price=DEC,
             repeating=BOOL, active=BOOL, triggered_count=INT,
             last_triggered_at={"type": ["string", "null"]}, created_at=S)
+API_KEY_PATH = (P("api_key", required=True, where="path"),)
+KEY_SWITCH = obj(["api_key", "account_id", "kill_switch"], api_key=S, account_id=INT,
+                 kill_switch=BOOL, canceled_order_ids=arr(INT))
 REPORT_RANGE = (P("start_time", INT, description="ms since the epoch, inclusive"),
                 P("end_time", INT, description="ms since the epoch, exclusive"))
 REPORT_FORMAT = P("format", {"enum": ["json", "csv"]})
@@ -323,6 +326,13 @@ OPERATIONS = [
        params=ACCOUNT_ID, body=obj(["active"], active=BOOL),
        response=obj(["account_id", "kill_switch"], account_id=INT, kill_switch=BOOL,
                     canceled_order_ids=arr(INT))),
+    v1("POST", "admin/api-keys/{api_key}/kill-switch",
+       "Activate (cancel the key's orders, refuse its new ones) or lift an API key's kill "
+       "switch (operators)", params=API_KEY_PATH, body=obj(["active"], active=BOOL),
+       response=KEY_SWITCH),
+    v1("POST", "api-keys/{api_key}/kill-switch",
+       "Activate or lift the kill switch of one of your own API keys",
+       params=API_KEY_PATH, body=obj(["active"], active=BOOL), response=KEY_SWITCH),
     v1("POST", "admin/instruments/{symbol}/status",
        "Set a symbol's status: TRADING, HALT or CANCEL_ONLY (operators)",
        params=(P("symbol", required=True, where="path"),),

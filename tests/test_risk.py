@@ -174,6 +174,33 @@ def test_kill_switch_refuses_amends_and_the_new_half_of_a_cancel_replace():
         Reason.UNKNOWN_ORDER, Reason.KILL_SWITCH]
 
 
+def test_an_api_keys_kill_switch_cancels_and_refuses_only_that_keys_orders():
+    v = Venue()
+    v.place(1, BUY, qty=5, price=100, source="key-a")
+    v.place(1, BUY, qty=5, price=99, source="key-b")
+    v.place(1, BUY, qty=5, price=98)                      # entered without a key
+    events = v.apply(SetKillSwitch(2, 1, True, api_key="key-a"))
+    assert [(e.order_id, e.status, e.reason) for e in of(events, OrderUpdated)] == [
+        (1, OrderStatus.CANCELED, Reason.KILL_SWITCH)]
+    assert sorted(v.seq.orders) == [2, 3]
+    refused(v, place(1, BUY, qty=1, price=100, source="key-a"), Reason.KILL_SWITCH)
+    assert updates(v.apply(place(1, BUY, qty=1, price=97, source="key-b")))[0][2] == "NEW"
+    assert updates(v.apply(place(2, BUY, qty=1, price=96, source="key-a")))[0][2] == "NEW"
+    v.place(1, BUY, qty=1, price=95, source="key-b")
+    assert v.apply(SetKillSwitch(3, 1, False, api_key="key-a")) == []
+    assert updates(v.apply(place(1, BUY, qty=1, price=100, source="key-a")))[0][2] == "NEW"
+
+
+def test_an_api_keys_kill_switch_leaves_the_accounts_other_orders_amendable():
+    v = Venue()
+    v.place(1, BUY, qty=5, price=100, source="key-a")
+    v.place(1, BUY, qty=5, price=99, source="key-b")
+    v.apply(SetKillSwitch(1, 1, True, api_key="key-b"))
+    refused(v, AmendOrder(1, 1, "ABC", 2, qty=1), Reason.UNKNOWN_ORDER)   # canceled by it
+    assert updates(v.apply(AmendOrder(1, 1, "ABC", 1, qty=2)))[0][2] == "AMENDED"
+    assert (1, "key-b") in v.seq.killed_keys and 1 not in v.seq.killed
+
+
 # ---- price band and volatility halt ------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from exchange.venue import Busy
 
 from . import errors, history
 from .app import json
-from .auth import signed_params
+from .auth import order_source, signed_params
 from .errors import ApiError
 from .exchange_info import MAX_PRICE_TICKS
 from .market import market_of
@@ -69,9 +69,10 @@ def _convert(params, name: str, convert, unit: Decimal, filter_name: str) -> int
         raise errors.filter_failure(filter_name) from None
 
 
-def parse_new_order(params, inst, account: int) -> tuple[PlaceOrder, str, bool]:
-    """Check a new order's parameters; return the command (client id filled in), the
-    response type, and whether the client id was generated here."""
+def parse_new_order(params, inst, account: int, source: str | None = None
+                    ) -> tuple[PlaceOrder, str, bool]:
+    """Check a new order's parameters; return the command (client id filled in, entered
+    by ``source``), the response type, and whether the client id was generated here."""
     side = params.str("side", required=True)
     if side not in ("BUY", "SELL"):
         raise ApiError(errors.INVALID_SIDE, "Invalid side.")
@@ -146,7 +147,7 @@ def parse_new_order(params, inst, account: int) -> tuple[PlaceOrder, str, bool]:
     cmd = PlaceOrder(0, account, inst.symbol, side.lower(), type_, qty=qty, price=price,
                      quote_qty=quote_qty, stop_price=stop_price,
                      tif=tif or ("GTC" if type_ in PRICED else "IOC"), display_qty=display,
-                     client_order_id=coid, stp=stp)
+                     client_order_id=coid, stp=stp, source=source)
     return cmd, resp_type, generated
 
 
@@ -223,7 +224,8 @@ def _cancel_json(inst, ev, cancel_client_id: str | None) -> dict:
 async def new_order(request):
     params, key = await signed_params(request, "trade")
     mkt = market_of(request, params.symbol())
-    cmd, resp_type, generated = parse_new_order(params, mkt.inst, key.account)
+    cmd, resp_type, generated = parse_new_order(params, mkt.inst, key.account,
+                                                order_source(key.api_key))
     params.check_all_read()
     await require_kyc(request, key.account)
     claim = await _claim_client_id(request, key.account, cmd.client_order_id, generated)
@@ -365,7 +367,8 @@ async def cancel_replace(request):
         raise ApiError(errors.MANDATORY_PARAM_MISSING, "Param 'cancelOrigClientOrderId' or "
                        "'cancelOrderId' must be sent, but both were empty/null!")
     cancel_new_id = params.client_id("cancelNewClientOrderId")
-    new, resp_type, generated = parse_new_order(params, inst, key.account)
+    new, resp_type, generated = parse_new_order(params, inst, key.account,
+                                                order_source(key.api_key))
     params.check_all_read()
     await require_kyc(request, key.account)
     cmd = CancelReplace(0, key.account, inst.symbol, new, cancel_order_id=cancel_id,

@@ -68,7 +68,8 @@ class PlaceOrder(_Typed):
     """New order. LIMIT/LIMIT_MAKER need price and qty; MARKET needs qty or
     quote_qty; STOP_LOSS/TAKE_PROFIT need qty and stop_price; their _LIMIT
     forms also need price. ``display_qty`` makes an iceberg; GTD needs
-    ``expire_ts_ns``."""
+    ``expire_ts_ns``. ``source`` names what entered it (the API key), so a
+    key's kill switch can find its orders."""
 
     ts_ns: int
     account: int
@@ -84,6 +85,7 @@ class PlaceOrder(_Typed):
     client_order_id: str | None = None
     stp: STP | None = None
     expire_ts_ns: int | None = None
+    source: str | None = None
 
 
 @command
@@ -270,8 +272,10 @@ class SetRiskLimits(_Typed):
 @command
 class SetKillSwitch(_Typed):
     """Activate (cancel every open order of the account, refuse its new orders and
-    amends) or lift an account's kill switch."""
+    amends) or lift an account's kill switch; with ``api_key``, the switch of that
+    key alone (the orders whose ``source`` it is)."""
 
     ts_ns: int
     account: int
     active: bool
+    api_key: str | None = None

@@ -39,7 +39,7 @@ class Order:
         "order_id", "account", "symbol", "client_order_id", "side", "type", "tif", "price",
         "qty", "quote_qty", "stop_price", "display_qty", "stp", "expire_ts_ns", "post_only",
         "status", "open", "executed_qty", "cum_quote", "hold", "hold_balance", "budget",
-        "working", "stop_key", "created_ts_ns", "spec",
+        "working", "stop_key", "created_ts_ns", "spec", "source",
     )
 
     def move_to(self, status):

@@ -120,6 +120,7 @@ class Sequencer:
         self._limits = {}        # account -> resolved Limits, for accounts in risk_limits
         self._risk_on = False    # whether any limit is set anywhere (else no check runs)
         self.killed = set()      # accounts whose kill switch is active
+        self.killed_keys = set() # (account, api key) whose key kill switch is active
         self.daily = {}          # account -> [trading day, notional traded that day]
         self._reopens = []       # heap of (reopen_ts_ns, symbol): volatility halts
         self._handlers = {
@@ -193,6 +194,7 @@ class Sequencer:
         o.account = cmd.account
         o.symbol = cmd.symbol
         o.client_order_id = cmd.client_order_id
+        o.source = cmd.source
         o.side = side
         o.type = type_
         o.tif = tif
@@ -256,6 +258,8 @@ class Sequencer:
         if mkt is None:
             return Reason.UNKNOWN_SYMBOL
         if self.killed and cmd.account in self.killed:
+            return Reason.KILL_SWITCH
+        if self.killed_keys and (cmd.account, cmd.source) in self.killed_keys:
             return Reason.KILL_SWITCH
         inst = mkt.inst
         side = SIDE_OF.get(cmd.side)
@@ -809,12 +813,16 @@ class Sequencer:
         self._risk_on = self.risk_defaults.any or any(l.any for l in self._limits.values())
 
     def _set_kill_switch(self, cmd, events):
+        key = cmd.api_key
+        killed, switch = (self.killed, cmd.account) if key is None else (
+            self.killed_keys, (cmd.account, key))
         if not cmd.active:
-            self.killed.discard(cmd.account)
+            killed.discard(switch)
             return
-        self.killed.add(cmd.account)
+        killed.add(switch)
         for o in list(self.by_account.get(cmd.account, {}).values()):
-            self._cancel_order(o, Reason.KILL_SWITCH, cmd.ts_ns, events)
+            if key is None or o.source == key:
+                self._cancel_order(o, Reason.KILL_SWITCH, cmd.ts_ns, events)
 
     # ---- time ------------------------------------------------------------
 

@@ -16,6 +16,11 @@
 - ``POST /api/v1/admin/accounts/{account_id}/kill-switch`` (operator):
   ``{active: bool}``: a SetKillSwitch command (activating cancels every open
   order of the account).
+- ``POST /api/v1/admin/api-keys/{api_key}/kill-switch`` (operator) and
+  ``POST /api/v1/api-keys/{api_key}/kill-switch`` (the key's owner):
+  ``{active: bool}``: the kill switch of one API key (SetKillSwitch with
+  ``api_key``): cancels the open orders entered with that key and refuses its
+  new orders and amends until lifted; the account's other keys trade on.
 - ``POST /api/v1/admin/instruments/{symbol}/status`` (operator):
   ``{status: TRADING | HALT | CANCEL_ONLY}``: a SetInstrumentStatus command.
 
@@ -23,10 +28,12 @@ Limits are integers in the engine's units (``exchange.engine.risk``):
 quantities and positions in lots, notionals in quote minor units.
 """
 
+import re
 from decimal import Decimal
 
 from aiohttp import web
 
+from ..api.auth import order_source
 from ..api.state import POOL, VENUE
 from ..engine import CommandRejected, OrderUpdated, SetInstrumentStatus, SetKillSwitch, SetRiskLimits
 from ..engine.enums import InstrumentStatus
@@ -42,6 +49,7 @@ from .session import authenticate, require_role
 routes = web.RouteTableDef()
 
 DEFAULT_LIMIT = 50
+_API_KEY = re.compile(r"[A-Za-z0-9]{1,128}")
 MAX_LIMIT = 500
 # DELISTED is final and has its own route (exchange.platform.instruments).
 STATUSES = tuple(s.value for s in InstrumentStatus if s is not InstrumentStatus.DELISTED)
@@ -79,6 +87,7 @@ def risk_view(seq, account: int, ts_ns: int) -> dict:
     return {
         "account_id": account,
         "kill_switch": account in seq.killed,
+        "killed_api_keys": sorted(k for a, k in seq.killed_keys if a == account),
         "limits": _limits_json(limits.values()),
         "own_limits": _limits_json(own),
         "venue_defaults": _limits_json(seq.risk_defaults.values()),
@@ -203,6 +212,47 @@ async def kill_switch(request: web.Request) -> web.Response:
     await record_admin_action(request.app[POOL], caller, "risk.kill_switch", f"account:{account}",
                               {"active": active, "canceled_order_ids": canceled})
     return json({"account_id": account, "kill_switch": active, "canceled_order_ids": canceled})
+
+
+async def _key_kill_switch(request: web.Request, caller, owner: int | None) -> web.Response:
+    """Set the kill switch of the API key in the path; ``owner``: it must be this account's."""
+    data = await body.read_object(request, frozenset({"active"}))
+    active = data.get("active")
+    if active is None:
+        raise errors.missing_field("active")
+    if type(active) is not bool:
+        raise errors.invalid_field("active", "must be true or false")
+    api_key = request.match_info["api_key"]
+    account = None
+    if _API_KEY.fullmatch(api_key):
+        account = await request.app[POOL].fetchval(
+            "SELECT account_id FROM api_keys WHERE api_key = $1", api_key)
+    if account is None or (owner is not None and account != owner):
+        raise PlatformError(404, "API_KEY_NOT_FOUND", "No such API key.")
+    events = await _submit(request, SetKillSwitch(0, account, active, order_source(api_key)))
+    canceled = sorted({ev.order_id for ev in events if type(ev) is OrderUpdated})
+    if owner is None:
+        await record_admin_action(request.app[POOL], caller, "risk.key_kill_switch",
+                                  f"api_key:{order_source(api_key)}",
+                                  {"account_id": account, "active": active,
+                                   "canceled_order_ids": canceled})
+    return json({"api_key": api_key, "account_id": account, "kill_switch": active,
+                 "canceled_order_ids": canceled})
+
+
+@routes.post("/api/v1/admin/api-keys/{api_key}/kill-switch")
+async def admin_key_kill_switch(request: web.Request) -> web.Response:
+    """Activate or lift any API key's kill switch (operators)."""
+    caller = await authenticate(request)
+    require_role(caller, "operator")
+    return await _key_kill_switch(request, caller, None)
+
+
+@routes.post("/api/v1/api-keys/{api_key}/kill-switch")
+async def own_key_kill_switch(request: web.Request) -> web.Response:
+    """Activate or lift the kill switch of one of your own API keys."""
+    caller = await authenticate(request)
+    return await _key_kill_switch(request, caller, caller.account_id)
 
 
 @routes.post("/api/v1/admin/instruments/{symbol}/status")

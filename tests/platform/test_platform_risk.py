@@ -153,3 +153,52 @@ async def test_bad_admin_requests_are_4xx_and_change_nothing(app, user, operator
     status, out, _ = await operator.call(method, path.format(id=user.account_id), body)
     assert (status, out["code"]) == expect, out
     assert engine_state(app) == before
+
+
+async def test_an_api_keys_kill_switch_stops_that_key_alone(app, user, traders, operator):
+    mine, other = traders          # ``mine`` trades with one of the user's API keys
+    status, second, _ = await user.call("POST", "/api/v1/api-keys",
+                                        {"name": "second", "permissions": ["read", "trade"]})
+    assert status == 201
+    spare = type(mine)(user, user.account_id, second["api_key"], second["secret"])
+    first = await mine.order("AAPL", "BUY", "90.00", "1")
+    kept = await spare.order("AAPL", "BUY", "89.00", "1")
+    status, out, _ = await user.call("POST", f"/api/v1/api-keys/{mine.key}/kill-switch",
+                                     {"active": True})
+    assert status == 200, out
+    assert out == {"api_key": mine.key, "account_id": user.account_id, "kill_switch": True,
+                   "canceled_order_ids": [first["orderId"]]}
+    status, refused = await user.signed("POST", "/api/v3/order", mine.key, mine.secret, {
+        "symbol": "AAPL", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+        "quantity": "1", "price": "90.00"})
+    assert (status, refused["code"]) == (400, -2010)
+    assert "Kill switch" in refused["msg"]
+    await spare.order("AAPL", "BUY", "88.00", "1")                 # the other key trades on
+    assert kept["orderId"] in app[VENUE].sequencer.orders
+    status, view = await user.get("/api/v1/risk")
+    assert view["kill_switch"] is False and view["killed_api_keys"] == [mine.key[:16]]
+    # an operator lifts it; the lift is audited
+    status, out, _ = await operator.call(
+        "POST", f"/api/v1/admin/api-keys/{mine.key}/kill-switch", {"active": False})
+    assert (status, out["kill_switch"], out["canceled_order_ids"]) == (200, False, [])
+    await mine.order("AAPL", "BUY", "90.00", "1")
+    action = await app[POOL].fetchval(
+        "SELECT action FROM admin_actions ORDER BY action_id DESC LIMIT 1")
+    assert action == "risk.key_kill_switch"
+
+
+async def test_key_kill_switch_refusals_change_nothing(app, user, traders, operator):
+    mine, other = traders
+    before = engine_state(app)
+    for path, body, code in [
+        (f"/api/v1/api-keys/{other.key}/kill-switch", {"active": True}, "API_KEY_NOT_FOUND"),
+        ("/api/v1/api-keys/nosuchkey/kill-switch", {"active": True}, "API_KEY_NOT_FOUND"),
+        ("/api/v1/api-keys/bad-key!/kill-switch", {"active": True}, "API_KEY_NOT_FOUND"),
+        (f"/api/v1/api-keys/{mine.key}/kill-switch", {"active": "yes"}, "INVALID_FIELD"),
+        (f"/api/v1/api-keys/{mine.key}/kill-switch", {}, "MISSING_FIELD"),
+        (f"/api/v1/admin/api-keys/{mine.key}/kill-switch", {"active": True}, "FORBIDDEN"),
+    ]:
+        status, out, _ = await user.call("POST", path, body)
+        assert out["code"] == code, (path, out)
+        assert 400 <= status < 500
+    assert engine_state(app) == before and not app[VENUE].sequencer.killed_keys
