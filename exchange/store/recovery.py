@@ -126,8 +126,10 @@ def _check_instruments(seq, rows):
             inst = codec.decode_instrument(definition)
         except ValueError as e:
             raise RecoveryError(f"instrument {symbol}: undecodable definition: {e}") from e
-        stored[symbol] = repr(replace(inst, status=status))
-        memory[symbol] = repr(replace(seq.markets[symbol].inst, status=status))
+        # compared encoded: canonical (a set's repr depends on its insertion history)
+        stored[symbol] = codec.encode_instrument(replace(inst, status=status))
+        memory[symbol] = codec.encode_instrument(replace(seq.markets[symbol].inst,
+                                                         status=status))
     _mismatches("instrument definitions", memory, stored)
 
 
