@@ -306,7 +306,9 @@ OPERATIONS = [
     v1("GET", "ws", "WebSocket: the account's user data events (executionReport, "
        "outboundAccountPosition, balanceUpdate) and notifications; the access token in "
        "?token= or the header",
-       params=(P("token", description="the access token (browsers cannot set headers)"),),
+       params=(P("token", description="the access token (browsers cannot set headers)"),
+               P("cancel_on_disconnect", {"enum": ["true", "false"]},
+                 description="cancel every open order of the account when the socket goes")),
        status=101),
     v1("GET", "risk", "My pre-trade limits, their usage, holds and exposure per symbol",
        response=obj(["account_id", "kill_switch", "limits", "usage"], account_id=INT,

@@ -150,6 +150,7 @@ REASON_ERRORS = {
     R.STP: (NEW_ORDER_REJECTED, "Order expired (self-trade prevention)."),
     R.TIME: (NEW_ORDER_REJECTED, "Order expired (time)."),
     R.USER: (CANCEL_REJECTED, "Canceled by user."),
+    R.DISCONNECTED: (CANCEL_REJECTED, "Canceled: its session disconnected."),
     R.REPLACED: (CANCEL_REJECTED, "Replaced."),
     R.HALTED: (NEW_ORDER_REJECTED, "Market is closed."),
     R.FUNDS: (NEW_ORDER_REJECTED, "Account has insufficient balance for requested action."),

@@ -4,11 +4,10 @@ Nothing here does IO, reads a clock or config, or imports asyncio.
 """
 
 from .book import OrderBook
-from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, ChangeInstrument,
-                       Deposit, ExpireOrders,
-                       ListInstrument, PlaceOrder, RequestWithdrawal, ResolveWithdrawal,
-                       SetInstrumentStatus, SetKillSwitch, SetRiskDefaults, SetRiskLimits,
-                       Withdraw)
+from .commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, CancelReplace,
+                       ChangeInstrument, Deposit, ExpireOrders, ListInstrument, PlaceOrder,
+                       RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch,
+                       SetRiskDefaults, SetRiskLimits, Withdraw)
 from .enums import STP, InstrumentStatus, OrderStatus, OrderType, Side, TimeInForce
 from .events import (Accepted, Amended, BalanceChanged, Canceled, CommandRejected, DepthUpdated,
                      Event, Expired, Filled, InstrumentChanged, InstrumentDefined,
@@ -24,7 +23,7 @@ __all__ = [
     "OrderBook", "Sequencer", "Ledger", "Instrument", "RuleViolation", "Order", "TRANSITIONS",
     "IllegalTransition", "FEE_ACCOUNT", "Entry",
     "Side", "TimeInForce", "STP", "OrderType", "OrderStatus", "InstrumentStatus",
-    "PlaceOrder", "CancelOrder", "CancelAll", "AmendOrder", "CancelReplace", "Deposit",
+    "PlaceOrder", "CancelOrder", "CancelAll", "CancelOnDisconnect", "AmendOrder", "CancelReplace", "Deposit",
     "Withdraw", "RequestWithdrawal", "ResolveWithdrawal", "ListInstrument",
     "SetInstrumentStatus", "ChangeInstrument", "ExpireOrders", "SetRiskDefaults", "SetRiskLimits", "SetKillSwitch",
     "Limits", "RISK_REASONS",

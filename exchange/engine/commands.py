@@ -109,6 +109,16 @@ class CancelAll(_Typed):
 
 
 @command
+class CancelOnDisconnect(_Typed):
+    """A session that opted in to cancel-on-disconnect ended: cancel the account's open
+    orders (stops included) on every symbol, only those entered by ``source`` if given."""
+
+    ts_ns: int
+    account: int
+    source: str | None = None
+
+
+@command
 class AmendOrder(_Typed):
     """Change an open order's open quantity (lots) and/or price (ticks)."""
 

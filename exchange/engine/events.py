@@ -79,6 +79,7 @@ class Reason(StrEnum):
     VOLATILITY_HALT = "VOLATILITY_HALT"   # a taker reached its band edge: the symbol halted
     INSTRUMENT_CHANGED = "INSTRUMENT_CHANGED"  # off the new grid, or its larger fee hold unfunded
     DELISTED = "DELISTED"                 # its symbol was delisted
+    DISCONNECTED = "DISCONNECTED"         # its session ended (cancel-on-disconnect)
 
 
 # Rejections that are pre-trade risk breaches (the batcher records them in risk_alerts).

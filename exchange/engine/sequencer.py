@@ -31,10 +31,10 @@ from heapq import heappop, heappush
 from sortedcontainers import SortedList
 
 from .book import OrderBook
-from .commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace, ChangeInstrument,
-                       Deposit, ExpireOrders, ListInstrument, PlaceOrder, RequestWithdrawal,
-                       ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch, SetRiskDefaults,
-                       SetRiskLimits, Withdraw)
+from .commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, CancelReplace,
+                       ChangeInstrument, Deposit, ExpireOrders, ListInstrument, PlaceOrder,
+                       RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch,
+                       SetRiskDefaults, SetRiskLimits, Withdraw)
 from .enums import SIDE_OF, STATUS_OF, STP_OF, TIF_OF, InstrumentStatus, OrderType, Side, TimeInForce
 from .events import (Canceled, CommandRejected, DepthUpdated, Expired, Filled,
                      InstrumentChanged, InstrumentDefined, OrderSpec, OrderUpdated, Reason, Rejected, Rested,
@@ -125,6 +125,7 @@ class Sequencer:
         self._reopens = []       # heap of (reopen_ts_ns, symbol): volatility halts
         self._handlers = {
             PlaceOrder: self._place, CancelOrder: self._cancel, CancelAll: self._cancel_all,
+            CancelOnDisconnect: self._cancel_on_disconnect,
             AmendOrder: self._amend, CancelReplace: self._cancel_replace,
             Deposit: self._deposit, Withdraw: self._withdraw,
             RequestWithdrawal: self._request_withdrawal,
@@ -692,6 +693,11 @@ class Sequencer:
         mine = [o for o in self.by_account.get(cmd.account, {}).values() if o.symbol == cmd.symbol]
         for o in mine:
             self._cancel_order(o, Reason.USER, cmd.ts_ns, events)
+
+    def _cancel_on_disconnect(self, cmd, events):
+        for o in list(self.by_account.get(cmd.account, {}).values()):
+            if cmd.source is None or o.source == cmd.source:
+                self._cancel_order(o, Reason.DISCONNECTED, cmd.ts_ns, events)
 
     def _cancel_replace(self, cmd, events):
         new = cmd.new

@@ -21,7 +21,7 @@ from ..platform.notifications import notify_stream
 from ..platform.session import MAX_TOKEN_CHARS, authenticate, verify_token
 from .state import HUB, WS_PING_S
 from .streams import MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_S
-from .user import account_stream
+from .user import account_stream, cancel_on_disconnect
 
 TOKEN_EXPIRED_CLOSE = 1008
 
@@ -42,8 +42,11 @@ async def private_stream(request: web.Request) -> web.StreamResponse:
     """The caller's user data events over a WebSocket (JWT in ?token= or the header)."""
     caller = await _caller(request)
     for name in request.query:
-        if name != "token":
+        if name not in ("token", "cancel_on_disconnect"):
             raise platform_errors.unknown_parameter(name)
+    cancel = request.query.get("cancel_on_disconnect")
+    if cancel not in (None, "true", "false"):
+        raise platform_errors.invalid_parameter("cancel_on_disconnect", "must be true or false")
     hub = request.app[HUB]
     ws = web.WebSocketResponse(heartbeat=request.app[WS_PING_S], compress=False,
                                max_msg_size=MAX_MESSAGE_BYTES)
@@ -69,4 +72,6 @@ async def private_stream(request: web.Request) -> web.StreamResponse:
     finally:
         expiry.cancel()
         hub.disconnect(sub)
+        if cancel == "true":
+            cancel_on_disconnect(request.app, caller.account_id, None)
     return ws

@@ -11,6 +11,10 @@ Stream names (symbols in lower case, as Binance writes them):
 - ``<s>@depth5|10|20`` (and ``@100ms``): the top of the book, every 1000 ms /
   100 ms, when it changed;
 - ``<s>@bookTicker``: best bid and ask, whenever they change;
+- ``<s>@status``: the symbol's trading status as it changes (a volatility
+  halt and its reopening, an operator's HALT/CANCEL_ONLY, delisting), as
+  ``{"e": "instrumentStatus", "s", "X": status, "T": its time}`` (not a
+  Binance stream: Binance announces these out of band);
 - ``<s>@kline_<interval>``, ``<s>@ticker``, ``<s>@miniTicker``,
   ``!ticker@arr``, ``!miniTicker@arr``: every second while someone listens (a
   ticker for each symbol with a trade in the last 24 h), from the stored trades (the
@@ -28,7 +32,7 @@ import orjson
 
 from ..api import history
 from ..api.market import DAY_MS, kline_row, ticker_json
-from ..engine import DepthUpdated, Traded
+from ..engine import DepthUpdated, InstrumentChanged, Traded
 from ..engine.enums import Side
 
 log = logging.getLogger(__name__)
@@ -37,7 +41,8 @@ NS_PER_MS = 1_000_000
 TICK_S = 0.1                       # the 100 ms streams; the others every 10th tick
 PARTIAL_LEVELS = (5, 10, 20)
 SPEEDS = ("", "@100ms")
-KINDS = {"trade", "aggTrade", "bookTicker", "ticker", "miniTicker", "depth", "depth@100ms"} | {
+KINDS = {"trade", "aggTrade", "bookTicker", "ticker", "miniTicker", "depth", "depth@100ms",
+         "status"} | {
     f"depth{n}{speed}" for n in PARTIAL_LEVELS for speed in SPEEDS} | {
     f"kline_{i}" for i in history.INTERVALS}
 ALL_MARKET = {"!ticker@arr", "!miniTicker@arr"}
@@ -98,6 +103,12 @@ class PublicFeed:
                 elif t is DepthUpdated:
                     self._diff(ev)
                     tops[ev.symbol] = ev.update_id
+                elif t is InstrumentChanged:   # listed, halted, reopened, delisted
+                    stream = self._name(ev.symbol) + "@status"
+                    if hub.wanted(stream):
+                        hub.publish(stream, dumps({"e": "instrumentStatus", "E": now_ms,
+                                                   "s": ev.symbol, "X": str(ev.status),
+                                                   "T": ev.ts_ns // NS_PER_MS}))
         for symbol, update_id in tops.items():
             stream = self._name(symbol) + "@bookTicker"
             if hub.wanted(stream):

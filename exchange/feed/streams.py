@@ -19,6 +19,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from .state import HUB, PUBLIC_FEED, USER_FEED, WS_PING_S
+from .user import cancel_on_disconnect
 
 MAX_STREAMS = 1024           # per connection, as Binance
 MAX_MESSAGES_PER_S = 10      # incoming control messages per connection per second
@@ -65,11 +66,15 @@ async def serve(request: web.Request, names: list, *, combined: bool) -> web.Str
                                max_msg_size=MAX_MESSAGE_BYTES)
     await ws.prepare(request)
     sub = hub.connect(request.transport, "combined" if combined else None)
+    cancels = set()   # (account, order source) to cancel when this socket closes
     try:
         for name in names[:MAX_STREAMS]:
             stream = canonical(app, name)
             if stream is None and user_feed is not None:
                 stream = user_feed.stream_of(name)   # a listen key
+                cancel = user_feed.cancel_of(name)
+                if cancel is not None:
+                    cancels.add(cancel)
             if stream is not None:
                 hub.subscribe(sub, stream)
         window, count = int(time.monotonic()), 0
@@ -91,6 +96,8 @@ async def serve(request: web.Request, names: list, *, combined: bool) -> web.Str
             await ws.send_str(reply.decode())
     finally:
         hub.disconnect(sub)
+        for account, source in cancels:
+            cancel_on_disconnect(app, account, source)
     return ws
 
 

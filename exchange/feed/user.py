@@ -35,13 +35,14 @@ from aiohttp import web
 
 from ..api import errors
 from ..api.app import json
-from ..api.auth import api_key_of, public_params
+from ..api.auth import api_key_of, order_source, public_params
 from ..api.errors import ApiError
 from ..api.ratelimit import weight
 from ..api.views import OrderView, ms, order_json
-from ..engine import BalanceChanged, OrderUpdated, Traded
+from ..engine import BalanceChanged, CancelOnDisconnect, OrderUpdated, Traded
 from ..engine.instrument import from_units
 from ..engine.ledger import Entry
+from ..api.state import VENUE
 from .state import USER_FEED
 
 log = logging.getLogger(__name__)
@@ -57,19 +58,36 @@ FUNDING = (Entry.DEPOSIT, Entry.WITHDRAWAL)
 OPEN = ("NEW", "PARTIALLY_FILLED")
 
 
+_CANCELS = set()   # cancel-on-disconnect tasks in flight (a task needs a reference)
+
+
+def cancel_on_disconnect(app: web.Application, account: int, source: str | None) -> None:
+    """A session that opted in ended: cancel the account's open orders (only those
+    entered by ``source``, an ``order_source``, if given), in the background."""
+    async def run():
+        try:
+            await app[VENUE].submit(CancelOnDisconnect(0, account, source))
+        except Exception:  # the journal failed: on_fatal stops the server
+            log.exception("cancel-on-disconnect for account %d failed", account)
+    task = asyncio.get_running_loop().create_task(run(), name="cancel-on-disconnect")
+    _CANCELS.add(task)
+    task.add_done_callback(_CANCELS.discard)
+
+
 def account_stream(account: int) -> str:
     """The internal stream carrying ``account``'s user data events."""
     return f"@user:{account}"
 
 
 class ListenKey:
-    __slots__ = ("key", "account", "stream", "expires_at")
+    __slots__ = ("key", "account", "stream", "expires_at", "cancel_source")
 
     def __init__(self, key, account, stream, expires_at):
         self.key = key
         self.account = account
         self.stream = stream
         self.expires_at = expires_at
+        self.cancel_source = None   # opted in to cancel-on-disconnect: the key's order_source
 
 
 class UserFeed:
@@ -88,11 +106,14 @@ class UserFeed:
 
     # ---- listen keys -------------------------------------------------------------
 
-    def create(self, account: int) -> str:
-        """Return the account's listen key, extended by ``ttl_s``; a new one if it has none."""
+    def create(self, account: int, cancel_source: str | None = None) -> str:
+        """Return the account's listen key, extended by ``ttl_s``; a new one if it has none.
+        With ``cancel_source``, a socket of the key that closes cancels the open orders
+        entered with that API key (cancel-on-disconnect); without, it does not."""
         lk = self.by_account.get(account)
         if lk is not None and lk.expires_at > self.clock():
             lk.expires_at = self.clock() + self.ttl_s
+            lk.cancel_source = cancel_source
             return lk.key
         if lk is not None:
             self._end(lk, expired=True)
@@ -100,6 +121,7 @@ class UserFeed:
         key = secrets.token_hex(30)        # 60 characters, like Binance's
         lk = ListenKey(key, account, f"{account_stream(account)}:{self._serial}",
                        self.clock() + self.ttl_s)
+        lk.cancel_source = cancel_source
         self.keys[key] = lk
         self.by_account[account] = lk
         return key
@@ -132,6 +154,14 @@ class UserFeed:
         """The internal stream of a valid listen key ``name``, else None."""
         lk = self._live(name)
         return None if lk is None else lk.stream
+
+    def cancel_of(self, name):
+        """``(account, order source)`` to cancel when a socket of listen key ``name`` closes,
+        if the key opted in to cancel-on-disconnect; else None."""
+        lk = self._live(name)
+        if lk is None or lk.cancel_source is None:
+            return None
+        return lk.account, lk.cancel_source
 
     def sweep(self) -> int:
         """Forget the keys past their expiry and close their sockets; return how many."""
@@ -300,23 +330,27 @@ async def _listen_key_request(request, needs_key: bool):
     key = await api_key_of(request)
     params = await public_params(request)
     listen_key = params.str("listenKey", required=needs_key) if needs_key else None
+    cancel = None if needs_key else params.bool("cancelOnDisconnect")
     params.check_all_read()
-    return request.app[USER_FEED], key, listen_key
+    return request.app[USER_FEED], key, listen_key, cancel
 
 
 @routes.post("/api/v3/userDataStream")
 @weight(2)
 async def create_listen_key(request):
-    """Start (or extend) the account's user data stream; X-MBX-APIKEY only, no signature."""
-    feed, key, _ = await _listen_key_request(request, False)
-    return json({"listenKey": feed.create(key.account)})
+    """Start (or extend) the account's user data stream; X-MBX-APIKEY only, no signature.
+    ``cancelOnDisconnect=true``: a socket of the key that closes cancels the orders this
+    API key entered."""
+    feed, key, _, cancel = await _listen_key_request(request, False)
+    return json({"listenKey": feed.create(key.account,
+                                          order_source(key.api_key) if cancel else None)})
 
 
 @routes.put("/api/v3/userDataStream")
 @weight(2)
 async def keepalive_listen_key(request):
     """Keep a listen key valid for another 60 minutes."""
-    feed, key, listen_key = await _listen_key_request(request, True)
+    feed, key, listen_key, _ = await _listen_key_request(request, True)
     if not feed.keepalive(key.account, listen_key):
         raise _no_such_key()
     return json({})
@@ -326,7 +360,7 @@ async def keepalive_listen_key(request):
 @weight(2)
 async def close_listen_key(request):
     """Invalidate a listen key; its sockets are closed."""
-    feed, key, listen_key = await _listen_key_request(request, True)
+    feed, key, listen_key, _ = await _listen_key_request(request, True)
     if not feed.close(key.account, listen_key):
         raise _no_such_key()
     return json({})

@@ -29,13 +29,13 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from ..api import errors
-from ..api.auth import check_signed
+from ..api.auth import check_signed, order_source
 from ..api.errors import ApiError
 from ..api.params import Params
 from ..api.ratelimit import LIMITER
 from .state import HUB, WS_PING_S
 from .streams import MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_S
-from .user import account_stream
+from .user import account_stream, cancel_on_disconnect
 
 MAX_SUBSCRIPTIONS = 1000
 ALREADY_SUBSCRIBED = -2035      # Binance: "User Data Stream subscription already active."
@@ -75,7 +75,9 @@ class Session:
         self.connected_ms = int(time.time() * 1000)
         self.logon = None            # the ApiKey of session.logon
         self.logon_ms = None
+        self.logon_cancel = False    # session.logon opted in to cancel-on-disconnect
         self.subs = {}               # subscription id -> (hub Subscriber, account, by logon)
+        self.cancels = {}            # subscription id -> (account, order source) to cancel
         self.next_id = 0
 
     async def handle(self, text: str) -> bytes:
@@ -134,7 +136,8 @@ class Session:
         return Params({k: _scalar(k, v) for k, v in params.items()})
 
     async def _signed(self, params: dict):
-        """Check a signed request's params; return the caller's ApiKey."""
+        """Check a signed request's params; return the caller's ApiKey and whether it asks
+        for cancel-on-disconnect (``cancelOnDisconnect``, signed like the rest)."""
         texts = {k: _scalar(k, v) for k, v in params.items()}
         payload = "&".join(f"{k}={texts[k]}" for k in sorted(texts) if k != "signature")
         values = Params(texts)
@@ -142,8 +145,9 @@ class Session:
         if api_key is None:
             raise errors.mandatory("apiKey")
         key = await check_signed(self.app, api_key, values, payload)
+        cancel = bool(values.bool("cancelOnDisconnect"))
         values.check_all_read()
-        return key
+        return key, cancel
 
     def _none(self, params: dict) -> None:
         self._params(params).check_all_read()
@@ -165,7 +169,7 @@ class Session:
                 "userDataStream": bool(self.subs)}
 
     async def _session_logon(self, params):
-        self.logon = await self._signed(params)
+        self.logon, self.logon_cancel = await self._signed(params)
         self.logon_ms = int(time.time() * 1000)
         return self._status()
 
@@ -178,6 +182,7 @@ class Session:
         for sid in [sid for sid, (_, _, by_logon) in self.subs.items() if by_logon]:
             self._unsubscribe(sid)
         self.logon = self.logon_ms = None
+        self.logon_cancel = False
         return self._status()
 
     async def _userDataStream_subscribe(self, params):
@@ -188,8 +193,11 @@ class Session:
         return self._subscribe(self.logon.account, True)
 
     async def _userDataStream_subscribe_signature(self, params):
-        key = await self._signed(params)
-        return self._subscribe(key.account, False)
+        key, cancel = await self._signed(params)
+        result = self._subscribe(key.account, False)
+        if cancel:
+            self.cancels[result["subscriptionId"]] = (key.account, order_source(key.api_key))
+        return result
 
     async def _userDataStream_unsubscribe(self, params):
         values = self._params(params)
@@ -225,11 +233,19 @@ class Session:
 
     def _unsubscribe(self, sid: int) -> None:
         sub, _, _ = self.subs.pop(sid)
+        self.cancels.pop(sid, None)   # ended on purpose: nothing to cancel
         self.hub.disconnect(sub)
 
     def close(self) -> None:
+        """The connection ended: forget its subscriptions, then cancel what opted in."""
+        cancels = set(self.cancels.values())
+        if self.logon is not None and self.logon_cancel:
+            cancels.add((self.logon.account, order_source(self.logon.api_key)))
+        self.cancels.clear()
         for sid in list(self.subs):
             self._unsubscribe(sid)
+        for account, source in cancels:
+            cancel_on_disconnect(self.app, account, source)
 
 
 @routes.get("/ws-api/v3")

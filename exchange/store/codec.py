@@ -28,15 +28,16 @@ from decimal import Decimal
 
 import orjson
 
-from ..engine.commands import (AmendOrder, CancelAll, CancelOrder, CancelReplace,
-                               ChangeInstrument, Deposit, ExpireOrders, ListInstrument, PlaceOrder, RequestWithdrawal,
-                               ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch,
-                               SetRiskDefaults, SetRiskLimits, Withdraw)
+from ..engine.commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder,
+                               CancelReplace, ChangeInstrument, Deposit, ExpireOrders,
+                               ListInstrument, PlaceOrder, RequestWithdrawal, ResolveWithdrawal,
+                               SetInstrumentStatus, SetKillSwitch, SetRiskDefaults, SetRiskLimits,
+                               Withdraw)
 from ..engine.enums import STP, InstrumentStatus, OrderType, Side, TimeInForce
 from ..engine.instrument import Instrument
 
 _TYPES = {cls.__name__: cls for cls in (
-    PlaceOrder, CancelOrder, CancelAll, AmendOrder, CancelReplace, Deposit, Withdraw,
+    PlaceOrder, CancelOrder, CancelAll, CancelOnDisconnect, AmendOrder, CancelReplace, Deposit, Withdraw,
     RequestWithdrawal, ResolveWithdrawal, ListInstrument, SetInstrumentStatus, ExpireOrders,
     SetRiskDefaults, SetRiskLimits, SetKillSwitch, ChangeInstrument, Instrument)}
 COMMAND_TYPES = frozenset(_TYPES) - {"Instrument"}

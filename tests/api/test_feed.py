@@ -515,3 +515,14 @@ async def test_every_trade_message_is_already_in_the_trades_table(app, client, a
     checker.cancel()
     assert missing == [] and len(seen) == len(rest)
     await ws.close()
+
+
+async def test_status_changes_are_market_data_events(app, client):
+    from exchange.api import VENUE
+    from exchange.engine import SetInstrumentStatus
+    ws = await client.ws_connect("/ws/aapl@status")
+    for status in ("HALT", "TRADING"):
+        await app[VENUE].submit(SetInstrumentStatus(0, "AAPL", status))
+        event = await receive_json(ws)
+        assert (event["e"], event["s"], event["X"]) == ("instrumentStatus", "AAPL", status)
+    await ws.close()

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange.engine import commands as commands_module
-from exchange.engine import (STP, ChangeInstrument, SetKillSwitch, SetRiskDefaults, SetRiskLimits, AmendOrder, CancelAll, CancelOrder, CancelReplace, Deposit,
+from exchange.engine import (STP, ChangeInstrument, SetKillSwitch, SetRiskDefaults, SetRiskLimits, AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, CancelReplace, Deposit,
                              ExpireOrders, Instrument, InstrumentStatus, ListInstrument, OrderType,
                              PlaceOrder, RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus,
                              Side, TimeInForce, Withdraw)
@@ -33,6 +33,7 @@ EXAMPLES = [
     CancelOrder(1, 2, "XYZ", order_id=3),
     CancelOrder(1, 2, "XYZ", client_order_id="abc-1"),
     CancelAll(1, 2, "XYZ"),
+    CancelOnDisconnect(1, 2), CancelOnDisconnect(1, 2, "0123456789abcdef"),
     AmendOrder(1, 2, "XYZ", 3, qty=4),
     AmendOrder(1, 2, "XYZ", 3, price=5),
     CancelReplace(1, 2, "XYZ", PLACE, cancel_order_id=4, mode="ALLOW_FAILURE"),
