@@ -153,7 +153,7 @@ def _venue(on_fatal):
             chain_head = await audit.chain_head(conn)  # nothing writes the journal yet
         metrics = app[METRICS]
         batcher = Batcher(pool, on_fatal=on_fatal or _exit_on_fatal, metrics=metrics,
-                          chain_head=chain_head)
+                          chain_head=chain_head, cut=sequencer.depth_changes)
         metrics.watch_journal(batcher)
         app[MARKETDATA] = MarketData(sequencer)   # the recovered state is all committed
         batcher.on_commit(app[MARKETDATA].on_commit)

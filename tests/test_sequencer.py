@@ -14,7 +14,7 @@ import pytest
 
 from exchange.engine import (FEE_ACCOUNT, STP, TRANSITIONS, AmendOrder, BalanceChanged,
                              CancelAll, CancelOrder, CancelReplace, CommandRejected,
-                             DepthUpdated, Deposit, Entry, ExpireOrders, IllegalTransition, Instrument,
+                             Deposit, Entry, ExpireOrders, IllegalTransition, Instrument,
                              InstrumentChanged, InstrumentStatus, ListInstrument, Order,
                              OrderSpec, OrderStatus, OrderUpdated, PlaceOrder, Reason, Sequencer,
                              SetInstrumentStatus, Traded, Withdraw)
@@ -47,19 +47,15 @@ class Venue:
                     self.apply(Deposit(0, account, asset, 1_000_000))
 
     def apply(self, cmd):
-        """Apply ``cmd``; return its events less DepthUpdated (tests/test_depth_updates.py
-        specifies those), after checking each DepthUpdated level against the book."""
+        """Apply ``cmd``, check the invariants and that its depth changes (specified by
+        tests/test_depth_updates.py) match the book; return its events."""
         events = self.seq.apply(cmd)
         self.seq.check()
-        out = []
-        for e in events:
-            if type(e) is DepthUpdated:
-                book = self.seq.markets[e.symbol].book
-                for side, levels in (("buy", e.bids), ("sell", e.asks)):
-                    assert all(book.level_qty(side, p) == q for p, q in levels), e
-            else:
-                out.append(e)
-        return out
+        for e in self.seq.depth_changes():
+            book = self.seq.markets[e.symbol].book
+            for side, levels in (("buy", e.bids), ("sell", e.asks)):
+                assert all(book.level_qty(side, p) == q for p, q in levels), e
+        return events
 
     def place(self, account, side, type_="LIMIT", symbol="ABC", ts=1, **kw):
         return self.apply(PlaceOrder(ts, account, symbol, side, type_, **kw))

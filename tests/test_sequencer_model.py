@@ -14,8 +14,9 @@ step it runs ``Sequencer.check()`` and an independent check of its own:
   limit orders never trade through their price; a market buy by quote amount
   never spends more than it;
 * order statuses seen in events move only through TRANSITIONS;
-* a depth mirror fed only from DepthUpdated events equals each book's depth,
-  and each symbol's update id goes up by exactly one per DepthUpdated;
+* a depth mirror fed only from the DepthUpdated events of ``depth_changes()``,
+  taken after random runs of commands (as batches are cut), equals each book's
+  depth then, and each symbol's update id goes up by exactly one per event;
 * a refused command yields exactly one CommandRejected and leaves the state
   as it was (balances, open orders, books, stops, ids).
 
@@ -29,7 +30,7 @@ from decimal import Decimal as D
 from hypothesis import given, settings, strategies as st
 
 from exchange.engine import (FEE_ACCOUNT, STP, TRANSITIONS, AmendOrder, BalanceChanged,
-                             CancelAll, CancelOrder, CancelReplace, CommandRejected, DepthUpdated,
+                             CancelAll, CancelOrder, CancelReplace, CommandRejected,
                              Deposit, ExpireOrders, Instrument, InstrumentChanged, ListInstrument,
                              OrderUpdated, PlaceOrder, Sequencer, SetInstrumentStatus, Traded,
                              Withdraw)
@@ -61,7 +62,8 @@ def snapshot(seq):
                     o.working, o.stop_key, o.client_order_id)
               for oid, o in seq.orders.items()}
     markets = {sym: (m.book.depth(1000), list(m.book.orders()), list(m.rising),
-                     list(m.falling), m.last_price, m.status, m.update_id)
+                     list(m.falling), m.last_price, m.status, m.update_id,
+                     sorted(m.touched_bids), sorted(m.touched_asks))
                for sym, m in seq.markets.items()}
     return (balances, orders, markets, sorted(seq.by_client), seq.next_order_id,
             seq.next_trade_id, dict(seq.ledger.external), sorted(seq._expiries))
@@ -79,6 +81,30 @@ class Model:
         self.closed = set()
         self.insts = {i.symbol: i for i in INSTRUMENTS}
         self.depth = {}         # symbol -> (update_id, {price: qty} bids, {price: qty} asks)
+
+    def take_depth(self):
+        """Take the depth changes (as a batch cut does); the mirror must then be the books."""
+        seq = self.seq
+        changes = seq.depth_changes()
+        assert len({e.symbol for e in changes}) == len(changes), "two updates for a symbol"
+        for e in changes:
+            assert e.seq == seq.seq
+            last, bids, asks = self.depth.get(e.symbol, (0, {}, {}))
+            assert e.update_id == last + 1, e
+            assert list(e.bids) == sorted(e.bids, reverse=True) and list(e.asks) == sorted(e.asks)
+            for levels, changed in ((bids, e.bids), (asks, e.asks)):
+                for price, qty in changed:
+                    if qty:
+                        levels[price] = qty
+                    else:
+                        levels.pop(price, None)
+            self.depth[e.symbol] = (e.update_id, bids, asks)
+        for symbol, mkt in seq.markets.items():  # the mirror is the book
+            update_id, bids, asks = self.depth.get(symbol, (0, {}, {}))
+            book_bids, book_asks = mkt.book.depth(10**6)
+            assert sorted(bids.items(), reverse=True) == [(p, q) for p, q, _ in book_bids]
+            assert sorted(asks.items()) == [(p, q) for p, q, _ in book_asks]
+            assert mkt.update_id == update_id
 
     def step(self, cmd, events):
         seq = self.seq
@@ -126,25 +152,6 @@ class Model:
                 if e.status not in ("NEW", "PARTIALLY_FILLED"):
                     self.closed.add(oid)
                     assert oid not in seq.orders
-            elif t is DepthUpdated:
-                last, bids, asks = self.depth.get(e.symbol, (0, {}, {}))
-                assert e.update_id == last + 1, e
-                assert list(e.bids) == sorted(e.bids, reverse=True) and list(e.asks) == sorted(e.asks)
-                for levels, changes in ((bids, e.bids), (asks, e.asks)):
-                    for price, qty in changes:
-                        if qty:
-                            levels[price] = qty
-                        else:
-                            levels.pop(price, None)
-                self.depth[e.symbol] = (e.update_id, bids, asks)
-        assert sum(type(e) is DepthUpdated for e in events) == len(
-            {e.symbol for e in events if type(e) is DepthUpdated}), "two DepthUpdated for a symbol"
-        for symbol, mkt in seq.markets.items():  # the mirror is the book
-            update_id, bids, asks = self.depth.get(symbol, (0, {}, {}))
-            book_bids, book_asks = mkt.book.depth(10**6)
-            assert sorted(bids.items(), reverse=True) == [(p, q) for p, q, _ in book_bids]
-            assert sorted(asks.items()) == [(p, q) for p, q, _ in book_asks]
-            assert mkt.update_id == update_id
         for e in events:
             if type(e) is Traded and e.taker_order_id in self.spec:
                 taker = self.spec[e.taker_order_id]
@@ -285,6 +292,7 @@ def run_stream(seed, steps):
     seq = Sequencer(day_end_s=rng.choice((0, 3600 * 22)))
     model = Model(seq)
     stream = Stream(rng)
+    cuts = random.Random(seed + 1)   # when batches are cut (its own draws: the stream's stay)
     log = []
     for cmd in setup_commands():
         events = seq.apply(cmd)
@@ -303,12 +311,13 @@ def run_stream(seed, steps):
             if not due:
                 assert events == rejections, "a refused command did more than refuse"
                 assert snapshot(seq) == before, f"refused {cmd} changed state"
-            else:  # due expiries ran first (their depth update last); the rest is the refusal
-                while type(events[-1]) is DepthUpdated:
-                    events = events[:-1]
+            else:  # due expiries ran first; the rest is the refusal alone
                 assert len(rejections) == 1 and events[-1] is rejections[0], events
                 assert all(type(e) in (OrderUpdated, BalanceChanged) for e in events[:-1])
                 assert all(e.reason == "TIME" for e in events[:-1] if type(e) is OrderUpdated)
+        if cuts.random() < 0.3:   # a batch is cut now
+            model.take_depth()
+    model.take_depth()
     # everything the fee account holds came from fees
     fees = sum(e.maker_fee + e.taker_fee for _, evs in log for e in evs if type(e) is Traded)
     assert seq.ledger.balance(FEE_ACCOUNT, "USD").free == fees

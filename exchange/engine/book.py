@@ -158,6 +158,20 @@ class OrderBook:
         return tuple([(lvl.price, lvl.qty, len(lvl.orders)) for lvl in islice(s.iter_levels(), n)]
                      for s in (self._bids, self._asks))
 
+    def level_qtys(self, side, prices):
+        """Return ``((price, visible qty), ...)`` of ``prices`` on ``side``, best first."""
+        if not prices:
+            return ()
+        bids = side == BUY
+        levels = (self._bids if bids else self._asks).levels
+        out = []
+        for price in prices:
+            lvl = levels.get(price)
+            out.append((price, 0 if lvl is None else lvl.qty))
+        if len(out) > 1:
+            out.sort(reverse=bids)
+        return tuple(out)
+
     def level_qty(self, side, price):
         """Return the visible quantity resting at ``price`` on ``side`` (0 if none); O(1)."""
         lvl = (self._bids if side == BUY else self._asks).levels.get(price)

@@ -194,10 +194,10 @@ CommandRejected = _event(
 DepthUpdated = _event(
     "DepthUpdated",
     "seq symbol update_id bids asks",
-    "A command changed a symbol's book: ``update_id`` counts such commands per symbol (the "
-    "depth stream's U/u and /depth's lastUpdateId); bids and asks are tuples of (price, "
-    "visible qty) of each changed level after the command, best first, qty 0 when the level "
-    "emptied.")
+    "Commands up to ``seq`` changed a symbol's book (Sequencer.depth_changes): "
+    "``update_id`` counts such changes per symbol (the depth stream's U/u and /depth's "
+    "lastUpdateId); bids and asks are tuples of (price, visible qty) of each changed level, "
+    "best first, qty 0 when the level emptied.")
 InstrumentChanged = _event(
     "InstrumentChanged",
     "seq ts_ns symbol status",

@@ -71,7 +71,7 @@ class _Market:
     """One symbol's state: rules, book, stops, last trade price."""
 
     __slots__ = ("inst", "book", "status", "last_price", "rising", "falling", "qptl", "bpl",
-                 "update_id", "touched", "reopen_ns")
+                 "update_id", "touched_bids", "touched_asks", "reopen_ns")
 
     def __init__(self, inst: Instrument):
         self.inst = inst
@@ -82,8 +82,9 @@ class _Market:
         self.falling = SortedList()  # (-stop_price, order_id): trigger when last <= stop
         self.qptl = inst.quote_per_tick_lot
         self.bpl = inst.base_per_lot
-        self.update_id = 0            # commands that changed the book (DepthUpdated)
-        self.touched = set()          # (side, price) of levels the current command changed
+        self.update_id = 0            # depth changes of the book (DepthUpdated)
+        self.touched_bids = set()     # prices of the levels the current command changed
+        self.touched_asks = set()
         self.reopen_ns = None         # when a volatility halt ends (None: not in one)
 
     @property
@@ -111,7 +112,7 @@ class Sequencer:
         self.by_account = {}     # account -> {order_id: Order}, open orders
         self._expiries = []      # heap of (expire_ts_ns, order_id)
         self.withdrawals = {}    # withdrawal_id -> (account, asset, amount), pending ones
-        self._touched = []       # markets whose book the current command changed
+        self._touched = []       # markets whose book changed since depth_changes()
         self._day_end_ns = day_end_s * 10**9
         # pre-trade risk
         self.risk_defaults = NO_LIMITS   # the venue's Limits (SetRiskDefaults)
@@ -151,35 +152,61 @@ class Sequencer:
         if reopens and reopens[0][0] <= cmd.ts_ns:
             self._reopen_due(cmd.ts_ns, events)
         handler(cmd, events)
-        if self._touched:
-            self._depth_updated(events)
         return events
 
     def _touch(self, mkt, side, price):
-        """Note that the level at ``price`` on ``side`` changed in this command."""
-        if not mkt.touched:
-            self._touched.append(mkt)
-        mkt.touched.add((side, price))
+        """Note that the level at ``price`` on ``side`` changed (see depth_changes)."""
+        if side is BUY:
+            touched = mkt.touched_bids
+            if not touched and not mkt.touched_asks:
+                self._touched.append(mkt)
+        else:
+            touched = mkt.touched_asks
+            if not touched and not mkt.touched_bids:
+                self._touched.append(mkt)
+        touched.add(price)
 
-    def _depth_updated(self, events):
-        """One DepthUpdated per changed book: the new visible qty of each changed level."""
+    def depth_changes(self) -> list:
+        """Return one DepthUpdated per book changed since the last call: the visible qty
+        now (as of ``seq``) of each level that changed, and the symbol's next update id.
+
+        Called when a batch of commands is cut for the journal (the book then stands
+        exactly as after the batch's last command), so the depth stream and /depth
+        advance once per committed batch, never ahead of the commit, and applying
+        the commands costs only the noting of touched levels.
+        """
+        seq = self.seq
+        events = []
         for mkt in self._touched:
             book = mkt.book
-            bids, asks = [], []
-            for side, price in mkt.touched:
-                (bids if side is BUY else asks).append((price, book.level_qty(side, price)))
-            mkt.touched.clear()
-            mkt.update_id += 1
-            bids.sort(reverse=True)
-            asks.sort()
             ev = DepthUpdated()
-            ev.seq = self.seq
+            ev.seq = seq
             ev.symbol = mkt.inst.symbol
+            mkt.update_id += 1
             ev.update_id = mkt.update_id
-            ev.bids = tuple(bids)
-            ev.asks = tuple(asks)
+            touched = mkt.touched_bids
+            if touched:
+                ev.bids = book.level_qtys(BUY, touched)
+                touched.clear()
+            else:
+                ev.bids = ()
+            touched = mkt.touched_asks
+            if touched:
+                ev.asks = book.level_qtys(SELL, touched)
+                touched.clear()
+            else:
+                ev.asks = ()
             events.append(ev)
         self._touched.clear()
+        return events
+
+    def reset_depth_ids(self) -> None:
+        """Forget the touched levels and start every symbol's update ids at ``seq`` (after
+        recovery: the ids then only grow across restarts, as there is at most one per
+        command)."""
+        self.depth_changes()
+        for mkt in self.markets.values():
+            mkt.update_id = self.seq
 
     # ---- order entry -----------------------------------------------------
 
@@ -762,8 +789,11 @@ class Sequencer:
         if type(book_events[0]) is Rejected:
             return self._reject(cmd, book_events[0].reason, events)
         # Nothing can fail from here on.
-        self._touch(mkt, o.side, o.price)
-        self._touch(mkt, o.side, price)
+        if not mkt.touched_bids and not mkt.touched_asks:   # _touch, inlined: the hot path
+            self._touched.append(mkt)
+        touched = mkt.touched_bids if o.side is BUY else mkt.touched_asks
+        touched.add(o.price)
+        touched.add(price)
         if delta:
             self.ledger.post(self.seq, o.hold_balance, -delta, delta,
                              HOLD if delta > 0 else RELEASE, o.order_id, events)

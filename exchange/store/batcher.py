@@ -129,15 +129,20 @@ class Batcher:
     """Write-behind journal (exchange.venue.Journal) on an asyncpg pool."""
 
     def __init__(self, pool, *, max_batch: int = 5_000, on_fatal=None, metrics=None,
-                 chain_head: bytes | None = None):
+                 chain_head: bytes | None = None, cut=None):
         """``metrics``: an ``exchange.metrics.Metrics`` to observe batches in (or None).
         ``chain_head``: the hash of the last committed journal row; None reads it
-        from the database when the writer starts."""
+        from the database when the writer starts. ``cut``: called when a batch takes
+        everything appended (so the venue's state is exactly that after the batch's
+        last command), returning events derived from that state
+        (``Sequencer.depth_changes``); the listeners get them with the batch, as one
+        more ``(seq, events)`` entry after its last command."""
         self.pool = pool
         self.max_batch = max_batch
         self.on_fatal = on_fatal
         self.metrics = metrics
         self.chain_head = chain_head  # hash of the last committed journal row
+        self.cut = cut
         self.backlog = 0            # appended, not yet committed
         self.batches = 0            # transactions committed
         self.committed_seq = 0      # highest committed seq
@@ -220,10 +225,13 @@ class Batcher:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            derived = None
             if len(pending) <= self.max_batch:
                 batch = pending[:]
                 pending.clear()
-            else:
+                if self.cut is not None:   # no await since the last append: state == batch's
+                    derived = self.cut()
+            else:  # state is ahead of this batch: derive with the batch that ends the backlog
                 batch = pending[:self.max_batch]
                 del pending[:self.max_batch]
             started = time.perf_counter()
@@ -234,9 +242,9 @@ class Batcher:
                 return
             if metrics is not None:
                 metrics.observe_batch(len(batch), time.perf_counter() - started)
-            self._committed(batch)
+            self._committed(batch, derived)
 
-    def _committed(self, batch):
+    def _committed(self, batch, derived=None):
         self.backlog -= len(batch)
         self.batches += 1
         self.committed_seq = batch[-1][0]
@@ -245,6 +253,8 @@ class Batcher:
                 fut.set_result(None)
         if self._listeners:
             done = [(seq, events) for seq, _, events, _ in batch]
+            if derived:
+                done.append((batch[-1][0], derived))
             for callback in self._listeners:
                 try:
                     callback(done)

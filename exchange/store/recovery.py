@@ -57,6 +57,7 @@ async def recover(pool, day_end_s: int = 0) -> Sequencer:
         seq.check()
     except AssertionError as e:
         raise RecoveryError(f"rebuilt state breaks an invariant: {e}") from e
+    seq.reset_depth_ids()
     return seq
 
 

@@ -104,6 +104,31 @@ async def test_writing_overlaps_filling(pool):
     assert 1 < batcher.batches
 
 
+async def test_a_cut_derives_events_when_a_batch_ends_the_backlog(pool):
+    """``cut`` runs when a batch takes everything appended (the state is then exactly
+    the batch's), and its events reach the listeners after the batch's commands; a batch
+    that leaves a backlog behind gets none (its state is already ahead)."""
+    cuts = []
+
+    def cut():
+        cuts.append(seq.seq)
+        return [("derived", seq.seq)]
+
+    seq = Sequencer()
+    batcher = Batcher(pool, max_batch=100, chain_head=GENESIS, cut=cut)
+    batches = []
+    batcher.on_commit(batches.append)
+    batcher.start()
+    cmds = setup_commands() + [Deposit(2, 1, "USD", 1 + i) for i in range(250)]
+    await asyncio.gather(*_apply_all(seq, batcher, cmds))
+    await batcher.stop()
+    assert cuts == [seq.seq]                     # one backlog: cut once, when it ended
+    assert [len(b) for b in batches] == [100, 100, len(cmds) - 200 + 1]
+    assert batches[-1][-1] == (seq.seq, [("derived", seq.seq)])
+    assert all(type(events) is list and ("derived", seq.seq) not in events
+               for b in batches for _, events in b[:-1])
+
+
 async def test_stop_flushes_everything(pool):
     seq, batcher = Sequencer(), Batcher(pool)
     batcher.start()
