@@ -440,9 +440,11 @@ async def run(args, dsn, data_dir):
     from exchange.server import BATCHER, VENUE, create_account, create_app
     from exchange.settings import Settings
 
+    extra = {"ws_flush_ms": args.flush_ms} if args.flush_ms is not None else {}
+    if args.max_buffer:
+        extra["ws_max_buffer_bytes"] = args.max_buffer
     settings = Settings(database_url=dsn, data_dir=data_dir, durability="sync",
-                        log_level="WARNING", **({"ws_max_buffer_bytes": args.max_buffer}
-                                                 if args.max_buffer else {}))
+                        log_level="WARNING", **extra)
     app = create_app(settings, on_fatal=lambda error: print("journal failed:", error))
     runner = web.AppRunner(app, access_log=None)
     with contextlib.redirect_stdout(io.StringIO()):   # the demo account's credentials
@@ -612,6 +614,7 @@ def main():
     ap.add_argument("--stall", type=int, default=0, help="subscribers that never read")
     ap.add_argument("--max-buffer", type=int, help="ws_max_buffer_bytes (default: the "
                     "setting's, 4 MiB); smaller drops stalled subscribers sooner")
+    ap.add_argument("--flush-ms", type=int, help="ws_flush_ms (default: the setting's)")
     ap.add_argument("--client-procs", type=int, default=1, help="subscriber processes")
     ap.add_argument("--path", default=DEFAULT_PATH, help="the WebSocket path to open")
     ap.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/test",

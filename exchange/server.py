@@ -16,6 +16,7 @@ Operations: ``/healthz`` (liveness), ``/readyz`` (readiness) and ``/metrics``
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import pathlib
@@ -167,6 +168,7 @@ def _venue(on_fatal):
             if creds is not None:
                 app[DEMO_CREDENTIALS] = creds
             await apply_risk_defaults(venue, settings)
+            tune_gc()
             yield
         finally:
             await batcher.stop()
@@ -200,7 +202,7 @@ async def _notifier(app: web.Application):
     """Notifications and price alerts, from committed events (after the feed's hub exists)."""
     notifier = Notifier(app[POOL], app[VENUE].sequencer, app[feed.HUB],
                         coalesce_s=app[CONFIG].notify_coalesce_ms / 1000)
-    app[BATCHER].on_commit(notifier.on_commit)
+    app[BATCHER].on_commit(after_the_feed(notifier.on_commit))
     await notifier.start()
     app[NOTIFIER] = notifier
     try:
@@ -213,13 +215,22 @@ async def _surveillance(app: web.Application):
     """Market surveillance alerts, from committed events (after MarketData's listener, so
     the committed depth it reads includes the batch)."""
     surveillance = Surveillance(app[POOL], app[VENUE].sequencer, app[MARKETDATA], app[CONFIG])
-    app[BATCHER].on_commit(surveillance.on_commit)
+    app[BATCHER].on_commit(after_the_feed(surveillance.on_commit))
     await surveillance.start()
     app[SURVEILLANCE] = surveillance
     try:
         yield
     finally:
         await surveillance.stop()
+
+
+def after_the_feed(listener):
+    """A commit listener run as a callback of its own, after the commit's other listeners,
+    so the streams' flush (a timer) may run first: notifications and surveillance are
+    not what a trader waits for, and a batch's worth of them takes milliseconds."""
+    def deferred(batch):
+        asyncio.get_running_loop().call_soon(listener, batch)
+    return deferred
 
 
 async def _expiry_clock(app: web.Application):
@@ -232,6 +243,25 @@ async def _expiry_clock(app: web.Application):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+GC_THRESHOLDS = (50_000, 50, 100)
+
+
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector off the latency path.
+
+    Everything alive once the venue is up (the recovered books and orders) is
+    moved out of the collector's view (``gc.freeze``), and the young
+    generation is collected every 50,000 allocations instead of 700: with the
+    defaults a busy venue ran ~90 gen-0 collections a second and a full
+    collection of the whole heap about every second (pauses of 100+ ms, 12% of
+    the CPU; bench/feed.py). Nothing here relies on cycles being freed
+    promptly: engine records hold no cycles that outlive a command.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def apply_risk_defaults(venue: Venue, settings: Settings) -> None:

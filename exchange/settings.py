@@ -32,7 +32,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     # [feed]: WebSocket streams (exchange.feed)
     ws_ping_s: int = 20               # server pings; a socket whose pong is late is closed
-    ws_flush_ms: int = 20             # stream messages are written at most this often
+    ws_flush_ms: int = 5              # stream messages are written at most this often
     ws_max_buffer_bytes: int = 4 << 20  # a subscriber with more unsent is dropped (1008)
     notify_coalesce_ms: int = 1000    # notifications are gathered and sent this often
     log_level: str = "INFO"

@@ -14,7 +14,6 @@ instruments are logged at INFO with their seq; the rest at DEBUG.
 """
 
 import asyncio
-import dataclasses
 import logging
 import time
 from typing import Protocol
@@ -83,7 +82,7 @@ class Venue:
         once durable. Raises Busy for new orders while the journal is backed up."""
         if isinstance(cmd, _NEW_RISK) and self.journal.backlog >= self.max_backlog:
             raise Busy()
-        cmd = dataclasses.replace(cmd, ts_ns=self.stamp())
+        cmd = cmd.stamped(self.stamp())   # its own copy: the caller's command stays as it was
         metrics = self.metrics
         if metrics is None:
             events = self.sequencer.apply(cmd)

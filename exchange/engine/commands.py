@@ -58,8 +58,15 @@ def command(cls):
         lines.append(f"    if type(v) not in _exact{i} and (not isinstance(v, _allowed{i})"
                      f" or type(v) is _bool):")
         lines.append(f"        self._type_error({f.name!r}, _allowed{i})")
+    # A generated stamped(ts_ns): a copy at another time, without checking again (the
+    # fields were checked when this one was built): what the venue journals.
+    namespace["_new"], namespace["_cls"] = object.__new__, cls
+    lines += ["def stamped(self, ts_ns):", "    new = _new(_cls)"]
+    lines += [f"    new.{f.name} = self.{f.name}" for f in fields(cls) if f.name != "ts_ns"]
+    lines += ["    new.ts_ns = ts_ns", "    return new"]
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from our own annotations
     cls.__post_init__ = namespace["__post_init__"]
+    cls.stamped = namespace["stamped"]
     return cls
 
 

@@ -738,7 +738,7 @@ class Sequencer:
             self._reject(cmd, o, events)
             if cmd.mode == "STOP_ON_FAILURE":
                 return
-        self._place(replace(new, ts_ns=cmd.ts_ns), events)
+        self._place(new.stamped(cmd.ts_ns), events)
 
     def _amend(self, cmd, events):
         o = self.orders.get(cmd.order_id)

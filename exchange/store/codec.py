@@ -54,12 +54,16 @@ _KEY = {(PlaceOrder, "type"): "order_type"}  # "type" is the tag
 
 # Per class: [(field name, key in the dict)], the keys, and the required field names.
 _LAYOUT = {}
+_ENCODE = {}
 for _cls in _TYPES.values():
     _fields = [f for f in dataclasses.fields(_cls) if f.init]
     _pairs = [(f.name, _KEY.get((_cls, f.name), f.name)) for f in _fields]
     _required = {k for f, (_, k) in zip(_fields, _pairs)
                  if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
     _LAYOUT[_cls] = (_pairs, {k: n for n, k in _pairs}, _required)
+    # for encoding: (field, key, how), how None for a plain value (most of them)
+    _ENCODE[_cls] = [(n, k, "decimal" if (_cls, n) in _DECIMALS else
+                      "set" if (_cls, n) in _SETS else None) for n, k in _pairs]
 del _cls, _fields, _pairs, _required
 
 _INT64 = range(-2**63, 2**63)
@@ -73,21 +77,23 @@ def encode(cmd) -> dict:
     layout = _LAYOUT.get(cls)
     if layout is None or cls is Instrument:
         raise ValueError(f"not a command: {cls.__name__}")
-    return _encode_object(cmd, cls, layout[0])
+    return _encode_object(cmd, cls)
 
 
 def encode_instrument(inst: Instrument) -> dict:
     """Return an Instrument as the dict a ListInstrument command nests (``instruments.definition``)."""
-    return _encode_object(inst, Instrument, _LAYOUT[Instrument][0])
+    return _encode_object(inst, Instrument)
 
 
-def _encode_object(obj, cls, pairs):
+def _encode_object(obj, cls):
     out = {"type": cls.__name__}
-    for name, key in pairs:
+    for name, key, how in _ENCODE[cls]:
         value = getattr(obj, name)
-        if (cls, name) in _DECIMALS and isinstance(value, Decimal):
+        if how is None:
+            out[key] = _value(value)
+        elif how == "decimal" and isinstance(value, Decimal):
             out[key] = str(value)
-        elif (cls, name) in _SETS and isinstance(value, (set, frozenset)):
+        elif how == "set" and isinstance(value, (set, frozenset)):
             out[key] = sorted((_value(v) for v in value), key=orjson.dumps)
         else:
             out[key] = _value(value)
@@ -109,7 +115,7 @@ def _value(v):
     if t is Decimal:
         return {"$decimal": str(v)}
     if t is PlaceOrder or t is Instrument:
-        return _encode_object(v, t, _LAYOUT[t][0])
+        return _encode_object(v, t)
     raise ValueError(f"cannot encode a {t.__name__} value: {v!r}")
 
 

@@ -21,7 +21,6 @@ from exchange.api.state import POOL
 from exchange.server import DEMO_CREDENTIALS, create_account, create_app
 from exchange.settings import Settings
 
-from conftest import Trader
 from market_flow import SYMBOL, LocalBook, levels, random_flow, rest_depth
 
 WAIT_S = 15.0   # generous: waiting for a message is never a timing assertion
@@ -284,7 +283,7 @@ async def test_book_ticker_and_partial_depth_equal_the_top_of_rest_depth(client,
     await ws.close()
 
 
-async def test_klines_and_tickers_equal_rest(client, alice, bob):
+async def test_klines_and_tickers_equal_rest(client, alice, bob, trader):
     ws = await client.ws_connect("/stream?streams=aapl@kline_1m/aapl@ticker/aapl@miniTicker/"
                                  "!ticker@arr/!miniTicker@arr")
     for price in ("100.00", "100.50", "99.75"):
@@ -296,7 +295,7 @@ async def test_klines_and_tickers_equal_rest(client, alice, bob):
     await alice.order(symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC",
                       quantity="1", price="98.00")
     depth = await rest_depth(client)
-    _, rest, _ = await Trader(client, "", "").public("/api/v3/ticker/24hr", symbol=SYMBOL)
+    _, rest, _ = await trader(client, "", "").public("/api/v3/ticker/24hr", symbol=SYMBOL)
     assert rest["count"] == 4 and rest["lastPrice"] == "99.75" and rest["volume"] == "6"
     assert rest["bidPrice"] == depth["bids"][0][0] and rest["askPrice"] == depth["asks"][0][0]
 
@@ -316,7 +315,7 @@ async def test_klines_and_tickers_equal_rest(client, alice, bob):
         env = await receive_json(ws)
         if settled(env):
             seen[env["stream"]] = env["data"]
-    _, klines, _ = await Trader(client, "", "").public("/api/v3/klines", symbol=SYMBOL,
+    _, klines, _ = await trader(client, "", "").public("/api/v3/klines", symbol=SYMBOL,
                                                        interval="1m")
     k = seen["aapl@kline_1m"]["k"]
     row = klines[-1]
@@ -407,12 +406,12 @@ def parse_frames(data: bytes) -> list:
 
 
 async def test_a_subscriber_that_stops_reading_is_dropped_and_others_keep_everything(
-        small_buffer_server):
+        small_buffer_server, trader):
     app, client = small_buffer_server
     creds = app[DEMO_CREDENTIALS]
-    alice = Trader(client, creds["api_key"], creds["api_secret"], 1)
+    alice = trader(client, creds["api_key"], creds["api_secret"], 1)
     b = await create_account(app, "bob", {"USD": "100000.00", "AAPL": "500"})
-    bob = Trader(client, b["api_key"], b["api_secret"], b["account_id"])
+    bob = trader(client, b["api_key"], b["api_secret"], b["account_id"])
     hub = app[feed.HUB]
     streams = "aapl@trade/aapl@aggTrade/aapl@bookTicker/aapl@depth@100ms/aapl@depth20@100ms"
     slow = await raw_websocket(client.port, "/ws/" + streams)

@@ -266,7 +266,8 @@ def _admin_routes(app):
 
 def _fill(path, account):
     return (path.replace("{account_id}", str(account)).replace("{alert_id}", "1")
-            .replace("{withdrawal_id}", "1").replace("{symbol}", "AAPL"))
+            .replace("{withdrawal_id}", "1").replace("{symbol}", "AAPL")
+            .replace("{api_key}", "0" * 64))
 
 
 async def test_a_trader_reaches_no_admin_route_and_compliance_no_operator_route(

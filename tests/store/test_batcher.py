@@ -268,3 +268,18 @@ async def test_venue_journals_its_own_copy_of_each_command():
     assert journal.appended[0] is not cmd
     cmd.qty = 2
     assert journal.appended[0].qty == 1
+
+
+async def test_amounts_past_64_bits_are_written_exactly(pool):
+    """numeric columns hold any integer: one orjson cannot write goes as text, exactly."""
+    seq, batcher = Sequencer(), Batcher(pool, chain_head=GENESIS)
+    batcher.start()
+    huge = 10**25 + 7
+    await asyncio.gather(*_apply_all(seq, batcher, setup_commands()
+                                     + [Deposit(2, 1, "USD", huge, ref="big")]))
+    await batcher.stop()
+    async with pool.acquire() as conn:
+        free = await conn.fetchval(
+            "SELECT free FROM balances WHERE account_id = 1 AND asset = 'USD'")
+        delta = await conn.fetchval("SELECT free_delta FROM ledger_entries WHERE ref = 'big'")
+    assert (free, delta) == (10**9 + huge, huge)
