@@ -185,3 +185,21 @@ def test_the_match_histogram_counts_each_value_in_the_first_bucket_at_or_above_i
     assert samples["exchange_match_seconds_count", None] == 3
     assert samples["exchange_match_seconds_sum", None] == pytest.approx(1.000004)
     assert samples["exchange_commands_total", None] == 1
+
+
+async def test_websocket_clients_are_counted_while_connected(app, client):
+    import asyncio
+
+    from exchange.feed import HUB
+    a = await client.ws_connect("/ws/aapl@trade")
+    b = await client.ws_connect("/stream?streams=aapl@depth")
+    samples = await scrape(client)
+    assert samples["exchange_websocket_clients", ()] == 2
+    await a.close()
+    await b.close()
+    for _ in range(500):   # wait for the server to see both go (a state, not a time)
+        if not app[HUB].by_stream:
+            break
+        await asyncio.sleep(0.01)
+    samples = await scrape(client)
+    assert samples["exchange_websocket_clients", ()] == 0
