@@ -55,6 +55,7 @@ _KEY = {(PlaceOrder, "type"): "order_type"}  # "type" is the tag
 # Per class: [(field name, key in the dict)], the keys, and the required field names.
 _LAYOUT = {}
 _ENCODE = {}
+_DECODE = {}   # class -> {key: (field, how, enum)}: how None for a plain value
 for _cls in _TYPES.values():
     _fields = [f for f in dataclasses.fields(_cls) if f.init]
     _pairs = [(f.name, _KEY.get((_cls, f.name), f.name)) for f in _fields]
@@ -64,6 +65,10 @@ for _cls in _TYPES.values():
     # for encoding: (field, key, how), how None for a plain value (most of them)
     _ENCODE[_cls] = [(n, k, "decimal" if (_cls, n) in _DECIMALS else
                       "set" if (_cls, n) in _SETS else None) for n, k in _pairs]
+    _DECODE[_cls] = {k: (n, "enum", _ENUMS[_cls, n]) if (_cls, n) in _ENUMS else
+                     (n, "set", _SETS[_cls, n]) if (_cls, n) in _SETS else
+                     (n, "decimal", None) if (_cls, n) in _DECIMALS else (n, None, None)
+                     for n, k in _pairs}
 del _cls, _fields, _pairs, _required
 
 _INT64 = range(-2**63, 2**63)
@@ -151,29 +156,28 @@ def _decode_object(data):
     cls = _TYPES.get(data.get("type"))
     if cls is None:
         raise ValueError(f"unknown type {data.get('type')!r}")
-    _, names, required = _LAYOUT[cls]
+    required = _LAYOUT[cls][2]
+    plan = _DECODE[cls]
     kwargs = {}
     for key, raw in data.items():
-        if key == "type":
-            continue
-        name = names.get(key)
-        if name is None:
+        step = plan.get(key)
+        if step is None:
+            if key == "type":
+                continue
             raise ValueError(f"unknown field {key!r} for {cls.__name__}")
+        name, how, members = step
         t = type(raw)
-        if (t is int or raw is None) and (cls, name) not in _ENUMS:  # the common case
-            kwargs[name] = raw
-            continue
-        if (cls, name) in _DECIMALS and type(raw) is str:
-            value = raw  # Instrument.__post_init__ makes it a Decimal
-        elif (cls, name) in _SETS and type(raw) is list:
-            members = _SETS[cls, name]
-            value = frozenset(_member(members, _decode_value(v)) for v in raw)
+        if how is None:      # a plain field: most of them, and the journal's hot path
+            kwargs[name] = raw if t is int or t is str or raw is None else _decode_value(raw)
+        elif how == "enum":
+            value = raw if t is str else _decode_value(raw)
+            kwargs[name] = _member(members, value)
+        elif how == "decimal" and t is str:
+            kwargs[name] = raw  # Instrument.__post_init__ makes it a Decimal
+        elif how == "set" and t is list:
+            kwargs[name] = frozenset(_member(members, _decode_value(v)) for v in raw)
         else:
-            value = _decode_value(raw)
-            members = _ENUMS.get((cls, name))
-            if members is not None:
-                value = _member(members, value)
-        kwargs[name] = value
+            kwargs[name] = _decode_value(raw)
     missing = required - data.keys()
     if missing:
         raise ValueError(f"{cls.__name__} lacks {sorted(missing)}")
