@@ -13,6 +13,7 @@ one ``EXCHANGE_TEST_CHROMIUM`` names; without it these tests fail, never skip.
 Waits are generous; nothing here asserts on time.
 """
 
+import asyncio
 import os
 import pathlib
 import re
@@ -24,6 +25,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, async_playwright, expect
 
+from exchange import feed
 from exchange.server import create_app
 from exchange.settings import Settings
 from exchange.web.build import ensure_built
@@ -45,14 +47,19 @@ def built_page():
 
 
 @pytest.fixture
-async def base_url(built_page, fresh_dsn, tmp_path):
+async def web_server(built_page, fresh_dsn, tmp_path):
     settings = Settings(database_url=fresh_dsn, data_dir=str(tmp_path), weight_limit_1m=1_000_000,
                         argon2_time_cost=1, argon2_memory_kib=1024, auth_ip_limit_1m=1_000_000,
                         faucet=True)
     server = TestServer(create_app(settings, on_fatal=lambda error: None), host="127.0.0.1")
     await server.start_server()
-    yield str(server.make_url("/")).rstrip("/")
+    yield server
     await server.close()
+
+
+@pytest.fixture
+def base_url(web_server):
+    return str(web_server.make_url("/")).rstrip("/")
 
 
 @pytest.fixture
@@ -120,6 +127,17 @@ async def server_balances(page: Page) -> dict:
         return await r.text();
     }""")
     return {b["asset"]: b for b in orjson.loads(body)["balances"]}
+
+
+async def server_open_orders(page: Page) -> list:
+    """The logged-in user's open orders as the server has them, with the page's own token."""
+    body = await page.evaluate("""async () => {
+        const t = JSON.parse(localStorage.getItem('exchange.session'));
+        const r = await fetch('/api/v1/orders?status=NEW,PARTIALLY_FILLED',
+                              {headers: {Authorization: 'Bearer ' + t.access_token}});
+        return await r.text();
+    }""")
+    return orjson.loads(body)["orders"]
 
 
 async def expect_balances_match_server(page: Page, assets) -> None:
@@ -281,3 +299,78 @@ async def test_two_factor_set_up_on_the_page_then_required_at_login(base_url, br
     await form.get_by_label("Authenticator code").fill(totp.at(time.time() + 30))
     await form.get_by_role("button", name="Log in").click()
     await expect(page.locator("details.account summary")).to_have_text("careful@example.com")
+
+
+async def test_sockets_reconnect_by_themselves_and_the_price_band_is_checked(web_server, base_url,
+                                                                            browser):
+    seller = await open_page(browser, base_url, DESKTOP)
+    buyer = await open_page(browser, base_url, DESKTOP)
+    await sign_up(seller, "steady@example.com")
+    await sign_up(buyer, "taker@example.com")
+    await fund(seller, "AAPL", "100")
+    await fund(buyer, "USD", "10000")
+    for page in (seller, buyer):
+        await page.get_by_role("combobox", name="Market", exact=True).select_option("AAPL")
+        await expect(page.get_by_role("status").filter(has_text="Market data")).to_contain_text(
+            "Account: live")
+    ticket = await order(seller, "Sell", "Limit", "10", "101.50")
+    await expect(ticket.get_by_role("status")).to_contain_text("new, filled 0 of 10")
+    open_orders = seller.get_by_role("table", name="Open orders")
+    await expect(open_orders.get_by_role("row").filter(has_text="101.50")).to_contain_text("sell")
+
+    # The server drops every WebSocket, public and private, of both pages.
+    hub = web_server.app[feed.HUB]
+    streams = set(hub.by_stream)
+    assert "aapl@trade" in streams and sum(s.startswith("@user:") for s in streams) == 2
+    for sub in set().union(*hub.by_stream.values()):
+        hub.end(sub, "test: server going away", 1001)
+    assert not hub.by_stream
+    # The pages open new sockets by themselves (nothing on the page is touched), for the
+    # same streams: the market's and each account's.
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not streams <= set(hub.by_stream):
+        assert time.monotonic() < deadline, f"not resubscribed: {streams - set(hub.by_stream)}"
+        await asyncio.sleep(0.1)
+    for page in (seller, buyer):
+        await expect(page.get_by_role("status").filter(has_text="Market data")).to_contain_text(
+            "Market data: live")
+        await expect(page.get_by_role("status").filter(has_text="Market data")).to_contain_text(
+            "Account: live")
+
+    # A trade after the reconnection reaches the seller's page over both new sockets: the
+    # tape (public) and the seller's own orders (private; no polling while the socket is live).
+    ticket = await order(buyer, "Buy", "Market", "4")
+    await expect(ticket.get_by_role("status")).to_contain_text("filled, filled 4 of 4")
+    tape = seller.get_by_role("table", name="Trade tape")
+    await expect(tape.get_by_role("row").nth(1)).to_contain_text("101.50")
+    await expect(tape.get_by_role("row").nth(1)).to_contain_text("4")
+    await expect(seller.get_by_test_id("last-price")).to_have_text("101.50")
+    orders = seller.get_by_role("region", name="Orders")
+    await orders.get_by_role("tab", name="Trade history").click()
+    trade = orders.get_by_role("table", name="Trade history").get_by_role("row").nth(1)
+    await expect(trade).to_contain_text("101.50")
+    await expect(trade).to_contain_text("maker")
+    await orders.get_by_role("tab", name="Order history").click()
+    await expect(orders.get_by_role("table", name="Order history").get_by_role("row").nth(1)
+                 ).to_contain_text("partially filled")
+    await orders.get_by_role("tab", name=re.compile("^Open orders")).click()
+    await expect(buyer.get_by_test_id("last-price")).to_have_text("101.50")
+
+    # The price band (PERCENT_PRICE_BY_SIDE, 20% around the last price 101.50): outside it
+    # the page refuses and sends nothing; its edges, exact decimals, pass.
+    ticket = await order(seller, "Sell", "Limit", "1", "121.81")
+    await expect(ticket.get_by_role("alert")).to_have_text(
+        "Price must be between 81.20 and 121.80 for a sell order "
+        "(the price band around the last price 101.50).")
+    ticket = await order(buyer, "Buy", "Limit", "1", "81.19")
+    await expect(ticket.get_by_role("alert")).to_contain_text("between 81.20 and 121.80 for a buy")
+    assert [o["price"] for o in await server_open_orders(seller)] == ["101.50"]
+    assert await server_open_orders(buyer) == []
+    await expect(open_orders.get_by_role("row")).to_have_count(2)   # header and the 101.50 order
+
+    ticket = await order(seller, "Sell", "Limit", "1", "121.80")
+    await expect(ticket.get_by_role("status")).to_contain_text("new, filled 0 of 1")
+    ticket = await order(buyer, "Buy", "Limit", "1", "81.20")
+    await expect(ticket.get_by_role("status")).to_contain_text("new, filled 0 of 1")
+    assert sorted(o["price"] for o in await server_open_orders(seller)) == ["101.50", "121.80"]
+    assert [o["price"] for o in await server_open_orders(buyer)] == ["81.20"]

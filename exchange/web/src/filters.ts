@@ -69,8 +69,30 @@ function checkQty(m: Market, text: string, market: boolean): string | null {
   return null;
 }
 
-/** The first reason the draft breaks a filter, or null if it passes them all. */
-export function validate(m: Market, d: Draft): string | null {
+/** PERCENT_PRICE_BY_SIDE: the limit price within the side's multipliers of the reference
+ * (the venue's is its last trade price); with no reference known here, the server decides. */
+function checkBand(m: Market, side: Draft["side"], text: string, reference?: string): string | null {
+  const f = filter(m, "PERCENT_PRICE_BY_SIDE");
+  if (!f || !reference || !DECIMAL.test(reference)) return null;
+  const ref = Big(reference);
+  const [up, down] = side === "BUY"
+    ? [f.bidMultiplierUp, f.bidMultiplierDown] : [f.askMultiplierUp, f.askMultiplierDown];
+  const high = ref.times(Big(String(up)));
+  const low = ref.times(Big(String(down)));
+  const price = Big(text);
+  if (price.gte(low) && price.lte(high)) return null;
+  // The nearest prices on the tick grid the band allows.
+  const tick = Big(tickSize(m));
+  const dp = places(tickSize(m));
+  const [lo, hi] = tick.eq(0) ? [low, high]
+    : [low.div(tick).round(0, Big.roundUp).times(tick), high.div(tick).round(0, Big.roundDown).times(tick)];
+  return `Price must be between ${lo.toFixed(dp)} and ${hi.toFixed(dp)} for a ${side.toLowerCase()} `
+    + `order (the price band around the last price ${reference}).`;
+}
+
+/** The first reason the draft breaks a filter, or null if it passes them all. `reference`
+ * is the market's last trade price, if the page has one (for the price band). */
+export function validate(m: Market, d: Draft, reference?: string): string | null {
   if (m.status !== "TRADING") return `${m.symbol} is not trading (${m.status}).`;
   const market = d.type === "MARKET";
   const qtyError = checkQty(m, d.quantity.trim(), market);
@@ -80,7 +102,7 @@ export function validate(m: Market, d: Draft): string | null {
     if (e) return e;
   }
   if (!market) {
-    const e = checkPrice(m, "Price", d.price.trim());
+    const e = checkPrice(m, "Price", d.price.trim()) ?? checkBand(m, d.side, d.price.trim(), reference);
     if (e) return e;
     const n = filter(m, "NOTIONAL") ?? filter(m, "MIN_NOTIONAL");
     if (n) {

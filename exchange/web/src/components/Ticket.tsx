@@ -2,7 +2,7 @@ import Big from "big.js";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { Draft, stepSize, tickSize, validate } from "../filters";
-import { market, placeOrder, portfolio, ticketPrice } from "../store";
+import { lastPrice, market, placeOrder, portfolio, ticketPrice } from "../store";
 
 const TYPES: [Draft["type"], string][] = [["LIMIT", "Limit"], ["MARKET", "Market"], ["STOP_LOSS_LIMIT", "Stop-limit"]];
 
@@ -35,7 +35,7 @@ export function Ticket() {
   async function submit(e: Event) {
     e.preventDefault();
     setResult("");
-    const problem = validate(m!, draft);
+    const problem = validate(m!, draft, lastPrice.value[m!.symbol]);
     if (problem) { setError(problem); return; }
     setError("");
     setBusy(true);
