@@ -1,9 +1,11 @@
 """Build the trading page with npm when ``dist/`` is missing or older than its sources.
 
 ``exchange serve`` calls ``ensure_built()`` before it starts, so the README's
-run command needs only Python and Node.js (with npm). ``npm ci`` installs
+run command needs only Python and Node.js (with npm). ``npm install`` installs
 the locked dependencies when ``node_modules`` is missing or older than
-``package-lock.json``; ``npm run build`` type-checks and bundles. Builds
+``package-lock.json`` (not ``npm ci``: npm 11 refuses a lock that, like ours,
+records only this platform's optional packages, such as Rollup's native one;
+``npm install`` installs the same locked versions and leaves the lock as it is); ``npm run build`` type-checks and bundles. Builds
 are serialised by a lock file, so two servers (or test sessions) starting
 at once build once.
 """
@@ -73,6 +75,6 @@ def ensure_built() -> None:
                              "and start again")
         modules = WEB_DIR / "node_modules" / ".package-lock.json"
         if not modules.exists() or modules.stat().st_mtime < (WEB_DIR / "package-lock.json").stat().st_mtime:
-            _run(npm, "ci", "--no-audit", "--no-fund")
+            _run(npm, "install", "--no-audit", "--no-fund")
         _run(npm, "run", "build")
         INDEX.touch()   # newer than every source even if one changed while building
