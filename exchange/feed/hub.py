@@ -120,14 +120,15 @@ class Hub:
             self._handle = (loop.call_later(delay, self.flush) if delay > 0
                             else loop.call_soon(self.flush))
 
-    def flush_if_due(self) -> None:
-        """Write what is pending now if ``flush_s`` has passed since the last flush.
+    def flush_now(self) -> None:
+        """Write what is pending now, whatever the flush interval.
 
-        A publisher calls this once it has queued everything of one commit: the
-        flush then runs at once instead of queuing behind whatever the loop runs
-        next (the batcher goes straight on to build its next batch)."""
-        if self.pending and (asyncio.get_running_loop().time()
-                             >= self._last_flush + self.flush_s):
+        The public feed calls this once it has queued everything of one commit:
+        a commit is already a batch (tens of messages per stream), and a flush
+        left to the timer would wait behind whatever the loop runs next (the
+        batcher's next batch, the requests the commit released). The interval
+        still paces what is published between commits (the timed streams)."""
+        if self.pending:
             if self._handle is not None:
                 self._handle.cancel()
             self.flush()

@@ -113,7 +113,7 @@ class PublicFeed:
             stream = self._name(symbol) + "@bookTicker"
             if hub.wanted(stream):
                 hub.publish(stream, self._book_ticker(symbol, update_id))
-        hub.flush_if_due()   # the commit's messages go out now, not after the next batch
+        hub.flush_now()      # the commit's messages go out now, not after the next batch
 
     def _trade(self, ev, kind, now_ms) -> bytes:
         inst = self.markets[ev.symbol].inst
