@@ -14,7 +14,6 @@ Operations: ``/healthz`` (liveness), ``/readyz`` (readiness) and ``/metrics``
 """
 
 import asyncio
-import contextlib
 import dataclasses
 import gc
 import logging
@@ -27,7 +26,7 @@ from decimal import Decimal
 import orjson
 from aiohttp import web
 
-from . import api, feed, openapi, platform
+from . import api, feed, openapi, platform, tasks
 from .web import page
 from .api.state import MARKETDATA, POOL, VENUE, ApiSettings
 from .demo import demo_instruments
@@ -240,9 +239,7 @@ async def _expiry_clock(app: web.Application):
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await tasks.stop(task)
 
 
 GC_THRESHOLDS = (50_000, 50, 100)

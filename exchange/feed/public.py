@@ -30,6 +30,7 @@ import time
 
 import orjson
 
+from .. import tasks
 from ..api import history
 from ..api.market import DAY_MS, kline_row, ticker_json
 from ..engine import DepthUpdated, InstrumentChanged, Traded
@@ -264,13 +265,8 @@ class PublicFeed:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="public-feed")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await tasks.stop(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

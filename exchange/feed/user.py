@@ -33,6 +33,7 @@ from decimal import Decimal
 import orjson
 from aiohttp import web
 
+from .. import tasks
 from ..api import errors
 from ..api.app import json
 from ..api.auth import api_key_of, order_source, public_params
@@ -297,24 +298,12 @@ class UserFeed:
     # ---- the expiry clock -------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="listen-keys")
+        self._task = asyncio.get_running_loop().create_task(
+            tasks.repeat(SWEEP_S, self.sweep, "listen key sweep"), name="listen-keys")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_S)
-            try:
-                self.sweep()
-            except Exception:
-                log.exception("listen key sweep failed")
+        await tasks.stop(self._task)
+        self._task = None
 
 
 # ---- POST/PUT/DELETE /api/v3/userDataStream -----------------------------------------

@@ -27,7 +27,6 @@ that makes it.
 """
 
 import re
-from datetime import timezone
 
 from aiohttp import web
 
@@ -36,7 +35,8 @@ from ..store.actions import record_admin_action
 from . import body, errors, query, reports
 from .body import json
 from .errors import PlatformError
-from .history import iso_ns
+from .history import iso, iso_ns
+from .roles import path_account
 from .session import authenticate, require_role
 from .surveillance import KINDS, SURVEILLANCE
 
@@ -56,21 +56,6 @@ async def _oversight(request: web.Request, *roles: str):
     return caller
 
 
-async def _account(request: web.Request) -> int:
-    text = request.match_info["account_id"]
-    if not text.isdigit() or len(text) > 18 or int(text) < 1:
-        raise errors.invalid_parameter("account_id", "must be a positive integer")
-    account = int(text)
-    if not await request.app[POOL].fetchval("SELECT 1 FROM accounts WHERE account_id = $1",
-                                            account):
-        raise PlatformError(404, "UNKNOWN_ACCOUNT", f"No account {account}.")
-    return account
-
-
-def _iso(dt) -> str | None:
-    if dt is None:
-        return None
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _note(data: dict) -> str | None:
@@ -86,8 +71,8 @@ def alert_json(r) -> dict:
     return {"alert_id": r["alert_id"], "kind": r["kind"], "symbol": r["symbol"],
             "accounts": list(r["accounts"]), "evidence": r["evidence"],
             "first_seq": r["first_seq"], "last_seq": r["last_seq"],
-            "created_at": _iso(r["created_at"]), "status": r["status"],
-            "reviewed_by": r["reviewed_by"], "reviewed_at": _iso(r["reviewed_at"]),
+            "created_at": iso(r["created_at"]), "status": r["status"],
+            "reviewed_by": r["reviewed_by"], "reviewed_at": iso(r["reviewed_at"]),
             "note": r["note"]}
 
 
@@ -194,7 +179,7 @@ async def journal(request: web.Request) -> web.Response:
 def action_json(r) -> dict:
     return {"action_id": r["action_id"], "actor": r["actor"], "role": r["role"],
             "action": r["action"], "target": r["target"], "details": r["details"],
-            "created_at": _iso(r["created_at"]), "prev_hash": bytes(r["prev_hash"]).hex(),
+            "created_at": iso(r["created_at"]), "prev_hash": bytes(r["prev_hash"]).hex(),
             "hash": bytes(r["hash"]).hex()}
 
 
@@ -222,14 +207,14 @@ async def actions(request: web.Request) -> web.Response:
 async def account_trades(request: web.Request) -> web.Response:
     """An account's trade confirmations (compliance, operators)."""
     await _oversight(request)
-    return await reports.trades_report(request, await _account(request))
+    return await reports.trades_report(request, await path_account(request))
 
 
 @routes.get("/api/v1/admin/accounts/{account_id}/reports/statement")
 async def account_statement(request: web.Request) -> web.Response:
     """An account's statement (compliance, operators)."""
     await _oversight(request)
-    return await reports.statement_report(request, await _account(request))
+    return await reports.statement_report(request, await path_account(request))
 
 
 # ---- operators ----------------------------------------------------------------------
@@ -246,7 +231,7 @@ async def set_beneficial_owner(request: web.Request) -> web.Response:
                               or not owner.isprintable() or owner != owner.strip()):
         raise errors.invalid_field("owner", f"must be null or a printable string of 1 to "
                                    f"{MAX_OWNER_CHARS} characters without surrounding spaces")
-    account = await _account(request)
+    account = await path_account(request)
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction():
             previous = await conn.fetchval(

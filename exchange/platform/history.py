@@ -36,6 +36,13 @@ def iso_ns(ts_ns: int) -> str:
     return f"{dt:%Y-%m-%dT%H:%M:%S}.{ts_ns // 1_000_000 % 1000:03d}Z"
 
 
+def iso(dt) -> str | None:
+    """A timestamptz as ISO 8601 UTC with milliseconds, like ``iso_ns``; None stays None."""
+    if dt is None:
+        return None
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class Page:
     """The parsed paging and filters of a history request, as SQL conditions."""
 

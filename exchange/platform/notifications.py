@@ -16,16 +16,17 @@ Notifications are stored, then pushed on the private WebSocket (hub stream
 
 import asyncio
 import logging
-from datetime import timezone
 
 import orjson
 from aiohttp import web
 
+from .. import tasks
 from ..api.state import POOL, VENUE
 from ..engine import CommandRejected, OrderUpdated, Traded
 from ..engine.instrument import RuleViolation
 from . import body, errors, query
 from .body import json
+from .history import iso
 from .session import authenticate
 
 log = logging.getLogger(__name__)
@@ -75,16 +76,12 @@ class Notifier:
         rows = await self.pool.fetch("SELECT * FROM price_alerts WHERE active")
         for row in rows:
             self.add_alert(Alert(row))
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="notifier")
+        self._task = asyncio.get_running_loop().create_task(
+            tasks.repeat(self.coalesce_s, self.flush, "notification flush"), name="notifier")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await tasks.stop(self._task)
+        self._task = None
         await self.flush()
 
     def add_alert(self, alert: Alert) -> None:
@@ -115,14 +112,6 @@ class Notifier:
                     self.refusals.append(ev)
 
     # ---- every window ------------------------------------------------------------------
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.coalesce_s)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("notification flush failed")
 
     async def flush(self) -> None:
         """Store and push what the last window noted; fire the alerts it reached."""
@@ -212,14 +201,10 @@ def notification_json(row) -> dict:
     return {"notification_id": row["notification_id"], "kind": row["kind"],
             "title": row["title"],
             "detail": orjson.loads(detail) if isinstance(detail, str) else detail,
-            "seq": row["seq"], "created_at": _iso(row["created_at"]),
+            "seq": row["seq"], "created_at": iso(row["created_at"]),
             "read": row["read_at"] is not None}
 
 
-def _iso(dt) -> str | None:
-    if dt is None:
-        return None
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 NOTIFIER = web.AppKey("notifier", Notifier)
@@ -276,8 +261,8 @@ def alert_json(row, inst) -> dict:
     return {"alert_id": row["alert_id"], "symbol": row["symbol"], "direction": row["direction"],
             "price": inst.price_str(row["price"]), "repeating": row["repeating"],
             "active": row["active"], "triggered_count": row["triggered_count"],
-            "last_triggered_at": _iso(row["last_triggered_at"]),
-            "created_at": _iso(row["created_at"])}
+            "last_triggered_at": iso(row["last_triggered_at"]),
+            "created_at": iso(row["created_at"])}
 
 
 @routes.get("/api/v1/alerts")

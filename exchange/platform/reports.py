@@ -127,6 +127,11 @@ def disposals(trades, markets, since_ns=None) -> tuple[dict, list]:
     return books, sales
 
 
+def signed(text_of, value: int) -> str:
+    """``value`` (minor units, ticks, ...) as ``text_of`` writes its magnitude, with a sign."""
+    return ("-" if value < 0 else "") + text_of(abs(value))
+
+
 def _respond(request, fmt: str, name: str, data: dict, header: list, rows: list):
     if fmt == "csv":
         out = io.StringIO()
@@ -198,18 +203,18 @@ async def tax_report(request: web.Request) -> web.Response:
                           "sold": iso_ns(t["ts_ns"]), "acquired": iso_ns(acquired),
                           "quantity": inst.qty_str(lots), "proceeds": inst.quote_str(proceeds),
                           "cost": inst.quote_str(cost),
-                          "gain": ("-" if gain < 0 else "") + inst.quote_str(abs(gain)),
+                          "gain": signed(inst.quote_str, gain),
                           "asset": inst.quote})
         s[3] += uncosted
-    signed = lambda inst, v: ("-" if v < 0 else "") + inst.quote_str(abs(v))  # noqa: E731
     data = {
         "account_id": caller.account_id, "year": year, "method": "FIFO", "disposals": lines,
         "symbols": [{"symbol": sym, "proceeds": inst.quote_str(p), "cost": inst.quote_str(c),
-                     "gain": signed(inst, g), "uncosted_quantity": inst.qty_str(u),
+                     "gain": signed(inst.quote_str, g), "uncosted_quantity": inst.qty_str(u),
                      "asset": inst.quote}
                     for sym, (p, c, g, u, inst) in sorted(by_symbol.items())],
         "totals": [{"asset": asset, "gains": inst.quote_str(gains),
-                    "losses": signed(inst, losses), "net": signed(inst, gains + losses)}
+                    "losses": signed(inst.quote_str, losses),
+                    "net": signed(inst.quote_str, gains + losses)}
                    for asset, (gains, losses, inst) in sorted(by_quote.items())]}
     header = ["trade_id", "symbol", "sold", "acquired", "quantity", "proceeds", "cost", "gain",
               "asset"]
@@ -248,7 +253,7 @@ async def statement_report(request: web.Request, account: int) -> web.Response:
     out, csv_rows = [], []
     for name, a in sorted(assets.items()):
         unit = Decimal(1).scaleb(-seq.assets[name])
-        amount = lambda v: ("-" if v < 0 else "") + from_units(abs(v), unit)  # noqa: E731
+        amount = lambda v: signed(lambda m: from_units(m, unit), v)  # noqa: E731
         balance = a["opening"]
         entries = []
         for r in a["entries"]:
@@ -293,7 +298,6 @@ async def my_analytics(request: web.Request) -> web.Response:
         s["realised"] += gain
         s["sales"] += 1
         s["wins"] += gain > 0
-    signed = lambda inst, v: ("-" if v < 0 else "") + inst.quote_str(abs(v))  # noqa: E731
     out = []
     for sym in sorted(set(stats) | set(books)):
         mkt = markets[sym]
@@ -306,8 +310,10 @@ async def my_analytics(request: web.Request) -> web.Response:
             unrealised = lots * mkt.last_price * inst.quote_per_tick_lot - cost
         out.append({"symbol": sym, "asset": inst.quote, "trades": s["trades"],
                     "volume": inst.qty_str(s["lots"]), "quote_volume": inst.quote_str(s["quote"]),
-                    "fees": inst.quote_str(s["fees"]), "realised_pnl": signed(inst, s["realised"]),
-                    "unrealised_pnl": None if unrealised is None else signed(inst, unrealised),
+                    "fees": inst.quote_str(s["fees"]),
+                    "realised_pnl": signed(inst.quote_str, s["realised"]),
+                    "unrealised_pnl": (None if unrealised is None
+                                       else signed(inst.quote_str, unrealised)),
                     "sales": s["sales"],
                     "win_rate": _ratio(s["wins"], s["sales"])})
     return json({"account_id": caller.account_id, "method": "FIFO", "symbols": out})
@@ -360,7 +366,7 @@ async def market_analytics(request: web.Request) -> web.Response:
                                       ROUND_HALF_EVEN)),
             "open": inst.price_str(r["open"]), "last": inst.price_str(r["close"]),
             "high": inst.price_str(r["high"]), "low": inst.price_str(r["low"]),
-            "change": ("-" if change < 0 else "") + inst.price_str(abs(change)),
+            "change": signed(inst.price_str, change),
             "change_percent": _percent(change, r["open"]),
             # a statistic, not money: the standard deviation of one-minute log returns
             "volatility": None if r["vol"] is None else f"{r['vol']:.6f}"})

@@ -44,6 +44,7 @@ from .body import json
 from .errors import PlatformError
 from .history import iso_ns
 from ..store.actions import record_admin_action
+from .roles import path_account
 from .session import authenticate, require_role
 
 routes = web.RouteTableDef()
@@ -136,17 +137,6 @@ async def _submit(request: web.Request, cmd) -> list:
     return events
 
 
-async def _account(request: web.Request) -> int:
-    text = request.match_info["account_id"]
-    if not text.isdigit() or len(text) > 18 or int(text) < 1:
-        raise errors.invalid_parameter("account_id", "must be a positive integer")
-    account = int(text)
-    if not await request.app[POOL].fetchval("SELECT 1 FROM accounts WHERE account_id = $1",
-                                            account):
-        raise PlatformError(404, "UNKNOWN_ACCOUNT", f"No account {account}.")
-    return account
-
-
 # ---- the user -----------------------------------------------------------------------
 
 @routes.get("/api/v1/risk")
@@ -187,7 +177,7 @@ async def set_limits(request: web.Request) -> web.Response:
         if value is not None and (type(value) is not int or not 0 <= value <= query.MAX_ID):
             raise errors.invalid_field(name, "must be a non-negative integer or null")
         values.append(value)
-    account = await _account(request)
+    account = await path_account(request)
     events = await _submit(request, SetRiskLimits(0, account, *values))
     await record_admin_action(request.app[POOL], caller, "risk.limits", f"account:{account}",
                               {**_limits_json(values), "seq": events[-1].seq if events else None})
@@ -206,7 +196,7 @@ async def kill_switch(request: web.Request) -> web.Response:
         raise errors.missing_field("active")
     if type(active) is not bool:
         raise errors.invalid_field("active", "must be true or false")
-    account = await _account(request)
+    account = await path_account(request)
     events = await _submit(request, SetKillSwitch(0, account, active))
     canceled = sorted({ev.order_id for ev in events if type(ev) is OrderUpdated})
     await record_admin_action(request.app[POOL], caller, "risk.kill_switch", f"account:{account}",

@@ -7,9 +7,25 @@ request and ``session.require_role`` checks it. ``set_role`` is what
 the admin actions' chain (``exchange.store.actions``) in the same transaction.
 """
 
+from ..api.state import POOL
 from ..store.actions import record_admin_action
+from . import errors
+from .errors import PlatformError
 
 ROLES = ("trader", "operator", "compliance")
+
+
+async def path_account(request) -> int:
+    """The existing account an admin route's path names (``{account_id}``): 400 if it is
+    not an id, 404 if there is no such account."""
+    text = request.match_info["account_id"]
+    if not text.isdigit() or len(text) > 18 or int(text) < 1:
+        raise errors.invalid_parameter("account_id", "must be a positive integer")
+    account = int(text)
+    if not await request.app[POOL].fetchval("SELECT 1 FROM accounts WHERE account_id = $1",
+                                            account):
+        raise PlatformError(404, "UNKNOWN_ACCOUNT", f"No account {account}.")
+    return account
 
 
 class RoleError(ValueError):

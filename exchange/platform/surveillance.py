@@ -41,6 +41,7 @@ from collections import deque
 import orjson
 from aiohttp import web
 
+from .. import tasks
 from ..engine import OrderUpdated, Reason, Traded
 from .history import iso_ns
 
@@ -131,16 +132,12 @@ class Surveillance:
                 vol = self.volumes.get(r["symbol"])
                 if vol is not None:
                     vol.buckets[int(r["minute"])] = int(r["lots"])
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="surveillance")
+        self._task = asyncio.get_running_loop().create_task(
+            tasks.repeat(self.flush_s, self.flush, "surveillance flush"), name="surveillance")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await tasks.stop(self._task)
+        self._task = None
         await self.flush()
 
     def set_owner(self, account: int, owner: str | None) -> None:
@@ -313,14 +310,6 @@ class Surveillance:
             "placed_at": iso_ns(ev.ts_ns), "placed_seq": ev.seq, "placed_ts_ns": ev.ts_ns}
 
     # ---- every flush -----------------------------------------------------------------
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_s)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("surveillance flush failed")
 
     def _forget(self) -> None:
         """Drop candidates that can no longer be spoofing (older than the lifetime)."""

@@ -28,10 +28,9 @@ table rewritten with every hash recomputed, leave no trace inside.
 """
 
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .audit import FETCH, GENESIS, canonical, row_hash
+from .audit import FETCH, GENESIS, Verdict, canonical, row_hash
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
@@ -111,26 +110,13 @@ async def _append(conn, actor, role, action, target, details):
         action_id, actor, role, action, target, payload_details, created_at, prev, digest)
 
 
-@dataclass(frozen=True, slots=True)
-class ActionsVerdict:
-    """The outcome of ``verify_actions``: intact, or the first broken id and why."""
+class ActionsVerdict(Verdict):
+    """The outcome of ``verify_actions``: intact, or the first broken action id and why
+    (in ``broken_seq`` and ``head_seq``)."""
 
-    ok: bool
-    rows: int
-    head_id: int
-    head_hash: bytes
-    broken_id: int | None = None
-    reason: str = ""
-
-    def message(self) -> str:
-        """Return a one-line report for people."""
-        if self.ok:
-            return (f"admin actions intact: {self.rows} rows, head id {self.head_id}, "
-                    f"head hash {self.head_hash.hex()}")
-        if self.broken_id is None:
-            return f"cannot verify the admin actions: {self.reason}"
-        return (f"admin actions broken at id {self.broken_id}: {self.reason} "
-                f"({self.rows} rows verified before it, up to id {self.head_id})")
+    __slots__ = ()
+    what = "admin actions"
+    position = "id"
 
 
 async def verify_actions(conn) -> ActionsVerdict:

@@ -138,7 +138,14 @@ async def seal_legacy(pool) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The outcome of ``verify``: intact, or the first broken seq and why."""
+    """The outcome of walking a chain: intact, or the first broken position and why.
+
+    Positions are journal seqs here; ``actions.ActionsVerdict`` reports admin-action
+    ids in the same fields.
+    """
+
+    what = "journal"            # what was walked, and what a position is called
+    position = "seq"
 
     ok: bool
     rows: int                   # rows checked (up to the first break)
@@ -150,12 +157,13 @@ class Verdict:
     def message(self) -> str:
         """Return a one-line report for people."""
         if self.ok:
-            return (f"journal intact: {self.rows} rows, head seq {self.head_seq}, "
-                    f"head hash {self.head_hash.hex()}")
+            return (f"{self.what} intact: {self.rows} rows, head {self.position} "
+                    f"{self.head_seq}, head hash {self.head_hash.hex()}")
         if self.broken_seq is None:
-            return f"cannot verify the journal: {self.reason}"
-        return (f"journal broken at seq {self.broken_seq}: {self.reason} "
-                f"({self.rows} rows verified before it, up to seq {self.head_seq})")
+            return f"cannot verify the {self.what}: {self.reason}"
+        return (f"{self.what} broken at {self.position} {self.broken_seq}: {self.reason} "
+                f"({self.rows} rows verified before it, up to {self.position} "
+                f"{self.head_seq})")
 
 
 async def verify(conn) -> Verdict:

@@ -17,6 +17,8 @@ from exchange.api import sign
 from exchange.server import create_account, create_app, deposit
 from exchange.settings import Settings
 
+from platform_clients import Trader, api_key
+
 PASSWORD = "correct horse battery"
 
 FAST = {"weight_limit_1m": 1_000_000, "argon2_time_cost": 1, "argon2_memory_kib": 1024,
@@ -127,35 +129,6 @@ async def user(server):
     assert status == 200
     client.email, client.account_id = "ada@example.com", body["account_id"]
     return client
-
-
-async def api_key(user):
-    """A new read+trade API key of the logged-in ``user``."""
-    status, key, _ = await user.call("POST", "/api/v1/api-keys",
-                                     {"name": "bot", "permissions": ["read", "trade"]})
-    assert status == 201, key
-    return key
-
-
-class Trader:
-    """Signed /api/v3 order entry for one account."""
-
-    def __init__(self, client, account_id, key, secret):
-        self.client, self.account_id, self.key, self.secret = client, account_id, key, secret
-
-    async def order(self, symbol, side, price, qty, **extra):
-        params = {"symbol": symbol, "side": side, "type": "LIMIT", "timeInForce": "GTC",
-                  "quantity": qty, "price": price, **extra}
-        status, body = await self.client.signed("POST", "/api/v3/order", self.key, self.secret,
-                                                params)
-        assert status == 200, body
-        return body
-
-    async def cancel(self, symbol, order_id):
-        status, body = await self.client.signed("DELETE", "/api/v3/order", self.key,
-                                                self.secret, {"symbol": symbol,
-                                                              "orderId": order_id})
-        assert status == 200, body
 
 
 @pytest.fixture

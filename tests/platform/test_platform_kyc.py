@@ -9,7 +9,7 @@ from exchange.api import POOL, VENUE
 from exchange.kyc import KYC
 from exchange.server import deposit
 
-from conftest import Trader, api_key
+from platform_clients import Trader, api_key
 from test_platform_funding import balance, make_operator
 
 GATED = {"require_kyc_for_trading": True, "require_kyc_for_withdrawals": True}
