@@ -517,8 +517,8 @@ async def run(args, dsn, data_dir):
         trades = counter.trades - trades0
         delivered = hub.delivered - delivered0
         batches, seqs = batcher.batches - batches0, batcher.committed_seq - seq0
+        rss.append(("end", rss_mb()))   # before the clients' samples arrive in this process
         results = [await asyncio.to_thread(pipe.recv) for pipe in pipes]
-        rss.append(("end", rss_mb()))
         import gc
         tracked = len(gc.get_objects())
         sampler.cancel()
