@@ -65,7 +65,8 @@ class PublicFeed:
         self.diffs = {"": {}, "@100ms": {}}  # speed -> symbol -> [U, u, {bid}, {ask}]
         self.changed = {"": set(), "@100ms": set()}  # symbols whose depth changed, per speed
         self.traded = set()                # symbols with trades since the last ticker tick
-        self.open_klines = {}              # kline stream -> the candle row last sent
+        self.open_klines = {}              # kline stream -> (candle row last sent, the
+        #                                    subscribers that had it closed, or None)
         self._task = None
 
     # ---- names -------------------------------------------------------------------
@@ -226,30 +227,34 @@ class PublicFeed:
 
     async def _klines(self, traded: set, now_ms: int) -> None:
         """The current candle of each subscribed (symbol, interval), every call, and the
-        closing update of a candle whose interval ended. The SQL runs only for a new
-        stream or a symbol that traded; otherwise the candle last sent is still exact."""
-        streams = [s for s in self.hub.by_stream if "@kline_" in s]
-        for gone in [s for s in self.open_klines if s not in streams]:
+        closing update (``x`` true) of a candle whose interval ended. The SQL runs only
+        for a new stream or a symbol that traded; otherwise the candle last sent is still
+        exact. As in REST ``/klines``, an interval without trades has no candle: a quiet
+        stream sends its last candle's closing update once, and again only when someone
+        new subscribes (so every subscriber has seen it), until the next trade."""
+        by_stream = self.hub.by_stream
+        streams = [s for s in by_stream if "@kline_" in s]
+        for gone in [s for s in self.open_klines if s not in by_stream]:
             del self.open_klines[gone]   # nobody listens any more: start afresh next time
         for stream in streams:
             prefix, _, interval = stream.partition("@kline_")
             symbol = prefix.upper()
-            shown = self.open_klines.get(stream)
+            shown, seen = self.open_klines.get(stream, (None, None))
             if shown is not None and symbol not in traded:
-                closed = shown["close_ms"] < now_ms
-                self.hub.publish(stream, self._kline(symbol, interval, shown, closed, now_ms))
-                continue
-            rows = await history.klines(self.pool, symbol, interval, None, now_ms, 2)
-            if not rows:
-                continue
-            current = rows[-1]
-            if shown is not None and current["open_ms"] != shown["open_ms"]:
-                for r in rows:   # the candle we were showing has ended: its final state
-                    if r["open_ms"] == shown["open_ms"]:
-                        self.hub.publish(stream, self._kline(symbol, interval, r, True, now_ms))
-            closed = current["close_ms"] < now_ms
-            self.hub.publish(stream, self._kline(symbol, interval, current, closed, now_ms))
-            self.open_klines[stream] = current
+                rows = [shown]
+            else:
+                rows = await history.klines(self.pool, symbol, interval, None, now_ms, 2)
+                # from the candle last sent on: its final state if it has ended, then the new
+                rows = rows[-1:] if shown is None else [
+                    r for r in rows if r["open_ms"] >= shown["open_ms"]]
+            subs = by_stream.get(stream, ())
+            for r in rows:
+                if (seen is not None and r["open_ms"] == shown["open_ms"]
+                        and seen.issuperset(subs)):
+                    continue   # every subscriber has its closing update
+                closed = r is not rows[-1] or r["close_ms"] < now_ms
+                self.hub.publish(stream, self._kline(symbol, interval, r, closed, now_ms))
+                self.open_klines[stream] = (r, set(subs) if closed else None)
 
     def _kline(self, symbol, interval, row, closed, now_ms) -> bytes:
         inst = self.markets[symbol].inst

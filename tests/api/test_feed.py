@@ -321,7 +321,8 @@ async def test_klines_and_tickers_equal_rest(client, alice, bob, trader):
     row = klines[-1]
     assert [k["t"], k["o"], k["h"], k["l"], k["c"], k["v"], k["T"], k["q"], k["n"], k["V"],
             k["Q"]] == row[:11]
-    assert k["i"] == "1m" and k["s"] == SYMBOL and k["x"] is False
+    assert k["i"] == "1m" and k["s"] == SYMBOL
+    assert k["x"] is (k["T"] < seen["aapl@kline_1m"]["E"])   # closed once its minute is over
     t = seen["aapl@ticker"]
     pairs = {"p": "priceChange", "P": "priceChangePercent", "w": "weightedAvgPrice",
              "x": "prevClosePrice", "c": "lastPrice", "Q": "lastQty", "b": "bidPrice",
@@ -352,6 +353,38 @@ async def test_a_ticker_subscriber_gets_pushes_without_new_trades(client, alice,
     assert got["24hrTicker"]["n"] == 1 and got["24hrTicker"]["c"] == "100.00"
     assert got["kline"]["k"]["n"] == 1 and got["kline"]["k"]["c"] == "100.00"
     await ws.close()
+
+
+async def test_a_closed_candle_is_sent_once_then_again_only_for_a_new_subscriber(client, alice,
+                                                                                  bob):
+    public = client.app[feed.PUBLIC_FEED]
+    hub = client.app[feed.HUB]
+    ws = await client.ws_connect("/ws/aapl@kline_1m")
+    await bob.order(symbol=SYMBOL, side="SELL", type="LIMIT", timeInForce="GTC",
+                    quantity="3", price="100.00")
+    await alice.order(symbol=SYMBOL, side="BUY", type="MARKET", quantity="2")
+    live = await receive_until(ws, lambda m: m["k"]["n"] == 1)
+    real = public.clock
+    public.clock = lambda: real() + 120 * 10**9   # two minutes on: the candle has closed
+    closing = live if live["k"]["x"] else await receive_until(ws, lambda m: m["k"]["x"])
+    assert {k: closing["k"][k] for k in "tTonc"} == {k: live["k"][k] for k in "tTonc"}
+
+    async def next_after_more_ticks(sock):
+        """The next message once two more statistics rounds have run (a marker ends them)."""
+        await public.publish_statistics()
+        await public.publish_statistics()
+        hub.publish("aapl@kline_1m", b'{"marker":true}')
+        hub.flush_now()
+        return await receive_json(sock)
+
+    assert await next_after_more_ticks(ws) == {"marker": True}   # no repeated closing update
+    late = await client.ws_connect("/ws/aapl@kline_1m")
+    again = await receive_json(late)   # a new subscriber gets the candle, closed
+    assert again["k"]["x"] is True and again["k"]["t"] == live["k"]["t"]
+    assert (await receive_json(ws))["k"] == again["k"]   # and so, once more, do the others
+    assert await next_after_more_ticks(late) == {"marker": True}
+    await ws.close()
+    await late.close()
 
 
 # ---- 5. slow subscribers --------------------------------------------------------------------
