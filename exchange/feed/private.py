@@ -7,8 +7,10 @@ before the upgrade, so a bad one gets HTTP 401 ``{code, message}``. The socket
 then carries the account's user data events as Binance's raw event objects
 (``executionReport``, ``outboundAccountPosition``, ``balanceUpdate``) and the
 account's notifications (``{"e": "notification", ...}``, ``platform.notifications``),
-and is closed (1008) when the access token expires: the page reconnects with a
-refreshed one. Messages from the client are not read (beyond a rate limit).
+and is closed (1008) when the access token expires (the page reconnects with a
+refreshed one) or its session ends (logout, a password change elsewhere, a
+reused refresh token). Messages from the client are not read (beyond a rate
+limit).
 """
 
 import asyncio
@@ -18,12 +20,12 @@ from aiohttp import WSMsgType, web
 
 from ..platform import errors as platform_errors
 from ..platform.notifications import notify_stream
-from ..platform.session import MAX_TOKEN_CHARS, authenticate, verify_token
+from ..platform.session import MAX_TOKEN_CHARS, authenticate, on_session_end, verify_token
 from .state import HUB, WS_PING_S
 from .streams import MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_S
 from .user import account_stream, cancel_on_disconnect
 
-TOKEN_EXPIRED_CLOSE = 1008
+TOKEN_EXPIRED_CLOSE = 1008   # the access token expired, or its session ended
 
 routes = web.RouteTableDef()
 
@@ -57,6 +59,8 @@ async def private_stream(request: web.Request) -> web.StreamResponse:
     expiry = asyncio.get_running_loop().call_later(
         max(0.0, caller.expires_at - time.time()),
         lambda: hub.end(sub, "access token expired", TOKEN_EXPIRED_CLOSE))
+    forget = on_session_end(request.app, caller.session_id,
+                            lambda: hub.end(sub, "session ended", TOKEN_EXPIRED_CLOSE))
     try:
         window, count = int(time.monotonic()), 0
         async for msg in ws:
@@ -71,6 +75,7 @@ async def private_stream(request: web.Request) -> web.StreamResponse:
                 break
     finally:
         expiry.cancel()
+        forget()
         hub.disconnect(sub)
         if cancel == "true":
             cancel_on_disconnect(request.app, caller.account_id, None)

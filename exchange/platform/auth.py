@@ -20,7 +20,7 @@ from aiohttp import web
 from ..api.state import POOL
 from . import body, errors
 from .body import json
-from .session import Caller, authenticate, count_attempt
+from .session import Caller, authenticate, count_attempt, end_sessions
 from .state import ACCESS_TOKENS, PASSWORDS, PLATFORM_SETTINGS
 from .tokens import hash_refresh_token, new_refresh_token, new_session_id
 from .totp import code_field, use_code
@@ -198,6 +198,7 @@ async def refresh(request: web.Request) -> web.Response:
                                    "WHERE token_hash = $1", hash_refresh_token(token))
                 tokens = await _tokens(request, conn, row["account_id"], row["session_id"])
     if reused:
+        end_sessions(request.app, [row["session_id"]])
         raise errors.token_error("REFRESH_TOKEN_REUSED", "This refresh token was already used; "
                                  "its session has been revoked. Log in again.")
     return json(tokens)
@@ -211,6 +212,7 @@ async def logout(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction():
             await _revoke(conn, caller)
+    end_sessions(request.app, [caller.session_id])
     return json({"logged_out": True})
 
 
@@ -251,8 +253,9 @@ async def change_password(request: web.Request) -> web.Response:
                 "UPDATE users SET password_hash = $2, password_changed_at = now(), "
                 "failed_logins = 0, locked_until = NULL WHERE account_id = $1",
                 caller.account_id, new_hash)
-            revoked = await conn.fetchval(
-                "WITH r AS (UPDATE sessions SET revoked_at = now() WHERE account_id = $1 "
-                "AND session_id <> $2 AND revoked_at IS NULL RETURNING 1) SELECT count(*) FROM r",
+            revoked = await conn.fetch(
+                "UPDATE sessions SET revoked_at = now() WHERE account_id = $1 "
+                "AND session_id <> $2 AND revoked_at IS NULL RETURNING session_id",
                 caller.account_id, caller.session_id)
-    return json({"password_changed": True, "revoked_sessions": revoked})
+    end_sessions(request.app, [r["session_id"] for r in revoked])
+    return json({"password_changed": True, "revoked_sessions": len(revoked)})

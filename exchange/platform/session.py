@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..api.state import POOL
 from . import errors
-from .state import ACCESS_TOKENS, ATTEMPTS
+from .state import ACCESS_TOKENS, ATTEMPTS, SESSION_SOCKETS
 
 MAX_TOKEN_CHARS = 4096
 _JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
@@ -77,3 +77,24 @@ def count_attempt(request: web.Request) -> None:
     _, retry_after = request.app[ATTEMPTS].charge(request.remote or "?", 1)
     if retry_after is not None:
         raise errors.too_many_attempts(retry_after)
+
+
+def on_session_end(app: web.Application, session_id: str, end) -> "callable":
+    """Call ``end()`` when the session is revoked (logout, password change), e.g. to close
+    a socket it authenticated; returns the function that forgets ``end`` (call it when
+    the socket closes by itself)."""
+    ends = app[SESSION_SOCKETS].setdefault(session_id, set())
+    ends.add(end)
+
+    def forget():
+        ends.discard(end)
+        if not ends and app[SESSION_SOCKETS].get(session_id) is ends:
+            del app[SESSION_SOCKETS][session_id]
+    return forget
+
+
+def end_sessions(app: web.Application, session_ids) -> None:
+    """The sessions were revoked: end what they keep open (``on_session_end``)."""
+    for session_id in session_ids:
+        for end in list(app[SESSION_SOCKETS].pop(session_id, ())):
+            end()

@@ -309,6 +309,37 @@ async def test_private_socket_with_jwt_gets_the_same_events_and_bad_tokens_get_4
     assert resp.status == 401 and (await resp.json())["code"] == "TOKEN_REVOKED"
 
 
+async def test_private_sockets_close_when_their_session_ends(client):
+    resp = await client.post("/api/v1/auth/register",
+                             json={"email": "erin@example.com", "password": "correct horse 1"})
+    assert resp.status == 201
+
+    async def login():
+        resp = await client.post("/api/v1/auth/login",
+                                 json={"email": "erin@example.com", "password": "correct horse 1"})
+        return (await resp.json())["access_token"]
+
+    laptop, phone, tablet = await login(), await login(), await login()
+    sockets = {name: await client.ws_connect(f"/api/v1/ws?token={token}")
+               for name, token in (("laptop", laptop), ("phone", phone), ("tablet", tablet))}
+    resp = await client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {phone}"})
+    assert resp.status == 200
+    closed = await sockets["phone"].receive(timeout=WAIT_S)
+    assert closed.type is WSMsgType.CLOSE and closed.data == 1008
+
+    # a password change ends every other session: the tablet's socket closes, not the laptop's
+    resp = await client.post("/api/v1/auth/password",
+                             json={"current_password": "correct horse 1",
+                                   "new_password": "correct horse 2"},
+                             headers={"Authorization": f"Bearer {laptop}"})
+    assert resp.status == 200 and (await resp.json())["revoked_sessions"] == 1
+    closed = await sockets["tablet"].receive(timeout=WAIT_S)
+    assert closed.type is WSMsgType.CLOSE and closed.data == 1008
+    assert not sockets["laptop"].closed
+    await sockets["laptop"].ping()
+    await sockets["laptop"].close()
+
+
 # ---- the WebSocket API -----------------------------------------------------------------------
 
 def signed(trader, secret: str | None = None, **params) -> dict:
