@@ -10,12 +10,12 @@ events it builds, per account, Binance's user data events:
 - ``outboundAccountPosition`` once per command, with the account's balances
   that the command changed (free and locked after it).
 
-They go out on the hub under internal stream names, which start with "@" so
-no SUBSCRIBE message can ever name them: ``@user:<account>`` (the WebSocket
-API's subscriptions and the web page's ``/api/v1/ws``) and one
-``@user:<account>:<n>`` per listen key (``/ws/<listenKey>`` and
-``/stream?streams=<listenKey>``), so that an expired or deleted key closes
-exactly the sockets it opened. An account's events go only to its own
+They go out on the hub under stream names no SUBSCRIBE message can name:
+the internal ``@user:<account>`` (the WebSocket API's subscriptions and the
+web page's ``/api/v1/ws``; "@" starts no public stream) and, per listen key,
+the key itself (``/ws/<listenKey>`` and ``/stream?streams=<listenKey>``, whose
+envelopes name the key, as Binance's do), so that an expired or deleted key
+closes exactly the sockets it opened. An account's events go only to its own
 streams; nothing is built for an account nobody listens to.
 
 Listen keys (``POST/PUT/DELETE /api/v3/userDataStream``) live in memory: a
@@ -101,7 +101,6 @@ class UserFeed:
         self.keys = {}                     # listen key -> ListenKey
         self.by_account = {}               # account -> its live ListenKey
         self._units = {}                   # asset -> Decimal minor unit
-        self._serial = 0
         self._exec_id = 0                  # executionReport "I": a running id
         self._task = None
 
@@ -118,10 +117,8 @@ class UserFeed:
             return lk.key
         if lk is not None:
             self._end(lk, expired=True)
-        self._serial += 1
         key = secrets.token_hex(30)        # 60 characters, like Binance's
-        lk = ListenKey(key, account, f"{account_stream(account)}:{self._serial}",
-                       self.clock() + self.ttl_s)
+        lk = ListenKey(key, account, key, self.clock() + self.ttl_s)
         lk.cancel_source = cancel_source
         self.keys[key] = lk
         self.by_account[account] = lk

@@ -247,6 +247,19 @@ async def test_deposit_sends_balance_update_then_position(app, client, bob):
 
 # ---- the web page's socket: /api/v1/ws with the JWT ----------------------------------------
 
+async def test_a_listen_key_in_a_combined_stream_names_its_events_by_the_key(app, client, bob):
+    key = await listen_key(bob)
+    ws = await client.ws_connect(f"/stream?streams=aapl@trade/{key}")
+    await deposit(app, bob.account_id, "USD", "2.50")
+    envelope = orjson.loads((await ws.receive(timeout=WAIT_S)).data)
+    assert envelope["stream"] == key
+    assert (envelope["data"]["e"], envelope["data"]["d"]) == ("balanceUpdate", "2.50")
+    await ws.send_str('{"method": "LIST_SUBSCRIPTIONS", "id": 3}')
+    listed = await receive_until(ws, lambda m: m.get("id") == 3)
+    assert listed[-1]["result"] == sorted(["aapl@trade", key])
+    await ws.close()
+
+
 async def test_private_socket_with_jwt_gets_the_same_events_and_bad_tokens_get_401(app, client,
                                                                                   trader):
     resp = await client.post("/api/v1/auth/register",
