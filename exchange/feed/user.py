@@ -81,12 +81,11 @@ def account_stream(account: int) -> str:
 
 
 class ListenKey:
-    __slots__ = ("key", "account", "stream", "expires_at", "cancel_source")
+    __slots__ = ("key", "account", "expires_at", "cancel_source")   # the key is its stream
 
-    def __init__(self, key, account, stream, expires_at):
+    def __init__(self, key, account, expires_at):
         self.key = key
         self.account = account
-        self.stream = stream
         self.expires_at = expires_at
         self.cancel_source = None   # opted in to cancel-on-disconnect: the key's order_source
 
@@ -118,7 +117,7 @@ class UserFeed:
         if lk is not None:
             self._end(lk, expired=True)
         key = secrets.token_hex(30)        # 60 characters, like Binance's
-        lk = ListenKey(key, account, key, self.clock() + self.ttl_s)
+        lk = ListenKey(key, account, self.clock() + self.ttl_s)
         lk.cancel_source = cancel_source
         self.keys[key] = lk
         self.by_account[account] = lk
@@ -149,9 +148,9 @@ class UserFeed:
         return True
 
     def stream_of(self, name):
-        """The internal stream of a valid listen key ``name``, else None."""
+        """The hub stream of a valid listen key ``name`` (the key), else None."""
         lk = self._live(name)
-        return None if lk is None else lk.stream
+        return None if lk is None else lk.key
 
     def cancel_of(self, name):
         """``(account, order source)`` to cancel when a socket of listen key ``name`` closes,
@@ -173,7 +172,7 @@ class UserFeed:
         self.keys.pop(lk.key, None)
         if self.by_account.get(lk.account) is lk:
             del self.by_account[lk.account]
-        subs = self.hub.by_stream.get(lk.stream)
+        subs = self.hub.by_stream.get(lk.key)
         if not subs:
             return
         if expired:
@@ -193,8 +192,8 @@ class UserFeed:
         if self.hub.wanted(stream):
             out.append(stream)
         lk = self.by_account.get(account)
-        if lk is not None and self.hub.wanted(lk.stream):
-            out.append(lk.stream)
+        if lk is not None and self.hub.wanted(lk.key):
+            out.append(lk.key)
         return out
 
     def on_commit(self, batch) -> None:
