@@ -3,13 +3,19 @@
     python bench/http.py [--connections N] [--seconds S] [--warmup S] [--dsn DSN]
                          [--client-ids] [--profile FILE]
 
-Two targets, one after the other, each served alone by this process on
+Three targets, one after the other, each served alone by this process on
 uvloop and driven by the same load generator in a SEPARATE process (spawned)
 with N concurrent keep-alive HTTP/1.1 connections, closed loop (each sends
 its next request when the previous answer arrived):
 
 - bare: an aiohttp POST handler that reads the body and returns a small JSON
   body: the ceiling of aiohttp on this machine;
+- floor: the least any durable signed order entry must do, and nothing more:
+  look up the key's secret, check the HMAC, parse the form, append the raw
+  body to a group commit (one ``INSERT ... unnest`` per commit, one in flight
+  while the next fills, on the same PostgreSQL) and answer a small JSON body
+  once its commit is done. No validation, no engine, no state: a bound on
+  what the real server can reach here;
 - server: ``exchange.server.create_app`` (durability=sync) on a real
   PostgreSQL: ``--dsn`` (a fresh database is created in it and dropped
   afterwards), else an embedded one (``open_database``) in a temp dir.
@@ -24,8 +30,8 @@ trade and the rest rest; each connection has its own funded account (made
 with ``exchange.server.create_account``). ``--client-ids`` also sends a
 ``newClientOrderId`` (the server then checks the orders table for a reused
 id). The first ``--warmup`` seconds are excluded. Prints requests/s and
-latency percentiles for both, the throughput ratio, and the batcher's
-transactions and average commands per transaction during the timed window.
+latency percentiles for each, the throughput ratios to bare, and the
+commits and average orders per commit during the timed window.
 ``--profile FILE`` runs cProfile in the server process during the timed
 window of the server run and writes its stats to FILE (slows the run).
 Prints figures; asserts nothing.
@@ -53,7 +59,7 @@ import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+from urllib.parse import parse_qsl, urlsplit, urlunsplit  # noqa: E402
 
 HOST = "127.0.0.1"
 ORDER_PATH = "/api/v3/order"
@@ -242,6 +248,51 @@ def bare_app():
     return app
 
 
+def floor_app(pool, secrets: dict):
+    """The floor target: key lookup, HMAC check, form parse, group commit, small reply.
+
+    Returns ``(app, counts)``; ``counts`` holds the commits and orders so far."""
+    import orjson
+    from aiohttp import web
+
+    pending = []      # (body, future) waiting for the next commit
+    counts = {"commits": 0, "orders": 0, "task": None}
+
+    async def commit():
+        while pending:
+            batch = pending[:]
+            del pending[:]
+            await pool.execute("INSERT INTO floor_journal (body) SELECT unnest($1::text[])",
+                               [body for body, _ in batch])
+            counts["commits"] += 1
+            counts["orders"] += len(batch)
+            for _, done in batch:
+                done.set_result(None)
+        counts["task"] = None
+
+    async def order(request):
+        body = await request.read()
+        secret = secrets.get(request.headers.get("X-MBX-APIKEY"))
+        i = body.rfind(b"&signature=")
+        if secret is None or i < 0 or not hmac.compare_digest(
+                hmac.new(secret, body[:i], hashlib.sha256).hexdigest().encode(), body[i + 11:]):
+            return web.Response(status=401)
+        params = dict(parse_qsl(body[:i].decode(), strict_parsing=True))
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        pending.append((body.decode(), done))
+        if counts["task"] is None:
+            counts["task"] = loop.create_task(commit())
+        await done
+        return web.Response(body=orjson.dumps({"symbol": params["symbol"], "orderId": 1,
+                                               "status": "NEW"}),
+                            content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post(ORDER_PATH, order)
+    return app, counts
+
+
 def summarize(name, latencies, statuses, seconds):
     lat = sorted(latencies)
     n = len(lat)
@@ -271,6 +322,36 @@ async def run_bare(args, accounts):
         await runner.cleanup()
     rps = summarize("bare", latencies, statuses, args.seconds)
     print(f"{'':<8} cpu: {_cpu_line(c0, c1, args.seconds)}")
+    return rps
+
+
+async def run_floor(args, dsn, data_dir, accounts):
+    from exchange.store.db import open_database
+
+    db = await open_database(dsn, os.path.join(data_dir, "floor"))
+    try:
+        await db.pool.execute("CREATE TABLE floor_journal "
+                              "(seq bigserial PRIMARY KEY, body text NOT NULL)")
+        app, counts = floor_app(db.pool, {a["api_key"]: a["api_secret"].encode()
+                                          for a in accounts})
+        runner, port = await _serve(app)
+        try:
+            proc, pipe = drive(port, ORDER_PATH, accounts, args)
+            await _recv(pipe)
+            await asyncio.sleep(args.warmup)
+            k0, n0 = counts["commits"], counts["orders"]
+            c0, c1 = await _timed_window(args.seconds)
+            k1, n1 = counts["commits"], counts["orders"]
+            _, latencies, statuses = await _recv(pipe)
+            proc.join()
+        finally:
+            await runner.cleanup()
+    finally:
+        await db.close()
+    rps = summarize("floor", latencies, statuses, args.seconds)
+    print(f"{'':<8} cpu: {_cpu_line(c0, c1, args.seconds)}")
+    print(f"{'':<8} {k1 - k0:,} commits in the timed window, "
+          f"{(n1 - n0) / max(1, k1 - k0):,.1f} orders each")
     return rps
 
 
@@ -322,14 +403,15 @@ async def main_async(args):
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, "
               f"{args.connections} connections, {args.warmup:g} s warm-up + {args.seconds:g} s "
               f"timed each, PostgreSQL {where}, durability sync")
-        # the bare handler checks no signature: keys of the same shape do
-        dummy = [{"api_key": os.urandom(32).hex(), "api_secret": os.urandom(32).hex()}
-                 for _ in range(args.connections)]
-        rps_bare = await run_bare(args, dummy)
+        # bare and floor keep no accounts: random keys of the same shape do
+        keys = [{"api_key": os.urandom(32).hex(), "api_secret": os.urandom(32).hex()}
+                for _ in range(args.connections)]
+        rps_bare = await run_bare(args, keys)
+        rps_floor = await run_floor(args, dsn, tmp.name, keys)
         rps_server = await run_server(args, dsn, tmp.name)
         if rps_bare:
-            print(f"ratio    server / bare = {rps_server / rps_bare:.0%} of the bare "
-                  f"handler's requests/s")
+            print(f"ratio    floor / bare = {rps_floor / rps_bare:.0%}, server / bare = "
+                  f"{rps_server / rps_bare:.0%} of the bare handler's requests/s")
     finally:
         if name is not None:
             conn = await asyncpg.connect(admin)
