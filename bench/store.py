@@ -1,4 +1,4 @@
-"""Durable store figures: batcher throughput and recovery (journal replay) time.
+"""Durable store figures: batcher throughput, and restart time from the journal or a snapshot.
 
     python bench/store.py [--commands N] [--orders N] [--max-batch N] [--dsn DSN]
                           [--only batcher|recovery]
@@ -10,11 +10,18 @@ appends commands already applied (the batcher's own ceiling), "apply +
 journal" applies each command and appends it in the same event loop, the
 way the venue does, yielding to the loop every 100 commands. Rows are every
 row written: journal, trades, ledger entries, order and balance upserts.
+Then the restarts of that history (~1,000 open orders after N commands).
 
 Recovery: a journal with N resting orders (default 1,000,000) on one symbol,
-then ``recover()`` timed: read, decode and replay every command, cross-check
-the tables. Uses --dsn (or EXCHANGE_DATABASE_URL), else an embedded
-PostgreSQL in a temp dir; always in a new database, dropped afterwards.
+and its restarts.
+
+Restarts: ``recover()`` timed from the whole journal (read, decode and replay
+every command, cross-check the tables); then a snapshot taken as the server
+takes one (``snapshots.take``: fork, the child pickles, the parent stores
+it), with the longest the event loop stood still meanwhile; then
+``recover()`` again, from the snapshot (load it, cross-check the tables).
+Uses --dsn (or EXCHANGE_DATABASE_URL), else an embedded PostgreSQL in a temp
+dir; always in a new database, dropped afterwards.
 Prints figures; asserts nothing.
 """
 
@@ -37,7 +44,7 @@ import asyncpg  # noqa: E402
 from engine import INSTRUMENT, generate_sequencer, sequencer_setup  # noqa: E402
 from exchange.engine import (BalanceChanged, OrderUpdated, PlaceOrder, Sequencer,  # noqa: E402
                              Traded)
-from exchange.store import Batcher, migrate, open_database, recover  # noqa: E402
+from exchange.store import Batcher, migrate, open_database, recover, snapshots  # noqa: E402
 from exchange.store.db import start_embedded  # noqa: E402
 
 
@@ -102,6 +109,8 @@ async def bench_batcher(pool, n, max_batch, seed):
     elapsed, count, rows, batches, _ = await journal(pool, cmds, max_batch, yield_every=100,
                                                      apply=seq.apply)
     report("apply + journal", elapsed, count, rows, batches)
+    del seq
+    await time_restarts(pool)
 
 
 def resting_orders(n, seed, levels):
@@ -124,13 +133,49 @@ async def bench_recovery(pool, orders, max_batch, seed, levels):
     report(f"write journal ({orders:,} orders)", elapsed, count, rows, batches)
     open_orders = len(seq.orders)
     del seq
-    t0 = time.perf_counter()
-    rebuilt = await recover(pool)
-    elapsed = time.perf_counter() - t0
+    rebuilt = await time_restarts(pool)
     assert len(rebuilt.orders) == open_orders  # a sanity check of the setup, not a timing
+
+
+async def time_restarts(pool):
+    """Time recover() from the whole journal, taking a snapshot, recover() from it."""
+    t0 = time.perf_counter()
+    rebuilt = await recover(pool, use_snapshot=False)
+    elapsed = time.perf_counter() - t0
     print(f"{'recover (replay + cross-check)':<34} {elapsed:>10.1f} s for {rebuilt.seq:,} "
-          f"journaled commands, {open_orders:,} open orders "
+          f"journaled commands, {len(rebuilt.orders):,} open orders "
           f"({rebuilt.seq / elapsed:,.0f} commands/s)")
+
+    class Drained:   # the journal has committed everything (what take() waits for)
+        backlog, committed_seq, error = 0, rebuilt.seq, None
+
+    stalls = []
+    loop = asyncio.get_running_loop()
+
+    async def watch():   # how long the loop stands still while the snapshot is taken
+        while True:
+            t = loop.time()
+            await asyncio.sleep(0.001)
+            stalls.append(loop.time() - t - 0.001)
+
+    watcher = loop.create_task(watch())
+    with tempfile.TemporaryDirectory(prefix="bench-snapshot-") as tmp:
+        t0 = time.perf_counter()
+        await snapshots.take(rebuilt, Drained, pool, tmp, 0)
+        elapsed = time.perf_counter() - t0
+    watcher.cancel()
+    size = await pool.fetchval("SELECT bytes FROM snapshots WHERE seq = $1", rebuilt.seq)
+    print(f"{'take a snapshot (fork, pickle, store)':<34} {elapsed:>10.1f} s, "
+          f"{size / 2**20:,.0f} MB; the loop stood still at most {max(stalls) * 1000:,.0f} ms")
+    seq = rebuilt.seq
+    del rebuilt
+    found = {}
+    t0 = time.perf_counter()
+    rebuilt = await recover(pool, report=found)
+    elapsed = time.perf_counter() - t0
+    assert found == {"snapshot": seq, "replayed": 0}, found
+    print(f"{'recover (snapshot + cross-check)':<34} {elapsed:>10.1f} s for the same state")
+    return rebuilt
 
 
 async def main_async(args):
@@ -155,7 +200,7 @@ async def main_async(args):
                 await bench_batcher(db.pool, args.commands, args.max_batch, args.seed)
                 async with db.pool.acquire() as c:
                     await c.execute("TRUNCATE journal, trades, ledger_entries, orders, "
-                                    "balances, instruments")
+                                    "balances, instruments, snapshots CASCADE")
             if args.only in (None, "recovery"):
                 await bench_recovery(db.pool, args.orders, args.max_batch, args.seed, args.levels)
         finally:

@@ -39,7 +39,8 @@ from .platform.surveillance import SURVEILLANCE, Surveillance
 from .logs import configure as configure_logging
 from .metrics import CONTENT_TYPE, METRICS, Metrics
 from .settings import Settings
-from .store import Batcher, Database, RecoveryError, audit, migrate, open_database, recover
+from .store import (Batcher, Database, RecoveryError, audit, migrate, open_database, recover,
+                    snapshots)
 from .venue import Venue
 
 log = logging.getLogger("exchange.server")
@@ -48,6 +49,7 @@ CONFIG = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 BATCHER = web.AppKey("batcher", Batcher)
 DEMO_CREDENTIALS = web.AppKey("demo_credentials", dict)
+RECOVERED = web.AppKey("recovered", dict)   # recover()'s report: snapshot seq, replayed
 EXPIRY_CLOCK = web.AppKey("expiry_clock", asyncio.Task)
 
 EXPIRY_TICK_S = 0.2         # the expiry clock looks at least this often
@@ -143,12 +145,16 @@ def _venue(on_fatal):
     async def venue_ctx(app: web.Application):
         settings = app[CONFIG]
         pool = app[POOL]
+        report = {}
         try:
-            sequencer = await recover(pool, settings.day_end_utc_s)
+            sequencer = await recover(pool, settings.day_end_utc_s, report=report)
         except RecoveryError:
             log.critical("recovery failed: the durable state is inconsistent; refusing to serve")
             raise
-        log.info("recovered the venue at seq %d", sequencer.seq, extra={"seq": sequencer.seq})
+        app[RECOVERED] = report
+        log.info("recovered the venue at seq %d (%s, then %d journal commands)", sequencer.seq,
+                 "from the snapshot at seq %d" % report["snapshot"] if report["snapshot"]
+                 else "from the start", report["replayed"], extra={"seq": sequencer.seq})
         async with pool.acquire() as conn:
             chain_head = await audit.chain_head(conn)  # nothing writes the journal yet
         metrics = app[METRICS]
@@ -162,16 +168,61 @@ def _venue(on_fatal):
                       max_backlog=settings.max_backlog, metrics=metrics)
         app[BATCHER] = batcher
         app[VENUE] = venue
+        snapshotter = Snapshotter(sequencer, batcher, pool, settings,
+                                  report["snapshot"] or 0)
         try:
             creds = await bootstrap_demo(app)
             if creds is not None:
                 app[DEMO_CREDENTIALS] = creds
             await apply_risk_defaults(venue, settings)
             tune_gc()
+            snapshotter.start()
             yield
         finally:
+            await snapshotter.stop()
             await batcher.stop()
+            if batcher.error is None:
+                await snapshotter.final()
     return venue_ctx
+
+
+class Snapshotter:
+    """Takes a snapshot (exchange.store.snapshots) every ``snapshot_every`` commands and
+    one at shutdown, one at a time, so that a restart replays only the journal's tail."""
+
+    CHECK_S = 1.0   # how often the count is looked at (cheap)
+
+    def __init__(self, sequencer, batcher, pool, settings: Settings, last_seq: int):
+        self.sequencer, self.batcher, self.pool = sequencer, batcher, pool
+        self.every = settings.snapshot_every
+        self.data_dir = settings.data_dir
+        self.day_end_s = settings.day_end_utc_s
+        self.last_seq = last_seq   # the newest snapshot's seq (0: none)
+        self._task = None
+
+    def start(self) -> None:
+        if self.every > 0:
+            self._task = asyncio.get_running_loop().create_task(
+                tasks.repeat(self.CHECK_S, self.maybe, "snapshot"), name="snapshots")
+
+    async def maybe(self) -> None:
+        if self.sequencer.seq - self.last_seq >= self.every and self.batcher.error is None:
+            await self.take()
+
+    async def take(self) -> None:
+        self.last_seq = await snapshots.take(self.sequencer, self.batcher, self.pool,
+                                             self.data_dir, self.day_end_s)
+
+    async def stop(self) -> None:
+        await tasks.stop(self._task)   # a snapshot being taken is abandoned (its file removed)
+
+    async def final(self) -> None:
+        """At shutdown (the journal drained): a snapshot of the final state if it is new."""
+        if self.sequencer.seq > self.last_seq:
+            try:
+                await self.take()
+            except Exception:
+                log.exception("the shutdown snapshot failed; the next start replays more")
 
 
 async def _feed(app: web.Application):

@@ -26,6 +26,7 @@ class Settings:
     database_url: str = ""
     durability: str = "sync"
     max_backlog: int = 50_000
+    snapshot_every: int = 1_000_000   # commands between snapshots (0: only at shutdown)
     day_end_utc_s: int = 0
     default_stp: str = "EXPIRE_MAKER"
     weight_limit_1m: int = 6000

@@ -4,7 +4,8 @@
 - ``migrate``: apply ``migrations/NNNN_*.sql`` once each, in order;
 - ``codec``: commands <-> JSON-able dicts, exactly;
 - ``batcher``: the write-behind journal of the venue (one transaction per batch);
-- ``recovery``: rebuild the sequencer from the journal and cross-check the tables.
+- ``recovery``: rebuild the sequencer from the journal and cross-check the tables;
+- ``snapshots``: the sequencer pickled at a committed seq, so recovery replays only the tail.
 """
 
 from .batcher import Batcher
@@ -12,6 +13,7 @@ from .codec import decode, dumps, encode, loads
 from .db import Database, open_database
 from .migrate import migrate
 from .recovery import RecoveryError, recover
+from . import snapshots
 
 __all__ = ["Batcher", "Database", "open_database", "migrate", "RecoveryError", "recover",
-           "encode", "decode", "dumps", "loads"]
+           "encode", "decode", "dumps", "loads", "snapshots"]

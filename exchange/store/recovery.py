@@ -1,8 +1,9 @@
 """Rebuild the sequencer at start-up from the committed journal, then cross-check it.
 
 DESIGN.md §5 describes loading balances and open orders directly. This
-module instead replays the whole journal, in seq order, through a fresh
-``Sequencer``: the sequencer is deterministic (time travels on the command),
+module instead replays the journal, in seq order, through a ``Sequencer``:
+the newest usable snapshot (``snapshots``) or a fresh one, then every command
+after it. The sequencer is deterministic (time travels on the command),
 so replaying the same commands rebuilds exactly the same state — balances,
 books with their original time priority, stop lists, expiry heap, last
 prices, next order and trade ids, seq — by construction, with no second
@@ -15,32 +16,67 @@ replayed command must get the seq it was journaled with and be rejected
 again exactly when (and why) it was rejected the first time. Any difference
 raises RecoveryError, and the server must refuse to serve.
 
-Replay time grows with the journal; snapshots (state at some seq, replay
-from there) to bound it are future work.
+Replay time grows with the journal's tail after the snapshot. A recovery
+from a snapshot that fails the checks is done again from the whole journal
+(and used if that one passes: the snapshot was the fault).
 """
+
+import logging
 
 from dataclasses import replace
 
 from ..engine.events import CommandRejected
 from ..engine.orders import OPEN
 from ..engine.sequencer import Sequencer
-from . import codec
+from . import codec, snapshots
 
 FETCH = 20_000  # journal rows per round trip
 _SHOW = 5       # mismatches listed in an error
+
+
+log = logging.getLogger(__name__)
 
 
 class RecoveryError(RuntimeError):
     """The durable state is inconsistent: the venue must not serve from it."""
 
 
-async def recover(pool, day_end_s: int = 0) -> Sequencer:
-    """Return a Sequencer rebuilt by replaying the journal; raise RecoveryError on any mismatch."""
-    seq = Sequencer(day_end_s)
+async def recover(pool, day_end_s: int = 0, *, use_snapshot: bool = True,
+                  report: dict | None = None) -> Sequencer:
+    """Return a Sequencer rebuilt from the newest usable snapshot (``use_snapshot``) and
+    the journal after it; raise RecoveryError on any mismatch. ``report``, if given,
+    receives ``snapshot`` (its seq, or None) and ``replayed`` (journal commands applied)."""
+    report = {} if report is None else report
+    try:
+        return await _recover(pool, day_end_s, use_snapshot, report)
+    except _SnapshotFailed as e:
+        log.error("recovery from the snapshot at seq %d failed (%s); replaying the whole "
+                  "journal", e.seq, e.__cause__)
+        return await _recover(pool, day_end_s, False, report)
+
+
+class _SnapshotFailed(Exception):
+    def __init__(self, seq):
+        super().__init__(seq)
+        self.seq = seq
+
+
+async def _recover(pool, day_end_s, use_snapshot, report):
+    started = None
     async with pool.acquire() as conn:
-        # One snapshot for the journal and the tables it is checked against.
+        # One view of the journal, the snapshot and the tables it is all checked against.
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            await _replay(conn, seq)
+            found = await snapshots.latest(conn, day_end_s) if use_snapshot else None
+            if found is None:
+                seq = Sequencer(day_end_s)
+            else:
+                started, seq = found
+            try:
+                replayed = await _replay(conn, seq)
+            except RecoveryError as e:
+                if started is None:
+                    raise
+                raise _SnapshotFailed(started) from e
             balances = await conn.fetch("SELECT account_id, asset, free, locked FROM balances")
             orders = await conn.fetch(
                 "SELECT order_id, account_id, symbol, side, type, price, qty, working, status, "
@@ -49,23 +85,33 @@ async def recover(pool, day_end_s: int = 0) -> Sequencer:
             withdrawals = await conn.fetch(
                 "SELECT withdrawal_id, account_id, asset, amount FROM withdrawals "
                 "WHERE status = 'PENDING'")
-    _check_balances(seq, balances)
-    _check_orders(seq, orders)
-    _check_instruments(seq, instruments)
-    _check_withdrawals(seq, withdrawals)
     try:
-        seq.check()
-    except AssertionError as e:
-        raise RecoveryError(f"rebuilt state breaks an invariant: {e}") from e
+        _check_balances(seq, balances)
+        _check_orders(seq, orders)
+        _check_instruments(seq, instruments)
+        _check_withdrawals(seq, withdrawals)
+        try:
+            seq.check()
+        except AssertionError as e:
+            raise RecoveryError(f"rebuilt state breaks an invariant: {e}") from e
+    except RecoveryError as e:
+        if started is None:
+            raise
+        raise _SnapshotFailed(started) from e
     seq.reset_depth_ids()
+    report["snapshot"], report["replayed"] = started, replayed
     return seq
 
 
-async def _replay(conn, seq):
-    cursor = await conn.cursor("SELECT seq, command, rejected FROM journal ORDER BY seq")
+async def _replay(conn, seq) -> int:
+    """Apply the journal's commands after ``seq.seq``; return how many."""
+    cursor = await conn.cursor("SELECT seq, command, rejected FROM journal WHERE seq > $1 "
+                               "ORDER BY seq", seq.seq)
     apply, decode = seq.apply, codec.decode
+    replayed = 0
     while True:
         rows = await cursor.fetch(FETCH)
+        replayed += len(rows)
         for stored_seq, command, rejected in rows:
             try:
                 cmd = decode(command)
@@ -86,7 +132,7 @@ async def _replay(conn, seq):
                     f"{'rejected ' + rejected if rejected else 'accepted'} but replays as "
                     f"{'rejected ' + reason if reason else 'accepted'}")
         if len(rows) < FETCH:
-            return
+            return replayed
 
 
 def _mismatches(what, memory, stored):

@@ -44,7 +44,10 @@ class Server:
         self.log = open(data_dir / "server.log", "ab")
 
     async def start(self):
-        env = dict(os.environ, EXCHANGE_DATABASE_URL=self.dsn, EXCHANGE_LOG_LEVEL="WARNING")
+        # snapshots every 50 commands: restarts recover from a snapshot and the journal's
+        # tail, and some kills land while one is being taken
+        env = dict(os.environ, EXCHANGE_DATABASE_URL=self.dsn, EXCHANGE_LOG_LEVEL="WARNING",
+                   EXCHANGE_SNAPSHOT_EVERY="50")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "exchange.cli", "serve", "--port", str(self.port),
              "--data-dir", str(self.data_dir)],
@@ -167,6 +170,7 @@ async def test_sigkill_under_load_loses_nothing_acknowledged(fresh_dsn, tmp_path
         # ... the journal has no gap, the ledger adds up to the balances ...
         seqs = await db.fetchval("SELECT count(*) = max(seq) FROM journal")
         assert seqs
+        assert await db.fetchval("SELECT count(*) FROM snapshots") > 0
         mismatched = await db.fetch("""
             SELECT b.account_id, b.asset FROM balances b
             LEFT JOIN (SELECT account_id, asset, sum(free_delta) AS f, sum(locked_delta) AS l

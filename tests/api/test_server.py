@@ -14,7 +14,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 
 from exchange import settings as config
-from exchange.server import DEMO_CREDENTIALS, create_app
+from exchange.server import DEMO_CREDENTIALS, RECOVERED, VENUE, create_app
 from exchange.settings import Settings
 from exchange.store import RecoveryError
 
@@ -35,10 +35,18 @@ async def test_restart_recovers_orders_and_keeps_the_demo_account(fresh_dsn, tmp
     status, placed, _ = await alice.order(symbol="AAPL", side="BUY", type="LIMIT",
                                           timeInForce="GTC", quantity="2", price="100.00")
     assert status == 200
+    final_seq = app[VENUE].sequencer.seq
     await client.close()
+    # the shutdown took a snapshot of the final state, and the next start begins there
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        assert await conn.fetchval("SELECT max(seq) FROM snapshots") == final_seq
+    finally:
+        await conn.close()
 
     app, client = await start(fresh_dsn, tmp_path)
     try:
+        assert app[RECOVERED] == {"snapshot": final_seq, "replayed": 0}
         assert DEMO_CREDENTIALS not in app  # not created twice
         alice = trader(client, creds["api_key"], creds["api_secret"])
         _, opened, _ = await alice.signed("GET", "/api/v3/openOrders")

@@ -1,0 +1,108 @@
+"""Snapshots: recovery from the newest usable one plus the journal's tail, and fallbacks."""
+
+import asyncio
+import itertools
+import pickle
+import random
+
+from exchange.engine import Sequencer
+from exchange.store import Batcher, recover, snapshots
+
+from store_streams import random_commands, setup_commands, snapshot
+
+
+async def _journal(pool, seq, cmds):
+    batcher = Batcher(pool, max_batch=500)
+    batcher.start()
+    futures = []
+    for cmd in cmds:
+        events = seq.apply(cmd)
+        futures.append(batcher.append(seq.seq, cmd, events))
+    await asyncio.gather(*futures)
+    await batcher.stop()
+    return batcher
+
+
+async def _history(pool, seed=5, first=1_500, then=700):
+    """Journal a random stream; return (the sequencer, a copy taken after ``first`` commands)."""
+    rng = random.Random(seed)
+    seq = Sequencer()
+    await _journal(pool, seq, itertools.chain(setup_commands(), random_commands(rng, seq, first)))
+    at = snapshots.dumps(seq)
+    await _journal(pool, seq, random_commands(rng, seq, then, ts=10**7))
+    return seq, at
+
+
+async def test_recovery_starts_from_the_newest_snapshot_and_replays_only_the_tail(pool):
+    seq, at = await _history(pool)
+    earlier = Sequencer()
+    await snapshots.store(pool, 1, 0, snapshots.dumps(earlier))  # an older one: not chosen
+    taken = pickle.loads(at)
+    await snapshots.store(pool, taken.seq, 0, at)
+    report = {}
+    rebuilt = await recover(pool, report=report)
+    assert report == {"snapshot": taken.seq, "replayed": seq.seq - taken.seq}
+    assert report["replayed"] > 0
+    assert snapshot(rebuilt) == snapshot(seq)
+    for symbol, market in seq.markets.items():   # book priority, spelled out
+        assert list(rebuilt.markets[symbol].book.orders()) == list(market.book.orders())
+
+
+async def test_a_snapshot_of_other_engine_code_or_day_end_is_not_used(pool, monkeypatch):
+    seq, at = await _history(pool)
+    taken_seq = pickle.loads(at).seq
+    monkeypatch.setattr(snapshots, "ENGINE", "an older engine")
+    await snapshots.store(pool, taken_seq, 0, at)
+    monkeypatch.undo()
+    await snapshots.store(pool, taken_seq + 1, 3600, at)    # taken under another day end
+    report = {}
+    rebuilt = await recover(pool, report=report)
+    assert report == {"snapshot": None, "replayed": seq.seq}
+    assert snapshot(rebuilt) == snapshot(seq)
+
+
+async def test_a_snapshot_that_fails_the_checks_gives_way_to_the_whole_journal(pool):
+    seq, at = await _history(pool)
+    wrong = pickle.loads(at)
+    account, asset = 1, "USD"
+    wrong.ledger.balance(account, asset).free += 1   # money from nowhere: the tables disagree
+    await snapshots.store(pool, wrong.seq, 0, snapshots.dumps(wrong))
+    report = {}
+    rebuilt = await recover(pool, report=report)
+    assert report == {"snapshot": None, "replayed": seq.seq}
+    assert snapshot(rebuilt) == snapshot(seq)
+
+
+async def test_a_snapshot_missing_a_part_is_not_used(pool):
+    seq, at = await _history(pool)
+    taken_seq = pickle.loads(at).seq
+    await snapshots.store(pool, taken_seq, 0, at)
+    await pool.execute("UPDATE snapshots SET parts = parts + 1 WHERE seq = $1", taken_seq)
+    report = {}
+    rebuilt = await recover(pool, report=report)
+    assert report["snapshot"] is None and snapshot(rebuilt) == snapshot(seq)
+
+
+async def test_take_forks_and_stores_the_state_at_the_fork(pool, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshots, "PART_BYTES", 4096)   # several parts
+    rng = random.Random(9)
+    seq = Sequencer()
+    batcher = await _journal(pool, seq, itertools.chain(setup_commands(),
+                                                        random_commands(rng, seq, 800)))
+    taken = await snapshots.take(seq, batcher, pool, tmp_path, 0)
+    assert taken == seq.seq
+    assert list(tmp_path.iterdir()) == []   # the child's file is gone once stored
+    parts = await pool.fetchval("SELECT parts FROM snapshots WHERE seq = $1", taken)
+    assert parts > 1
+    report = {}
+    rebuilt = await recover(pool, report=report)
+    assert report == {"snapshot": taken, "replayed": 0}
+    assert snapshot(rebuilt) == snapshot(seq)
+
+
+async def test_only_the_newest_snapshots_are_kept(pool):
+    for s in (1, 2, 3, 4):
+        await snapshots.store(pool, s, 0, b"x")
+    kept = [r[0] for r in await pool.fetch("SELECT seq FROM snapshots ORDER BY seq")]
+    assert kept == [3, 4]
+    assert await pool.fetchval("SELECT count(*) FROM snapshot_parts") == 2
