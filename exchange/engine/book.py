@@ -10,12 +10,17 @@ Layout, chosen for speed in pure Python:
 * each side keeps ``levels``: a dict price -> ``_Level``; a level keeps its
   orders in a dict (insertion order is time priority; removal is O(1));
 * each side keeps a heap of level keys (``sign * price``: best is smallest on
-  both sides) and the best key, so the best price is O(1) to read, a new level
-  costs one C ``heappush``, and emptied levels are dropped lazily when they
-  reach the top (or in a compaction once they outnumber live ones);
-* ``INF`` stands for "no level", so the crossing test is one comparison:
-  an incoming order at ``price`` crosses side ``s`` iff
-  ``s.best_key <= s.sign * price``.
+  both sides), so a new level costs one C ``heappush`` and emptied levels are
+  dropped lazily when they reach the top (or in a compaction once they
+  outnumber live ones);
+* each side keeps its best live price in ``best``, or ``empty`` (-inf for bids,
+  +inf for asks) when it has none, so the crossing test is one comparison
+  with no arithmetic (a product of two prices would allocate an int): an
+  incoming buy at ``price`` crosses iff ``asks.best <= price``, a sell iff
+  ``bids.best >= price``; the hot paths branch on ``side.bid`` for it;
+* the hot paths (``amend``, ``cancel``, resting) inline their helpers and
+  build events by setting slots: a Python call costs as much as the rest of
+  an amendment's bookkeeping.
 """
 
 from heapq import heapify, heappop, heappush
@@ -25,7 +30,7 @@ from .enums import SIDE_OF, STP, STP_OF, Side, TimeInForce
 from .events import Accepted, Amended, Canceled, Expired, Filled, Reason, Rejected, Rested
 
 INF = float("inf")
-NO_LIMIT = 1e308  # a market order's limit key: crosses any level, but not an empty side
+NO_LIMIT = 1e308  # a market buy's limit price: crosses any ask, but not an empty side (inf)
 BUY, SELL = Side.BUY, Side.SELL
 GTC, IOC, FOK = TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK
 STP_NONE, EXPIRE_TAKER, EXPIRE_MAKER = STP.NONE, STP.EXPIRE_TAKER, STP.EXPIRE_MAKER
@@ -45,6 +50,31 @@ def _invalid_hashable(side, tif, stp):
         except TypeError:
             return reason
     return Reason.INVALID_ORDER_ID
+
+
+def _crosses(opp, price):
+    """Whether an incoming order with limit ``price`` (None: a market order) crosses side ``opp``."""
+    if opp.bid:
+        return opp.best >= (0 if price is None else price)
+    return opp.best <= (NO_LIMIT if price is None else price)
+
+
+def _expired(order_id, qty, reason):
+    ev = Expired()  # not Expired.of: this is on the IOC path
+    ev.order_id = order_id
+    ev.qty = qty
+    ev.reason = reason
+    return ev
+
+
+def _amended(order_id, side, price, qty, priority_kept):
+    ev = Amended()
+    ev.order_id = order_id
+    ev.side = side
+    ev.price = price
+    ev.qty = qty
+    ev.priority_kept = priority_kept
+    return ev
 
 
 def _rejected(order_id, reason):
@@ -72,15 +102,17 @@ class _Level:
 
 
 class _Side:
-    __slots__ = ("side", "sign", "levels", "heap", "best_key", "compact_at", "opp")
+    __slots__ = ("side", "bid", "sign", "levels", "heap", "best", "empty", "compact_at", "opp")
 
-    def __init__(self, side, sign):
+    def __init__(self, side, bid):
         self.side = side
         self.opp = None           # the other side
-        self.sign = sign          # -1 for bids, +1 for asks
+        self.bid = bid            # True for bids: a higher price is better
+        self.sign = -1 if bid else 1
         self.levels = {}          # price -> _Level (possibly empty, still in heap)
         self.heap = []            # sign * price for every level in ``levels``
-        self.best_key = INF       # sign * best non-empty price, INF if none
+        self.empty = -INF if bid else INF  # ``best`` when no level is live: worse than any
+        self.best = self.empty    # best non-empty price
         self.compact_at = 64
 
     def add_level(self, price):
@@ -97,11 +129,11 @@ class _Side:
         while heap:
             price = sign * heap[0]
             if levels[price].orders:
-                self.best_key = heap[0]
+                self.best = price
                 return
             heappop(heap)
             del levels[price]
-        self.best_key = INF
+        self.best = self.empty
 
     def compact(self):
         """Forget empty levels; O(n)."""
@@ -131,8 +163,8 @@ class OrderBook:
     """
 
     def __init__(self):
-        self._bids = _Side(BUY, -1)
-        self._asks = _Side(SELL, 1)
+        self._bids = _Side(BUY, True)
+        self._asks = _Side(SELL, False)
         self._bids.opp, self._asks.opp = self._asks, self._bids
         self._orders = {}  # order_id -> _Order, every resting order
 
@@ -148,9 +180,9 @@ class OrderBook:
 
     @staticmethod
     def _best(side):
-        if side.best_key == INF:
+        if side.best == side.empty:
             return None
-        lvl = side.levels[side.sign * side.best_key]
+        lvl = side.levels[side.best]
         return lvl.price, lvl.qty
 
     def depth(self, n=10):
@@ -248,14 +280,20 @@ class OrderBook:
             o = None
         if o is None:
             return _rejected(order_id, Reason.UNKNOWN_ORDER)
-        self._unlink(o)
+        lvl = o.level  # the body of _unlink, inlined
+        orders = lvl.orders
+        del orders[order_id]
+        lvl.qty -= o.visible
+        lvl.dead += 1
+        if not orders and o.price == o.book_side.best:
+            o.book_side.drop_top()
         ev = Canceled()
         ev.order_id = order_id
         ev.qty = o.open
         ev.reason = R_USER
         return [ev]
 
-    def amend(self, order_id, qty=None, price=None):
+    def amend(self, order_id, qty=None, price=None, _quiet=False):
         """Change a resting order's open quantity and/or price.
 
         A decrease at the same price keeps time priority; a price change or an
@@ -264,60 +302,64 @@ class OrderBook:
         be amended into a cross. Events: Amended, then (if it crossed)
         Filled... and Rested or Expired; or Rejected. O(1) amortised when it
         does not cross.
+
+        ``_quiet`` is for the sequencer, which reports amendments its own way: when
+        the order just moved or shrank, return None rather than build the Amended event.
         """
         try:
-            o = self._orders.get(order_id)
-        except TypeError:  # unhashable: no such order
-            o = None
-        if o is None:
+            o = self._orders[order_id]
+        except (KeyError, TypeError):  # unknown, or unhashable: no such order
             return _rejected(order_id, Reason.UNKNOWN_ORDER)
         if qty is None:
             qty = o.open
         elif type(qty) is not int or qty <= 0:
             return _rejected(order_id, Reason.INVALID_QUANTITY)
-        ev = Amended()
-        ev.order_id = order_id
-        ev.side = o.side
-        ev.qty = qty
-        if price is None or (price == o.price and type(price) is int):
-            ev.price = price = o.price
+        old = o.price
+        if price is None or (price == old and type(price) is int):
             if qty <= o.open:
                 self._reduce(o, o.open - qty)
-                ev.priority_kept = True
-                return [ev]
+                return None if _quiet else [_amended(order_id, o.side, old, qty, True)]
+            price = old
         elif type(price) is not int or price <= 0:
             return _rejected(order_id, Reason.INVALID_PRICE)
-        else:
-            ev.price = price
-        ev.priority_kept = False
         side = o.book_side
-        opp = side.opp
-        if opp.best_key <= opp.sign * price:  # crosses
+        # Best prices are compared per side (no sign arithmetic: a product allocates an int).
+        if price >= side.opp.best if side.bid else price <= side.opp.best:  # crosses
             if o.post_only:
                 return _rejected(order_id, Reason.POST_ONLY_WOULD_TAKE)
-            return self._amend_crossing(o, price, qty, [ev])
+            return self._amend_crossing(o, price, qty, [_amended(order_id, o.side, price, qty,
+                                                                 False)])
         # Out of the old level (the body of _unlink, inlined: this is the hot path).
         lvl = o.level
         orders = lvl.orders
         del orders[order_id]
         lvl.qty -= o.visible
         lvl.dead += 1
-        if not orders and side.sign * o.price == side.best_key:
+        if not orders and old == side.best:
             side.drop_top()
         o.price = price
         o.open = qty
         display = o.display
-        o.visible = display if display and display < qty else qty
-        # Into the new one (the body of _link).
+        if display is not None and display < qty:
+            qty = display
+        o.visible = qty
+        # Into the new one (the body of _rest's linking).
         lvl = side.levels.get(price)
         if lvl is None:
             lvl = side.add_level(price)
         lvl.orders[order_id] = o
-        lvl.qty += o.visible
+        lvl.qty += qty
         o.level = lvl
-        key = side.sign * price
-        if key < side.best_key:
-            side.best_key = key
+        if price > side.best if side.bid else price < side.best:
+            side.best = price
+        if _quiet:
+            return None
+        ev = Amended()
+        ev.order_id = order_id
+        ev.side = o.side
+        ev.price = price
+        ev.qty = o.open
+        ev.priority_kept = False
         return [ev]
 
     # ---- internals -------------------------------------------------------
@@ -329,24 +371,36 @@ class OrderBook:
         qty = self._match(o.order_id, o.side, o.book_side.opp, price, qty, None, o.owner,
                           o.stp, events)
         if qty < 0:  # self-trade prevention expired the taker
-            events.append(Expired.of(o.order_id, -qty, R_STP))
+            events.append(_expired(o.order_id, -qty, R_STP))
         elif qty:
             self._rest(o, qty, events)
         return events
 
     def _rest(self, o, qty, events):
-        """Put ``o`` with ``qty`` open into the book and report it."""
-        o.open = qty
-        display = o.display
-        o.visible = display if display and display < qty else qty
-        self._orders[o.order_id] = o
-        self._link(o)
+        """Put ``o`` with ``qty`` open at the back of its level and report it."""
+        order_id = o.order_id
+        price = o.price
         ev = Rested()
-        ev.order_id = o.order_id
+        ev.order_id = order_id
         ev.side = o.side
-        ev.price = o.price
+        ev.price = price
         ev.qty = qty
         events.append(ev)
+        o.open = qty
+        display = o.display
+        if display is not None and display < qty:
+            qty = display
+        o.visible = qty
+        self._orders[order_id] = o
+        side = o.book_side
+        lvl = side.levels.get(price)
+        if lvl is None:
+            lvl = side.add_level(price)
+        lvl.orders[order_id] = o
+        lvl.qty += qty
+        o.level = lvl
+        if price > side.best if side.bid else price < side.best:
+            side.best = price
 
     def _enter(self, order_id, side, price, qty, funds, tif, post_only, owner, stp, display):
         try:  # an unhashable value is simply not a valid one
@@ -368,10 +422,12 @@ class OrderBook:
             return _rejected(order_id, Reason.INVALID_DISPLAY_QUANTITY)
         if duplicate:
             return _rejected(order_id, Reason.DUPLICATE_ORDER_ID)
-        book_side = self._bids if side is BUY else self._asks
-        opp = book_side.opp
-        limit_key = NO_LIMIT if price is None else opp.sign * price
-        crosses = opp.best_key <= limit_key
+        if side is BUY:  # _crosses(opp, price), inlined
+            book_side, opp = self._bids, self._asks
+            crosses = opp.best <= (NO_LIMIT if price is None else price)
+        else:
+            book_side, opp = self._asks, self._bids
+            crosses = opp.best >= (0 if price is None else price)
         if post_only and crosses:
             return _rejected(order_id, Reason.POST_ONLY_WOULD_TAKE)
         ev = Accepted()
@@ -381,22 +437,22 @@ class OrderBook:
         ev.qty = qty
         events = [ev]
         if tif is FOK and (not crosses or self.fillable(side, qty, price, owner, stp) < qty):
-            events.append(Expired.of(order_id, qty, R_FOK))
+            events.append(_expired(order_id, qty, R_FOK))
             return events
         if crosses:
             qty = self._match(order_id, side, opp, price, qty, funds, owner, stp, events)
             if not qty:
                 return events
             if qty < 0:
-                events.append(Expired.of(order_id, -qty, R_STP))
+                events.append(_expired(order_id, -qty, R_STP))
                 return events
         if tif is not GTC:
             if tif is _MARKET:
-                funds_out = funds is not None and opp.best_key <= limit_key
+                funds_out = funds is not None and _crosses(opp, price)
                 reason = R_FUNDS if funds_out else R_MARKET
             else:
                 reason = R_IOC
-            events.append(Expired.of(order_id, qty, reason))
+            events.append(_expired(order_id, qty, reason))
             return events
         o = _Order()
         o.order_id = order_id
@@ -410,20 +466,6 @@ class OrderBook:
         self._rest(o, qty, events)
         return events
 
-    def _link(self, o):
-        """Append a resting order to the back of its level."""
-        side = o.book_side
-        price = o.price
-        lvl = side.levels.get(price)
-        if lvl is None:
-            lvl = side.add_level(price)
-        lvl.orders[o.order_id] = o
-        lvl.qty += o.visible
-        o.level = lvl
-        key = side.sign * price
-        if key < side.best_key:
-            side.best_key = key
-
     def _unlink(self, o):
         """Take a resting order out of its level (not out of ``_orders``)."""
         lvl = o.level
@@ -431,10 +473,8 @@ class OrderBook:
         del orders[o.order_id]
         lvl.qty -= o.visible
         lvl.dead += 1
-        if not orders:
-            side = o.book_side
-            if side.sign * o.price == side.best_key:
-                side.drop_top()
+        if not orders and o.price == o.book_side.best:
+            o.book_side.drop_top()
 
     def _reduce(self, o, by):
         """Lower an order's open quantity in place, keeping its priority."""
@@ -453,12 +493,10 @@ class OrderBook:
         """
         append = events.append
         orders_index = self._orders
-        sign = opp.sign
-        limit_key = NO_LIMIT if price is None else sign * price
         levels = opp.levels
         check_stp = owner is not None and stp is not STP_NONE
-        while qty and opp.best_key <= limit_key:
-            lvl = levels[sign * opp.best_key]
+        while qty and _crosses(opp, price):
+            lvl = levels[opp.best]
             lprice = lvl.price
             lorders = lvl.orders
             gone = []        # makers that leave the level (filled, expired, refreshed)
@@ -470,7 +508,7 @@ class OrderBook:
                         gone.append(m)
                         taken += m.visible
                         m.visible = 0
-                        append(Expired.of(m.order_id, m.open, R_STP))
+                        append(_expired(m.order_id, m.open, R_STP))
                         m.open = 0
                         if stp is EXPIRE_MAKER:
                             continue
@@ -574,8 +612,9 @@ class OrderBook:
         seen = set()
         for s in (self._bids, self._asks):
             assert sorted(s.heap) == sorted(s.sign * p for p in s.levels), "heap != levels"
-            live = [s.sign * p for p, lvl in s.levels.items() if lvl.orders]
-            assert s.best_key == (min(live) if live else INF), "stale best"
+            assert s.sign == (-1 if s.bid else 1) and s.empty == s.sign * INF
+            live = [p for p, lvl in s.levels.items() if lvl.orders]
+            assert s.best == ((max if s.bid else min)(live) if live else s.empty), "stale best"
             for price, lvl in s.levels.items():
                 assert lvl.price == price
                 assert lvl.qty == sum(o.visible for o in lvl.orders.values()), "level qty"
@@ -585,5 +624,4 @@ class OrderBook:
                     assert self._orders.get(oid) is o, "order not indexed"
                     seen.add(oid)
         assert seen == set(self._orders), "index has orders outside the levels"
-        if self._bids.best_key != INF and self._asks.best_key != INF:
-            assert -self._bids.best_key < self._asks.best_key, "crossed book"
+        assert self._bids.best < self._asks.best, "crossed book"  # the sentinels included
