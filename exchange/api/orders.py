@@ -19,6 +19,7 @@ from aiohttp import web
 
 from exchange.engine import (CancelAll, CancelOrder, CancelReplace, CommandRejected,
                              OrderUpdated, PlaceOrder, Reason, RuleViolation, Traded)
+from exchange.engine.instrument import places_of
 from exchange.kyc import KYC
 from exchange.venue import Busy
 
@@ -52,16 +53,13 @@ def _places(text: str) -> int:
     return len(text.split(".", 1)[1].rstrip("0"))
 
 
-def _grid_places(unit: Decimal) -> int:
-    return max(0, -unit.normalize().as_tuple().exponent)
-
-
 def _convert(params, name: str, convert, unit: Decimal, filter_name: str) -> int | None:
     """A decimal parameter in grid units; -1111 past the precision, -1013 off the grid."""
     text = params.decimal(name)
     if text is None:
         return None
-    if _places(text) > max(MAX_PLACES, _grid_places(unit)):
+    # (a text this short cannot have more than MAX_PLACES places)
+    if len(text) > MAX_PLACES + 1 and _places(text) > max(MAX_PLACES, places_of(unit)):
         raise ApiError(errors.BAD_PRECISION, f"Parameter '{name}' has too much precision.")
     try:
         return convert(text)
@@ -153,18 +151,22 @@ def parse_new_order(params, inst, account: int, source: str | None = None
 
 async def _claim_client_id(request, account: int, coid: str, generated: bool) -> tuple:
     """Refuse a client id this account already used; mark it in flight."""
-    ids = request.app[CLIENT_IDS]
+    app = request.app
+    ids = app[CLIENT_IDS]
     key = (account, coid)
-    duplicate = ApiError(errors.NEW_ORDER_REJECTED, "Duplicate order sent.")
-    if not generated and await history.client_id_used(request.app[POOL], account, coid):
-        raise duplicate
+    if not generated and await history.client_id_used(app[POOL], account, coid):
+        raise _duplicate()
     # From here to begin() there is no await, so no other request can slip in between.
-    if await ids.wait(key):
-        raise duplicate
-    if ids.seen(key) or key in request.app[VENUE].sequencer.by_client:
-        raise duplicate
+    if ids.in_flight(key) and await ids.wait(key):
+        raise _duplicate()
+    if ids.seen(key) or key in app[VENUE].sequencer.by_client:
+        raise _duplicate()
     ids.begin(key)
     return key
+
+
+def _duplicate() -> ApiError:
+    return ApiError(errors.NEW_ORDER_REJECTED, "Duplicate order sent.")
 
 
 async def require_kyc(request, account: int) -> None:

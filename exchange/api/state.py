@@ -38,6 +38,9 @@ class ClientIds:
     def seen(self, key) -> bool:
         return key in self._recent
 
+    def in_flight(self, key) -> bool:
+        return key in self._pending
+
     async def wait(self, key) -> bool:
         """Wait for an in-flight request with ``key``; return whether there was one."""
         fut = self._pending.get(key)

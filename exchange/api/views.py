@@ -83,18 +83,21 @@ def order_json(inst: Instrument, v: OrderView) -> dict:
 
 
 def result_json(inst: Instrument, v: OrderView, transact_ts_ns: int) -> dict:
-    """The order as a RESULT response to order entry shows it."""
-    full = order_json(inst, v)
-    out = {k: full[k] for k in ("symbol", "orderId", "orderListId", "clientOrderId")}
-    out["transactTime"] = ms(transact_ts_ns)
-    for k in ("price", "origQty", "executedQty", "origQuoteOrderQty", "cummulativeQuoteQty",
-              "status", "timeInForce", "type", "side"):
-        out[k] = full[k]
+    """The order as a RESULT response to order entry shows it: ``order_json``'s values
+    in Binance's order for this response (built directly: it is every order's answer)."""
+    out = {"symbol": v.symbol, "orderId": v.order_id, "orderListId": -1,
+           "clientOrderId": v.client_order_id or "", "transactTime": ms(transact_ts_ns),
+           "price": inst.price_str(0 if v.price is None else v.price),
+           "origQty": inst.qty_str(v.qty if v.qty is not None else v.executed_qty),
+           "executedQty": inst.qty_str(v.executed_qty),
+           "origQuoteOrderQty": inst.quote_str(0 if v.quote_qty is None else v.quote_qty),
+           "cummulativeQuoteQty": inst.quote_str(v.cum_quote),
+           "status": v.status, "timeInForce": v.tif, "type": v.type, "side": v.side.upper()}
     if v.stop_price is not None:
-        out["stopPrice"] = full["stopPrice"]
+        out["stopPrice"] = inst.price_str(v.stop_price)
     if v.display_qty is not None:
-        out["icebergQty"] = full["icebergQty"]
-    out["workingTime"] = full["workingTime"]
+        out["icebergQty"] = inst.qty_str(v.display_qty)
+    out["workingTime"] = ms(v.created_ts_ns) if v.working else -1
     out["selfTradePreventionMode"] = v.stp
     return out
 
