@@ -32,6 +32,17 @@ def parse_form(text: str, what: str) -> list[tuple[str, str]]:
     """Split ``a=1&b=2`` into pairs; refuse bad encodings and too many fields (-1100)."""
     if not text:
         return []
+    if "%" not in text and "+" not in text:
+        # Nothing to decode: exactly parse_qsl's split (empty fields skipped, a field
+        # without '=' is a blank value) at a third of its cost.
+        if text.count("&") >= MAX_PARAMS:
+            raise ApiError(errors.ILLEGAL_CHARS, f"Illegal characters found in the {what}.")
+        out = []
+        for field in text.split("&"):
+            if field:
+                name, _, value = field.partition("=")
+                out.append((name, value))
+        return out
     try:
         return parse_qsl(text, keep_blank_values=True, strict_parsing=False, encoding="utf-8",
                          errors="strict", max_num_fields=MAX_PARAMS)
@@ -41,16 +52,19 @@ def parse_form(text: str, what: str) -> list[tuple[str, str]]:
 
 def merge(query: list, body: list) -> dict:
     """Merge query and body pairs; a name repeated within one of them is -1101."""
-    out = {}
-    for pairs in (body, query):  # the query string wins
-        seen = set()
-        for name, value in pairs:
-            if name in seen:
-                raise ApiError(errors.DUPLICATE_PARAM,
-                               "Duplicate values for a parameter detected.")
-            seen.add(name)
-            out[name] = value
+    out = dict(body)
+    if len(out) != len(body):
+        raise _duplicate()
+    if query:
+        names = dict(query)
+        if len(names) != len(query):
+            raise _duplicate()
+        out.update(names)  # the query string wins
     return out
+
+
+def _duplicate() -> ApiError:
+    return ApiError(errors.DUPLICATE_PARAM, "Duplicate values for a parameter detected.")
 
 
 class Params:

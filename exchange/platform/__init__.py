@@ -43,10 +43,17 @@ _HTTP_ERRORS = {
 
 
 @web.middleware
-async def platform_errors(request: web.Request, handler):
-    """Answer every failure under /api/v1/ as ``{code, message}`` JSON."""
+def platform_errors(request: web.Request, handler):
+    """Answer every failure under /api/v1/ as ``{code, message}`` JSON.
+
+    Not a coroutine function: for other paths it returns the handler's own
+    awaitable, so the Binance routes (order entry) run without a frame of ours."""
     if not request.path.startswith(PREFIX):
-        return await handler(request)
+        return handler(request)
+    return _platform_errors(request, handler)
+
+
+async def _platform_errors(request: web.Request, handler):
     try:
         return await handler(request)
     except PlatformError as e:

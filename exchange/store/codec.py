@@ -72,6 +72,7 @@ for _cls in _TYPES.values():
 del _cls, _fields, _pairs, _required
 
 _INT64 = range(-2**63, 2**63)
+_INT64_MIN, _INT64_MAX = -2**63, 2**63 - 1
 
 
 # ---- encode --------------------------------------------------------------------
@@ -95,7 +96,13 @@ def _encode_object(obj, cls):
     for name, key, how in _ENCODE[cls]:
         value = getattr(obj, name)
         if how is None:
-            out[key] = _value(value)
+            # _value's commonest answers inline (every command is encoded once)
+            t = type(value)
+            if value is None or t is int and _INT64_MIN <= value <= _INT64_MAX or (
+                    t is str and value.isascii() and "\x00" not in value):
+                out[key] = value
+            else:
+                out[key] = _value(value)
         elif how == "decimal" and isinstance(value, Decimal):
             out[key] = str(value)
         elif how == "set" and isinstance(value, (set, frozenset)):
