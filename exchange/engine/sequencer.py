@@ -105,6 +105,7 @@ class Sequencer:
         self.next_order_id = 1
         self.next_trade_id = 1
         self.ledger = Ledger()
+        self._post = self.ledger.post   # bound once: a posting is on every hot path
         self.markets = {}        # symbol -> _Market
         self.assets = {}         # asset -> decimals
         self.orders = {}         # order_id -> Order, every open order (stops included)
@@ -751,13 +752,13 @@ class Sequencer:
         mkt = self.markets[o.symbol]
         if mkt.status is not TRADING:
             return self._reject(cmd, Reason.MARKET_CLOSED, events)
-        qty, price = cmd.qty, cmd.price
+        qty, price, old = cmd.qty, cmd.price, o.price
         if qty is None:
             qty = o.open
         elif type(qty) is not int or qty <= 0:
             return self._reject(cmd, Reason.INVALID_QUANTITY, events)
         if price is None:
-            price = o.price
+            price = old
         elif type(price) is not int or price <= 0:
             return self._reject(cmd, Reason.INVALID_PRICE, events)
         inst = mkt.inst
@@ -767,42 +768,57 @@ class Sequencer:
             reason = _off_grid(inst, cmd.price, None, cmd.qty, None)
             if reason is not None:
                 return self._reject(cmd, reason, events)
-        if price != o.price:
+        notional = price * qty * mkt.qptl
+        if price != old:
             if inst.price_band_bps and not inst.in_band(price, mkt.reference_price):
                 return self._reject(cmd, Reason.FILTER_PERCENT_PRICE, events)
-            if price * qty * mkt.qptl < inst.min_notional:
+            if notional < inst.min_notional:
                 return self._reject(cmd, Reason.FILTER_NOTIONAL, events)
-        if self._risk_on and (qty > o.open or price != o.price):  # adds exposure
+        if self._risk_on and (qty > o.open or price != old):  # adds exposure
             limits = self._limits.get(cmd.account, self.risk_defaults)
             if limits.any:
                 reason = self._check_amend_limits(limits, o, mkt, qty, price, cmd.ts_ns)
                 if reason is not None:
                     return self._reject(cmd, reason, events)
-        if o.side is BUY:
-            hold = inst.buy_hold(price, qty)
+        if o.side is BUY:  # inst.buy_hold(price, qty), inlined: the hot path
+            hold = notional + -(-notional * inst.hold_fee_ppm // PPM)
+            touched = mkt.touched_bids
         else:
             hold = qty * mkt.bpl
+            touched = mkt.touched_asks
         delta = hold - o.hold
         if delta > o.hold_balance.free:
             return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
-        book_events = mkt.book.amend(o.order_id, qty, price)
-        if type(book_events[0]) is Rejected:
+        book_events = mkt.book.amend(o.order_id, qty, price, True)  # None: moved, no trade
+        if book_events is not None and type(book_events[0]) is Rejected:
             return self._reject(cmd, book_events[0].reason, events)
         # Nothing can fail from here on.
         if not mkt.touched_bids and not mkt.touched_asks:   # _touch, inlined: the hot path
             self._touched.append(mkt)
-        touched = mkt.touched_bids if o.side is BUY else mkt.touched_asks
-        touched.add(o.price)
+        touched.add(old)
         touched.add(price)
+        seq = self.seq
         if delta:
-            self.ledger.post(self.seq, o.hold_balance, -delta, delta,
-                             HOLD if delta > 0 else RELEASE, o.order_id, events)
+            self._post(seq, o.hold_balance, -delta, delta, HOLD if delta > 0 else RELEASE,
+                       o.order_id, events)
             o.hold = hold
         o.price = price
         o.open = qty
-        o.qty = o.executed_qty + qty
-        self._report(o, "AMENDED", None, cmd.ts_ns, events)
-        if len(book_events) > 1:  # it crossed and traded
+        o.qty = qty = o.executed_qty + qty
+        ev = OrderUpdated()  # self._report(o, "AMENDED", ...), inlined: the hot path
+        ev.seq = seq
+        ev.ts_ns = cmd.ts_ns
+        ev.spec = o.spec
+        ev.price = price
+        ev.qty = qty
+        ev.working = o.working
+        ev.status = o.status
+        ev.exec_type = "AMENDED"
+        ev.executed_qty = o.executed_qty
+        ev.cum_quote = o.cum_quote
+        ev.reason = None
+        events.append(ev)
+        if book_events is not None and len(book_events) > 1:  # it crossed and traded
             self._apply_book(mkt, o, book_events[1:], cmd.ts_ns, events)
             self._run_stops(mkt, cmd.ts_ns, events)
 
