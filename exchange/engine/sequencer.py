@@ -217,21 +217,25 @@ class Sequencer:
             self._reject(cmd, checked, events)
             return None
         mkt, side, type_, tif, stp, qty, budget, hold, balance, expire = checked
+        order_id = self.next_order_id
+        self.next_order_id = order_id + 1
+        account, coid, ts = cmd.account, cmd.client_order_id, cmd.ts_ns
+        quote_qty, stop_price, display = cmd.quote_qty, cmd.stop_price, cmd.display_qty
+        working = type_ not in STOPS
         o = Order()
-        o.order_id = self.next_order_id
-        self.next_order_id += 1
-        o.account = cmd.account
-        o.symbol = cmd.symbol
-        o.client_order_id = cmd.client_order_id
+        o.order_id = order_id
+        o.account = account
+        o.symbol = symbol = cmd.symbol
+        o.client_order_id = coid
         o.source = cmd.source
         o.side = side
         o.type = type_
         o.tif = tif
         o.price = cmd.price
         o.qty = qty
-        o.quote_qty = cmd.quote_qty
-        o.stop_price = cmd.stop_price
-        o.display_qty = cmd.display_qty
+        o.quote_qty = quote_qty
+        o.stop_price = stop_price
+        o.display_qty = display
         o.stp = stp
         o.expire_ts_ns = expire
         o.post_only = type_ is LIMIT_MAKER
@@ -243,41 +247,48 @@ class Sequencer:
         o.hold = hold
         o.hold_balance = balance
         o.budget = budget
-        o.working = type_ not in STOPS
+        o.working = working
         o.stop_key = None
-        o.created_ts_ns = cmd.ts_ns
+        o.created_ts_ns = ts
         o.spec = spec = OrderSpec()
-        spec.order_id = o.order_id
-        spec.account = o.account
-        spec.symbol = o.symbol
-        spec.client_order_id = o.client_order_id
+        spec.order_id = order_id
+        spec.account = account
+        spec.symbol = symbol
+        spec.client_order_id = coid
         spec.side = side
         spec.type = type_
         spec.tif = tif
-        spec.quote_qty = o.quote_qty
-        spec.stop_price = o.stop_price
-        spec.display_qty = o.display_qty
+        spec.quote_qty = quote_qty
+        spec.stop_price = stop_price
+        spec.display_qty = display
         spec.stp = stp
         spec.expire_ts_ns = expire
-        spec.created_ts_ns = cmd.ts_ns
-        self.orders[o.order_id] = o
-        self.by_account.setdefault(o.account, {})[o.order_id] = o
-        if o.client_order_id is not None:
-            self.by_client[(o.account, o.client_order_id)] = o
-        self.ledger.hold(self.seq, balance, hold, o.order_id, events)
-        self._report(o, "NEW", None, cmd.ts_ns, events)
+        spec.created_ts_ns = ts
+        self.orders[order_id] = o
+        by_account = self.by_account.get(account)
+        if by_account is None:
+            by_account = self.by_account[account] = {}
+        by_account[order_id] = o
+        if coid is not None:
+            self.by_client[(account, coid)] = o
+        if hold:  # self.ledger.hold(...), inlined (a new order's hold is never negative)
+            self._post(self.seq, balance, -hold, hold, HOLD, order_id, events)
+        self._report(o, "NEW", None, ts, events)
         if expire is not None:
-            heappush(self._expiries, (expire, o.order_id))
-        if o.working:
-            self._work(mkt, o, cmd.ts_ns, events)
-            self._run_stops(mkt, cmd.ts_ns, events)
+            heappush(self._expiries, (expire, order_id))
+        if working:
+            last = mkt.last_price
+            self._work(mkt, o, ts, events)
+            # No waiting stop can trigger at the last price it had (each command ends with
+            # none triggerable), so stops are only looked at when a trade moved it.
+            if mkt.last_price != last:
+                self._run_stops(mkt, ts, events)
         else:
-            price = cmd.stop_price
             if _rises(side, type_):
-                o.stop_key = (price, o.order_id)
+                o.stop_key = (stop_price, order_id)
                 mkt.rising.add(o.stop_key)
             else:
-                o.stop_key = (-price, o.order_id)
+                o.stop_key = (-stop_price, order_id)
                 mkt.falling.add(o.stop_key)
         return o
 
@@ -301,14 +312,14 @@ class Sequencer:
             return Reason.MARKET_CLOSED
         qty, price, quote_qty, stop_price = cmd.qty, cmd.price, cmd.quote_qty, cmd.stop_price
         if type_ in PRICED:
-            if not _positive(price):
+            if type(price) is not int or price <= 0:  # not _positive(price), inlined
                 return Reason.INVALID_PRICE
         elif price is not None:
             return Reason.INVALID_PRICE
         if type_ is MARKET and quote_qty is not None:
             if qty is not None or not _positive(quote_qty):
                 return Reason.INVALID_QUANTITY
-        elif not _positive(qty) or quote_qty is not None:
+        elif type(qty) is not int or qty <= 0 or quote_qty is not None:
             return Reason.INVALID_QUANTITY
         if type_ in STOPS:
             if not _positive(stop_price):
@@ -352,11 +363,10 @@ class Sequencer:
             if reason is not None:
                 return (Reason.FILTER_MARKET_LOT_SIZE if reason is Reason.FILTER_LOT_SIZE
                         and type_ is MARKET else reason)
-        reference = mkt.reference_price
         if type_ in PRICED:
-            if not inst.in_band(price, reference):
+            if inst.price_band_bps and not inst.in_band(price, mkt.reference_price):
                 return Reason.FILTER_PERCENT_PRICE
-            if price * qty * mkt.qptl < inst.min_notional:
+            if inst.min_notional and price * qty * mkt.qptl < inst.min_notional:
                 return Reason.FILTER_NOTIONAL
         if quote_qty is not None and quote_qty < inst.min_notional:
             return Reason.FILTER_NOTIONAL
@@ -382,8 +392,9 @@ class Sequencer:
                     _, budget = book.sweep(BUY, qty, protect, cmd.account, stp)
                     n = budget * mkt.qptl
                     hold = n + -(-n * inst.taker_fee_ppm // PPM)
-            else:
-                hold = inst.buy_hold(stop_price if price is None else price, qty)
+            else:  # inst.buy_hold(stop_price if price is None else price, qty), inlined
+                n = (stop_price if price is None else price) * qty * mkt.qptl
+                hold = n + -(-n * inst.hold_fee_ppm // PPM)
         else:
             balance = self.ledger.balance(cmd.account, inst.base)
             if quote_qty is not None:
