@@ -173,7 +173,8 @@ async def require_kyc(request, account: int) -> None:
     """Refuse (-2010) a new order of an account that is not VERIFIED when ``[kyc]
     require_kyc_for_trading`` is on: the one KYC gate of order entry (cancels pass)."""
     kyc = request.app.get(KYC)
-    if kyc is not None and not await kyc.may_trade(request.app[POOL], account):
+    if kyc is not None and kyc.require_for_trading and not await kyc.may_trade(
+            request.app[POOL], account):  # (the flag first: no coroutine when it is off)
         raise ApiError(errors.NEW_ORDER_REJECTED, "KYC verification required: this account "
                        "may not place orders until its KYC status is VERIFIED.")
 

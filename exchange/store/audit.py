@@ -52,7 +52,7 @@ import orjson
 GENESIS = bytes(32)
 FETCH = 20_000  # journal rows per round trip when verifying
 
-_SEQ_TS = struct.Struct(">qq")
+_HEAD = struct.Struct(">qqI")   # seq, ts_ns, len(kind)
 _LEN = struct.Struct(">I")
 _sha256 = hashlib.sha256
 _dumps = orjson.dumps
@@ -71,21 +71,16 @@ def canonical(command: dict) -> bytes:
 def row_hash(prev: bytes, seq: int, ts_ns: int, kind: str, command: bytes,
              rejected: str | None) -> bytes:
     """Return the chain hash of one journal row, given its predecessor's hash. O(len(command))."""
+    # prev | seq | ts_ns | len(kind) kind | len(command) command | 0, or 1 len(reason) reason;
+    # hashed as one buffer (one call instead of seven)
     k = kind.encode()
-    h = _sha256(prev)
-    h.update(_SEQ_TS.pack(seq, ts_ns))
-    h.update(_LEN.pack(len(k)))
-    h.update(k)
-    h.update(_LEN.pack(len(command)))
-    h.update(command)
     if rejected is None:
-        h.update(b"\x00")
+        tail = b"\x00"
     else:
         r = str(rejected).encode()
-        h.update(b"\x01")
-        h.update(_LEN.pack(len(r)))
-        h.update(r)
-    return h.digest()
+        tail = b"\x01" + _LEN.pack(len(r)) + r
+    return _sha256(b"".join((prev, _HEAD.pack(seq, ts_ns, len(k)), k, _LEN.pack(len(command)),
+                             command, tail))).digest()
 
 
 async def chain_head(conn) -> bytes:
