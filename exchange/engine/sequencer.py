@@ -23,6 +23,12 @@ meaning), cancelling or refusing for open orders off the new grid, and
 re-holding open buys when the fee rate their hold covers changes.
 ``SetInstrumentStatus`` DELISTED cancels every order and stop of the symbol;
 the status is final.
+
+Speed (bench/engine.py): the amendment and new-order paths inline the small
+helpers they would call (``_report``, ``_touch``, ``buy_hold``, ``ledger.hold``),
+since a Python call costs about as much as the work it wraps; the amendment asks
+the book not to build the Amended event it would discard (``amend``'s
+``_quiet``).
 """
 
 from dataclasses import replace
@@ -611,7 +617,8 @@ class Sequencer:
         buyer.hold -= notional + buyer_fee
         release = 0
         if buyer.budget is None:  # a limit order: keep exactly what its open part needs
-            need = inst.buy_hold(buyer.price, buyer.open)
+            need = buyer.price * buyer.open * mkt.qptl  # inst.buy_hold(...), inlined
+            need += -(-need * inst.hold_fee_ppm // PPM)
             release = buyer.hold - need
             buyer.hold = need
         seller.hold -= base_qty
@@ -660,8 +667,9 @@ class Sequencer:
     def _close(self, o, status, exec_type, reason, ts, events):
         """Move an order to a final status, release its hold, forget it as open."""
         o.move_to(status)
-        if o.hold:
-            self.ledger.release(self.seq, o.hold_balance, o.hold, o.order_id, events)
+        hold = o.hold
+        if hold:  # self.ledger.release(...), inlined: every order ends here
+            self._post(self.seq, o.hold_balance, hold, -hold, RELEASE, o.order_id, events)
             o.hold = 0
         del self.orders[o.order_id]
         del self.by_account[o.account][o.order_id]
