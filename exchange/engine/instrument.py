@@ -41,7 +41,7 @@ def to_units(text: str, unit: Decimal, what: str, reason: Reason) -> int:
         # at a fifth of its cost: text = whole.frac = n x 10**-len(frac).
         m = _DECIMAL.fullmatch(text)
         if m is not None:
-            coefficient, exponent, _ = grid
+            coefficient, exponent = grid[0], grid[1]
             frac = m.group(1)
             n = int(text.replace(".", "", 1)) if frac else int(text)
             shift = exponent + (len(frac) - 1 if frac else 0)   # value / unit = n / (c x 10**shift)
@@ -67,14 +67,23 @@ def from_units(units: int, unit: Decimal) -> str:
     grid = _grid(unit)
     if grid is not None and type(units) is int:
         # Exact integer formatting, what the Decimal product below prints (it
-        # rounds to 28 digits: past those, it is left to do so).
-        coefficient, exponent, scale = grid
+        # rounds to 28 digits: past those, it is left to do so); the last few
+        # thousand strings of each unit are kept (responses repeat prices and sizes).
+        coefficient, exponent, scale, strings = grid
+        text = strings.get(units)
+        if text is not None:
+            return text
         n = units * coefficient
         if -_DECIMAL_DIGITS < n < _DECIMAL_DIGITS:
             if exponent >= 0:
-                return str(n * scale)
-            q, r = divmod(n if n >= 0 else -n, scale)
-            return f"{'-' if n < 0 else ''}{q}.{r:0{-exponent}d}"
+                text = str(n * scale)
+            else:
+                q, r = divmod(n if n >= 0 else -n, scale)
+                text = "%s%d.%0*d" % ("-" if n < 0 else "", q, -exponent, r)
+            if len(strings) >= _STRINGS_PER_UNIT:
+                strings.clear()
+            strings[units] = text
+            return text
     places = max(0, -unit.normalize().as_tuple().exponent)
     return f"{Decimal(units) * unit:.{places}f}"
 
@@ -100,7 +109,8 @@ def minor_unit(decimals: int) -> Decimal:
 _MINOR_UNITS = {}
 _DECIMAL_DIGITS = 10**28   # the default context's precision, which from_units' product has
 _MAX_QUOTIENT = 10**79     # to_units' localcontext(prec=80) refuses integer parts this large
-_GRIDS = {}                # unit -> (coefficient, exponent, 10**|exponent|) or None
+_STRINGS_PER_UNIT = 4096
+_GRIDS = {}   # unit -> (coefficient, exponent, 10**|exponent|, {units: from_units' text}) or None
 
 
 def _grid(unit):
@@ -123,7 +133,7 @@ def _grid(unit):
             coefficient //= 10
             exponent += 1
         if coefficient < _DECIMAL_DIGITS:  # else normalize() would round it
-            grid = (coefficient, exponent, 10**abs(exponent))
+            grid = (coefficient, exponent, 10**abs(exponent), {})
     if len(_GRIDS) >= 1024:
         _GRIDS.clear()
     _GRIDS[unit] = grid
