@@ -517,11 +517,11 @@ async def run(args, dsn, data_dir):
         trades = counter.trades - trades0
         delivered = hub.delivered - delivered0
         batches, seqs = batcher.batches - batches0, batcher.committed_seq - seq0
+        sampler.cancel()
         rss.append(("end", rss_mb()))   # before the clients' samples arrive in this process
         results = [await asyncio.to_thread(pipe.recv) for pipe in pipes]
         import gc
         tracked = len(gc.get_objects())
-        sampler.cancel()
         await flow.stop()
     finally:
         with contextlib.redirect_stdout(io.StringIO()):
