@@ -206,8 +206,13 @@ class Snapshotter:
                 tasks.repeat(self.CHECK_S, self.maybe, "snapshot"), name="snapshots")
 
     async def maybe(self) -> None:
-        if self.sequencer.seq - self.last_seq >= self.every and self.batcher.error is None:
-            await self.take()
+        seq = self.sequencer.seq
+        if seq - self.last_seq >= self.every and self.batcher.error is None:
+            try:
+                await self.take()
+            except Exception:
+                self.last_seq = seq   # not again at once: after another snapshot_every
+                raise
 
     async def take(self) -> None:
         self.last_seq = await snapshots.take(self.sequencer, self.batcher, self.pool,

@@ -124,3 +124,29 @@ async def test_exchange_serve_command_starts_a_working_server(fresh_dsn, tmp_pat
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert creds["api_key"] in out.decode()
+
+
+async def test_a_failed_snapshot_is_tried_again_only_after_another_snapshot_every(
+        monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from exchange import server
+
+    attempts = []
+
+    async def failing_take(sequencer, batcher, pool, data_dir, day_end_s):
+        attempts.append(sequencer.seq)
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(server.snapshots, "take", failing_take)
+    sequencer = SimpleNamespace(seq=100)
+    snapshotter = server.Snapshotter(sequencer, SimpleNamespace(error=None), None,
+                                     Settings(data_dir=str(tmp_path), snapshot_every=100), 0)
+    with pytest.raises(OSError):
+        await snapshotter.maybe()
+    sequencer.seq = 150
+    await snapshotter.maybe()          # 50 commands since the failure: not yet
+    sequencer.seq = 200
+    with pytest.raises(OSError):
+        await snapshotter.maybe()
+    assert attempts == [100, 200]
