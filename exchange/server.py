@@ -21,7 +21,6 @@ import os
 import pathlib
 import secrets
 import signal
-from decimal import Decimal
 
 import orjson
 from aiohttp import web
@@ -32,7 +31,7 @@ from .api.state import MARKETDATA, POOL, VENUE, ApiSettings
 from .demo import demo_instruments
 from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reason, SetRiskDefaults
 from .engine.risk import LIMIT_FIELDS
-from .engine.instrument import to_units
+from .engine.instrument import minor_unit, to_units
 from .marketdata import MarketData
 from .platform.notifications import NOTIFIER, Notifier
 from .platform.surveillance import SURVEILLANCE, Surveillance
@@ -377,7 +376,7 @@ async def create_account(app: web.Application, name: str, funds: dict | None = N
     ``funds`` maps asset -> amount as a decimal string. Returns
     ``{"account_id", "api_key", "api_secret"}``.
     """
-    pool, venue = app[POOL], app[VENUE]
+    pool = app[POOL]
     api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
     async with pool.acquire() as conn:
         async with conn.transaction():
@@ -396,7 +395,7 @@ async def create_account(app: web.Application, name: str, funds: dict | None = N
 async def deposit(app: web.Application, account_id: int, asset: str, amount: str) -> None:
     """Credit ``amount`` (a decimal string) of ``asset`` to an account, by a Deposit command."""
     decimals = app[VENUE].sequencer.assets[asset]
-    units = to_units(amount, Decimal(1).scaleb(-decimals), "amount", Reason.INVALID_AMOUNT)
+    units = to_units(amount, minor_unit(decimals), "amount", Reason.INVALID_AMOUNT)
     events = await app[VENUE].submit(Deposit(0, account_id, asset, units, "bootstrap"))
     if any(type(e) is CommandRejected for e in events):
         raise RuntimeError(f"deposit of {amount} {asset} refused: {events}")

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from aiohttp import web
 
-from exchange.engine.instrument import from_units
+from exchange.engine.instrument import from_units, minor_unit
 
 from . import history
 from .app import json
@@ -33,7 +33,7 @@ async def account(request):
         b = seq.ledger.balance(key.account, asset)  # a zero balance for an asset never held
         if omit_zero and not (b.free or b.locked):
             continue
-        unit = Decimal(1).scaleb(-decimals)
+        unit = minor_unit(decimals)
         balances.append({"asset": asset, "free": from_units(b.free, unit),
                          "locked": from_units(b.locked, unit)})
     # Fees are per instrument here; the account shows the highest rates charged.

@@ -28,7 +28,6 @@ import asyncio
 import logging
 import secrets
 import time
-from decimal import Decimal
 
 import orjson
 from aiohttp import web
@@ -41,7 +40,7 @@ from ..api.errors import ApiError
 from ..api.ratelimit import weight
 from ..api.views import OrderView, ms, order_json
 from ..engine import BalanceChanged, CancelOnDisconnect, OrderUpdated, Traded
-from ..engine.instrument import from_units
+from ..engine.instrument import from_units, minor_unit
 from ..engine.ledger import Entry
 from ..api.state import VENUE
 from .state import USER_FEED
@@ -99,7 +98,6 @@ class UserFeed:
         self.ttl_s = ttl_s
         self.keys = {}                     # listen key -> ListenKey
         self.by_account = {}               # account -> its live ListenKey
-        self._units = {}                   # asset -> Decimal minor unit
         self._exec_id = 0                  # executionReport "I": a running id
         self._task = None
 
@@ -251,10 +249,7 @@ class UserFeed:
                     publish(stream, m)
 
     def _amount(self, asset: str, units: int) -> str:
-        unit = self._units.get(asset)
-        if unit is None:
-            unit = self._units[asset] = Decimal(1).scaleb(-self.assets[asset])
-        return from_units(units, unit)
+        return from_units(units, minor_unit(self.assets[asset]))
 
     def _execution_report(self, ev, trade, now_ms) -> bytes:
         """Binance's executionReport for ``ev`` (and the fill it reports, if any)."""

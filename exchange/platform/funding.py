@@ -29,7 +29,7 @@ from aiohttp import web
 from ..api.state import POOL, VENUE
 from ..engine import (CommandRejected, Deposit, Reason, RequestWithdrawal, ResolveWithdrawal,
                       WithdrawalUpdated)
-from ..engine.instrument import from_units
+from ..engine.instrument import from_units, minor_unit
 from ..kyc import KYC
 from ..store.actions import record_admin_action
 from . import body, errors, query
@@ -68,7 +68,7 @@ REJECTIONS = {
 
 def unit(app, asset: str) -> Decimal:
     """The minor unit of ``asset`` (``0.01`` for two decimal places)."""
-    return Decimal(1).scaleb(-app[VENUE].sequencer.assets[asset])
+    return minor_unit(app[VENUE].sequencer.assets[asset])
 
 
 def asset_and_amount(request: web.Request, data: dict) -> tuple[str, int]:

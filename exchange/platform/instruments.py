@@ -35,7 +35,7 @@ from aiohttp import web
 from ..api.state import POOL, VENUE
 from ..engine import (ChangeInstrument, CommandRejected, Instrument, ListInstrument,
                       OrderUpdated, SetInstrumentStatus)
-from ..engine.instrument import MAX_GRID_UNITS, PPM, RuleViolation
+from ..engine.instrument import MAX_GRID_UNITS, PPM, RuleViolation, minor_unit
 from ..store.actions import record_admin_action
 from . import body, errors
 from .body import json
@@ -193,7 +193,7 @@ async def list_instrument(request: web.Request) -> web.Response:
         elif known is not None and known != value:
             raise errors.invalid_field(name, f"must be {known}, as {asset} is already listed with")
         decimals[name] = value
-    quote_unit = Decimal(1).scaleb(-decimals["quote_decimals"])
+    quote_unit = minor_unit(decimals["quote_decimals"])
     rules = {
         "min_qty": _units(data, "min_qty", step), "max_qty": _units(data, "max_qty", step),
         "min_notional": _units(data, "min_notional", quote_unit, positive=False),
@@ -233,7 +233,7 @@ async def change_instrument(request: web.Request) -> web.Response:
         "step_units": _units(data, "step_size", inst.step_size),
         "min_qty": _units(data, "min_qty", inst.step_size),
         "max_qty": _units(data, "max_qty", inst.step_size),
-        "min_notional": _units(data, "min_notional", Decimal(1).scaleb(-inst.quote_decimals),
+        "min_notional": _units(data, "min_notional", minor_unit(inst.quote_decimals),
                                positive=False),
         "reference_price": _units(data, "reference_price", inst.tick_size),
         "maker_fee_ppm": _fee(data, "maker_fee"), "taker_fee_ppm": _fee(data, "taker_fee"),

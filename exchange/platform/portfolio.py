@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from aiohttp import web
 
 from ..api.state import POOL, VENUE
-from ..engine.instrument import from_units
+from ..engine.instrument import from_units, minor_unit
 from . import body
 from .body import json
 from .session import authenticate
@@ -113,7 +113,7 @@ async def portfolio(request: web.Request) -> web.Response:
     balances = []
     for asset, decimals in sorted(seq.assets.items()):
         free, locked = held(asset)
-        unit = Decimal(1).scaleb(-decimals)
+        unit = minor_unit(decimals)
         balances.append({"asset": asset, "free": from_units(free, unit), "locked": from_units(locked, unit),
                          "total": from_units(free + locked, unit)})
 

@@ -1,11 +1,10 @@
 """The logged-in user's profile (``GET /api/v1/me``) and balances (``GET /api/v1/balances``)."""
 
-from decimal import Decimal
 
 from aiohttp import web
 
 from ..api.state import POOL, VENUE
-from ..engine.instrument import from_units
+from ..engine.instrument import from_units, minor_unit
 from . import body, errors
 from .body import json
 from .session import authenticate
@@ -40,7 +39,7 @@ async def balances(request: web.Request) -> web.Response:
     out = []
     for asset, decimals in sorted(seq.assets.items()):
         b = seq.ledger.balance(caller.account_id, asset)
-        unit = Decimal(1).scaleb(-decimals)
+        unit = minor_unit(decimals)
         out.append({"asset": asset, "free": from_units(b.free, unit),
                     "locked": from_units(b.locked, unit)})
     return json({"account_id": caller.account_id, "balances": out})

@@ -33,7 +33,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from aiohttp import web
 
 from ..api.state import POOL, VENUE
-from ..engine.instrument import from_units
+from ..engine.instrument import from_units, minor_unit
 from . import errors, query
 from .body import json
 from .history import iso_ns
@@ -252,7 +252,7 @@ async def statement_report(request: web.Request, account: int) -> web.Response:
             a["entries"].append(r)
     out, csv_rows = [], []
     for name, a in sorted(assets.items()):
-        unit = Decimal(1).scaleb(-seq.assets[name])
+        unit = minor_unit(seq.assets[name])
         amount = lambda v: signed(lambda m: from_units(m, unit), v)  # noqa: E731
         balance = a["opening"]
         entries = []

@@ -29,7 +29,6 @@ quantities and positions in lots, notionals in quote minor units.
 """
 
 import re
-from decimal import Decimal
 
 from aiohttp import web
 
@@ -37,7 +36,7 @@ from ..api.auth import order_source
 from ..api.state import POOL, VENUE
 from ..engine import CommandRejected, OrderUpdated, SetInstrumentStatus, SetKillSwitch, SetRiskLimits
 from ..engine.enums import InstrumentStatus
-from ..engine.instrument import from_units
+from ..engine.instrument import from_units, minor_unit
 from ..engine.risk import LIMIT_FIELDS
 from . import body, errors, query
 from .body import json
@@ -84,7 +83,7 @@ def risk_view(seq, account: int, ts_ns: int) -> dict:
     holds = {}
     for b in seq.ledger.balances():
         if b.account == account and b.locked:
-            holds[b.asset] = from_units(b.locked, Decimal(1).scaleb(-seq.assets.get(b.asset, 0)))
+            holds[b.asset] = from_units(b.locked, minor_unit(seq.assets.get(b.asset, 0)))
     return {
         "account_id": account,
         "kill_switch": account in seq.killed,
