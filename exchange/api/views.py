@@ -55,16 +55,24 @@ def _zero(inst: Instrument, fmt, value):
     return fmt(0 if value is None else value)
 
 
+def _orig_qty(v: OrderView) -> int:
+    """A market buy by quote amount has no quantity: it shows what it executed."""
+    return v.qty if v.qty is not None else v.executed_qty
+
+
+def _working_time(v: OrderView) -> int:
+    return ms(v.created_ts_ns) if v.working else -1
+
+
 def order_json(inst: Instrument, v: OrderView) -> dict:
     """The order as GET /api/v3/order shows it."""
-    orig_qty = v.qty if v.qty is not None else v.executed_qty
     return {
         "symbol": v.symbol,
         "orderId": v.order_id,
         "orderListId": -1,
         "clientOrderId": v.client_order_id or "",
         "price": _zero(inst, inst.price_str, v.price),
-        "origQty": inst.qty_str(orig_qty),
+        "origQty": inst.qty_str(_orig_qty(v)),
         "executedQty": inst.qty_str(v.executed_qty),
         "cummulativeQuoteQty": inst.quote_str(v.cum_quote),
         "status": v.status,
@@ -76,7 +84,7 @@ def order_json(inst: Instrument, v: OrderView) -> dict:
         "time": ms(v.created_ts_ns),
         "updateTime": ms(v.updated_ts_ns),
         "isWorking": v.working,
-        "workingTime": ms(v.created_ts_ns) if v.working else -1,
+        "workingTime": _working_time(v),
         "origQuoteOrderQty": _zero(inst, inst.quote_str, v.quote_qty),
         "selfTradePreventionMode": v.stp,
     }
@@ -87,17 +95,17 @@ def result_json(inst: Instrument, v: OrderView, transact_ts_ns: int) -> dict:
     in Binance's order for this response (built directly: it is every order's answer)."""
     out = {"symbol": v.symbol, "orderId": v.order_id, "orderListId": -1,
            "clientOrderId": v.client_order_id or "", "transactTime": ms(transact_ts_ns),
-           "price": inst.price_str(0 if v.price is None else v.price),
-           "origQty": inst.qty_str(v.qty if v.qty is not None else v.executed_qty),
+           "price": _zero(inst, inst.price_str, v.price),
+           "origQty": inst.qty_str(_orig_qty(v)),
            "executedQty": inst.qty_str(v.executed_qty),
-           "origQuoteOrderQty": inst.quote_str(0 if v.quote_qty is None else v.quote_qty),
+           "origQuoteOrderQty": _zero(inst, inst.quote_str, v.quote_qty),
            "cummulativeQuoteQty": inst.quote_str(v.cum_quote),
            "status": v.status, "timeInForce": v.tif, "type": v.type, "side": v.side.upper()}
     if v.stop_price is not None:
         out["stopPrice"] = inst.price_str(v.stop_price)
     if v.display_qty is not None:
         out["icebergQty"] = inst.qty_str(v.display_qty)
-    out["workingTime"] = ms(v.created_ts_ns) if v.working else -1
+    out["workingTime"] = _working_time(v)
     out["selfTradePreventionMode"] = v.stp
     return out
 

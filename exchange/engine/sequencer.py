@@ -191,18 +191,10 @@ class Sequencer:
             ev.symbol = mkt.inst.symbol
             mkt.update_id += 1
             ev.update_id = mkt.update_id
-            touched = mkt.touched_bids
-            if touched:
-                ev.bids = book.level_qtys(BUY, touched)
-                touched.clear()
-            else:
-                ev.bids = ()
-            touched = mkt.touched_asks
-            if touched:
-                ev.asks = book.level_qtys(SELL, touched)
-                touched.clear()
-            else:
-                ev.asks = ()
+            ev.bids = book.level_qtys(BUY, mkt.touched_bids)   # () when none was touched
+            ev.asks = book.level_qtys(SELL, mkt.touched_asks)
+            mkt.touched_bids.clear()
+            mkt.touched_asks.clear()
             events.append(ev)
         self._touched.clear()
         return events
