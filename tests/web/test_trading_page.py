@@ -149,6 +149,19 @@ async def expect_balances_match_server(page: Page, assets) -> None:
         await expect(row.get_by_role("cell").nth(1)).to_have_text(b["locked"])
 
 
+async def seller_and_buyer(browser, base_url: str, seller_email: str, buyer_email: str):
+    """Two signed-up desktop pages on AAPL: a seller with 100 AAPL, a buyer with 10,000 USD."""
+    seller = await open_page(browser, base_url, DESKTOP)
+    buyer = await open_page(browser, base_url, DESKTOP)
+    await sign_up(seller, seller_email)
+    await sign_up(buyer, buyer_email)
+    await fund(seller, "AAPL", "100")
+    await fund(buyer, "USD", "10000")
+    for page in (seller, buyer):
+        await page.get_by_role("combobox", name="Market", exact=True).select_option("AAPL")
+    return seller, buyer
+
+
 def screenshot_path(name: str) -> pathlib.Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
@@ -157,14 +170,9 @@ def screenshot_path(name: str) -> pathlib.Path:
 
 
 async def test_two_users_trade_and_both_see_it_everywhere(base_url, browser):
-    seller = await open_page(browser, base_url, DESKTOP)
-    buyer = await open_page(browser, base_url, DESKTOP)
-    await sign_up(seller, "seller@example.com")
-    await sign_up(buyer, "buyer@example.com")
-    await fund(seller, "AAPL", "100")
-    await fund(buyer, "USD", "10000")
+    seller, buyer = await seller_and_buyer(browser, base_url, "seller@example.com",
+                                           "buyer@example.com")
     for page in (seller, buyer):
-        await page.get_by_role("combobox", name="Market", exact=True).select_option("AAPL")
         await expect(page.get_by_role("region", name="Chart")).to_contain_text("No trades yet")
 
     # The seller rests a limit order: it shows in the book (both pages) and in open orders.
@@ -303,14 +311,9 @@ async def test_two_factor_set_up_on_the_page_then_required_at_login(base_url, br
 
 async def test_sockets_reconnect_by_themselves_and_the_price_band_is_checked(web_server, base_url,
                                                                             browser):
-    seller = await open_page(browser, base_url, DESKTOP)
-    buyer = await open_page(browser, base_url, DESKTOP)
-    await sign_up(seller, "steady@example.com")
-    await sign_up(buyer, "taker@example.com")
-    await fund(seller, "AAPL", "100")
-    await fund(buyer, "USD", "10000")
+    seller, buyer = await seller_and_buyer(browser, base_url, "steady@example.com",
+                                           "taker@example.com")
     for page in (seller, buyer):
-        await page.get_by_role("combobox", name="Market", exact=True).select_option("AAPL")
         await expect(page.get_by_role("status").filter(has_text="Market data")).to_contain_text(
             "Account: live")
     ticket = await order(seller, "Sell", "Limit", "10", "101.50")
