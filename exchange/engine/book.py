@@ -84,8 +84,13 @@ def _rejected(order_id, reason):
     return [ev]
 
 
-class _Order:
-    """A resting order. ``visible`` is the displayed part of ``open``."""
+class BookOrder:
+    """A resting order. ``visible`` is the displayed part of ``open``.
+
+    The book makes one for each order that rests, unless the caller gives its own
+    record to ``limit`` (``record``: an instance of a subclass, as the sequencer's
+    ``Order``), which the book then keeps and updates in place.
+    """
 
     __slots__ = ("order_id", "side", "price", "open", "visible", "display",
                  "post_only", "owner", "stp", "level", "book_side")
@@ -97,7 +102,7 @@ class _Level:
     def __init__(self, price):
         self.price = price
         self.qty = 0          # sum of visible quantities
-        self.orders = {}      # order_id -> _Order, in time priority
+        self.orders = {}      # order_id -> BookOrder, in time priority
         self.dead = 0         # deletions since the dict was last compacted
 
 
@@ -166,7 +171,7 @@ class OrderBook:
         self._bids = _Side(BUY, True)
         self._asks = _Side(SELL, False)
         self._bids.opp, self._asks.opp = self._asks, self._bids
-        self._orders = {}  # order_id -> _Order, every resting order
+        self._orders = {}  # order_id -> BookOrder, every resting order
 
     # ---- queries ---------------------------------------------------------
 
@@ -230,17 +235,19 @@ class OrderBook:
     # ---- commands --------------------------------------------------------
 
     def limit(self, order_id, side, price, qty, tif="GTC", post_only=False, owner=None,
-              stp=None, display_qty=None):
+              stp=None, display_qty=None, record=None):
         """Enter a limit order; a ``display_qty`` below ``qty`` makes it an iceberg.
 
         Events: Accepted, then Filled for each match, then Rested (GTC
         remainder) or Expired (IOC remainder, FOK not fillable, self-trade
         prevention); or a single Rejected. O(log n) plus O(1) per fill.
+        ``record`` (a ``BookOrder``) is what the book keeps for the order if it
+        rests; by default a new one.
         """
         if type(price) is not int or price <= 0:
             return _rejected(order_id, Reason.INVALID_PRICE)
         return self._enter(order_id, side, price, qty, None, tif, post_only, owner, stp,
-                           display_qty)
+                           display_qty, record)
 
     def market(self, order_id, side, qty=None, owner=None, stp=None, funds=None, price=None):
         """Enter a market order for ``qty`` lots and/or at most ``funds`` (ticks x lots).
@@ -293,7 +300,7 @@ class OrderBook:
         ev.reason = R_USER
         return [ev]
 
-    def amend(self, order_id, qty=None, price=None, _quiet=False):
+    def amend(self, order_id, qty=None, price=None):
         """Change a resting order's open quantity and/or price.
 
         A decrease at the same price keeps time priority; a price change or an
@@ -302,9 +309,6 @@ class OrderBook:
         be amended into a cross. Events: Amended, then (if it crossed)
         Filled... and Rested or Expired; or Rejected. O(1) amortised when it
         does not cross.
-
-        ``_quiet`` is for the sequencer, which reports amendments its own way: when
-        the order just moved or shrank, return None rather than build the Amended event.
         """
         try:
             o = self._orders[order_id]
@@ -314,22 +318,43 @@ class OrderBook:
             qty = o.open
         elif type(qty) is not int or qty <= 0:
             return _rejected(order_id, Reason.INVALID_QUANTITY)
-        old = o.price
-        if price is None or (price == old and type(price) is int):
-            if qty <= o.open:
-                self._reduce(o, o.open - qty)
-                return None if _quiet else [_amended(order_id, o.side, old, qty, True)]
-            price = old
+        if price is None:
+            price = o.price
         elif type(price) is not int or price <= 0:
             return _rejected(order_id, Reason.INVALID_PRICE)
+        kept = price == o.price and qty <= o.open
+        events = self.move(o, qty, price)
+        if events is not None:
+            return events
+        ev = Amended()  # not _amended(...): a move is the hot path
+        ev.order_id = order_id
+        ev.side = o.side
+        ev.price = price
+        ev.qty = qty
+        ev.priority_kept = kept
+        return [ev]
+
+    def move(self, o, qty, price):
+        """Give resting order ``o`` (the book's own record) ``qty`` lots open at ``price``.
+
+        The body of ``amend`` for a caller that has checked both (positive ints)
+        and keeps the record: it returns None when the order only moved or
+        shrank (no event is built), else amend's events when it crossed, or
+        ``[Rejected]`` when a post-only order would have.
+        """
+        old = o.price
+        if price == old and qty <= o.open:
+            self._reduce(o, o.open - qty)
+            return None
         side = o.book_side
         # Best prices are compared per side (no sign arithmetic: a product allocates an int).
         if price >= side.opp.best if side.bid else price <= side.opp.best:  # crosses
             if o.post_only:
-                return _rejected(order_id, Reason.POST_ONLY_WOULD_TAKE)
-            return self._amend_crossing(o, price, qty, [_amended(order_id, o.side, price, qty,
+                return _rejected(o.order_id, Reason.POST_ONLY_WOULD_TAKE)
+            return self._amend_crossing(o, price, qty, [_amended(o.order_id, o.side, price, qty,
                                                                  False)])
         # Out of the old level (the body of _unlink, inlined: this is the hot path).
+        order_id = o.order_id
         lvl = o.level
         orders = lvl.orders
         del orders[order_id]
@@ -352,15 +377,7 @@ class OrderBook:
         o.level = lvl
         if price > side.best if side.bid else price < side.best:
             side.best = price
-        if _quiet:
-            return None
-        ev = Amended()
-        ev.order_id = order_id
-        ev.side = o.side
-        ev.price = price
-        ev.qty = o.open
-        ev.priority_kept = False
-        return [ev]
+        return None
 
     # ---- internals -------------------------------------------------------
 
@@ -402,7 +419,8 @@ class OrderBook:
         if price > side.best if side.bid else price < side.best:
             side.best = price
 
-    def _enter(self, order_id, side, price, qty, funds, tif, post_only, owner, stp, display):
+    def _enter(self, order_id, side, price, qty, funds, tif, post_only, owner, stp, display,
+               record=None):
         try:  # an unhashable value is simply not a valid one
             side = SIDE_OF.get(side)
             tif = _BOOK_TIFS.get(tif)
@@ -454,7 +472,7 @@ class OrderBook:
                 reason = R_IOC
             events.append(_expired(order_id, qty, reason))
             return events
-        o = _Order()
+        o = BookOrder() if record is None else record
         o.order_id = order_id
         o.side = side
         o.price = price

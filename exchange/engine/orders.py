@@ -1,5 +1,6 @@
 """The venue's order record and the one table its status moves through."""
 
+from .book import BookOrder
 from .enums import OrderStatus
 
 NEW = OrderStatus.NEW
@@ -29,17 +30,23 @@ class IllegalTransition(RuntimeError):
     """An order status change the table does not allow: a bug, never user input."""
 
 
-class Order:
+class Order(BookOrder):
     """One order as the venue sees it. Quantities in lots, prices in ticks,
     money in minor units. ``open`` is the lots still working or waiting;
     ``hold`` is what the order has locked in ``hold_balance``; ``spec`` is the
-    immutable ``OrderSpec`` its events share."""
+    immutable ``OrderSpec`` its events share.
+
+    It is also the book's record of the order while it rests (``OrderBook.limit``'s
+    ``record``): the book keeps ``price``, ``open`` and its own fields (``visible``,
+    ``level``, ...) up to date in place, so the sequencer and the book never hold
+    two copies of one order.
+    """
 
     __slots__ = (
-        "order_id", "account", "symbol", "client_order_id", "side", "type", "tif", "price",
-        "qty", "quote_qty", "stop_price", "display_qty", "stp", "expire_ts_ns", "post_only",
-        "status", "open", "executed_qty", "cum_quote", "hold", "hold_balance", "budget",
-        "working", "stop_key", "created_ts_ns", "spec", "source",
+        "account", "symbol", "client_order_id", "type", "tif", "qty", "quote_qty",
+        "stop_price", "display_qty", "expire_ts_ns", "status", "executed_qty", "cum_quote",
+        "hold", "hold_balance", "budget", "working", "stop_key", "created_ts_ns", "spec",
+        "source",
     )
 
     def move_to(self, status):

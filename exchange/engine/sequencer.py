@@ -26,9 +26,10 @@ the status is final.
 
 Speed (bench/engine.py): the amendment and new-order paths inline the small
 helpers they would call (``_report``, ``_touch``, ``buy_hold``, ``ledger.hold``),
-since a Python call costs about as much as the work it wraps; the amendment asks
-the book not to build the Amended event it would discard (``amend``'s
-``_quiet``).
+since a Python call costs about as much as the work it wraps. An ``Order`` is
+also its book's record of it (``OrderBook.limit``'s ``record``), so an
+amendment, checked here, goes to the book's ``move`` with the record itself:
+no lookup, no second check, no Amended event built to be thrown away.
 """
 
 from dataclasses import replace
@@ -509,7 +510,7 @@ class Sequencer:
                 halt = False
                 book_events = mkt.book.limit(o.order_id, o.side, o.price, o.open,
                                              GTC if o.tif in (DAY, GTD) else o.tif, o.post_only,
-                                             o.account, o.stp, o.display_qty)
+                                             o.account, o.stp, o.display_qty, o)
         self._apply_book(mkt, o, book_events, ts, events)
         if halt:
             self._halt(mkt, ts, events)
@@ -542,7 +543,7 @@ class Sequencer:
             return first, True
         if tif is IOC:
             return first, False
-        rest = book.limit(o.order_id, side, o.price, last.qty, GTC, False, *args)
+        rest = book.limit(o.order_id, side, o.price, last.qty, GTC, False, *args, o)
         return first[:-1] + rest[1:], False  # less the IOC expiry and the second Accepted
 
     def _halt(self, mkt, ts, events):
@@ -800,9 +801,11 @@ class Sequencer:
         delta = hold - o.hold
         if delta > o.hold_balance.free:
             return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
-        book_events = mkt.book.amend(o.order_id, qty, price, True)  # None: moved, no trade
-        if book_events is not None and type(book_events[0]) is Rejected:
-            return self._reject(cmd, book_events[0].reason, events)
+        book_events = mkt.book.move(o, qty, price)  # None: it moved (price, open) and no more
+        if book_events is not None:
+            if type(book_events[0]) is Rejected:
+                return self._reject(cmd, book_events[0].reason, events)
+            o.open = qty  # its fills (below) take it to what rests
         # Nothing can fail from here on.
         if not mkt.touched_bids and not mkt.touched_asks:   # _touch, inlined: the hot path
             self._touched.append(mkt)
@@ -813,8 +816,6 @@ class Sequencer:
             self._post(seq, o.hold_balance, -delta, delta, HOLD if delta > 0 else RELEASE,
                        o.order_id, events)
             o.hold = hold
-        o.price = price
-        o.open = qty
         o.qty = qty = o.executed_qty + qty
         ev = OrderUpdated()  # self._report(o, "AMENDED", ...), inlined: the hot path
         ev.seq = seq
