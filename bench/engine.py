@@ -14,6 +14,7 @@ import argparse
 import gc
 import random
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -276,8 +277,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--only", choices=["book", "sequencer"])
     args = ap.parse_args()
-    print(f"python {sys.version.split()[0]}, {args.commands:,} commands "
-          "(9% GTC, 3% IOC, 6% cancel, 82% move), ~1,000 resting orders")
+    shared = ", libpython shared" if sysconfig.get_config_var("Py_ENABLE_SHARED") else ""
+    print(f"python {sys.version.split()[0]} ({sys.executable}{shared}), {args.commands:,} "
+          "commands (9% GTC, 3% IOC, 6% cancel, 82% move), ~1,000 resting orders")
     if args.only in (None, "book"):
         warm, timed = generate(args.commands, args.seed)
         report("OrderBook", *run_book(warm, timed))

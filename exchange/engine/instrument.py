@@ -184,12 +184,13 @@ class Instrument:
     tick_units: int = 1    # the price grid, in ticks (a multiple of tick_size)
     step_units: int = 1    # the quantity grid, in lots (a multiple of step_size)
 
-    # Derived integers for the hot paths, computed once (Decimal arithmetic is slow):
+    # Derived values for the hot paths, computed once (Decimal arithmetic is slow):
     # base minor units in a lot; quote minor units in a tick times a lot; the fee
-    # rate a buy's hold covers.
+    # rate a buy's hold covers; whether the grid is coarser than the units.
     base_per_lot: int = field(init=False, repr=False, compare=False)
     quote_per_tick_lot: int = field(init=False, repr=False, compare=False)
     hold_fee_ppm: int = field(init=False, repr=False, compare=False)
+    coarse: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         # Normalise what may come as plain strings, then derive the integers. A
@@ -212,6 +213,7 @@ class Instrument:
             derived = (0, 0, 0)
         for name, value in zip(("base_per_lot", "quote_per_tick_lot", "hold_fee_ppm"), derived):
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "coarse", self.tick_units != 1 or self.step_units != 1)
 
     def validate(self) -> None:
         """Raise RuleViolation unless the rules are coherent and on the integer grid."""

@@ -39,14 +39,14 @@ class Order(BookOrder):
     It is also the book's record of the order while it rests (``OrderBook.limit``'s
     ``record``): the book keeps ``price``, ``open`` and its own fields (``visible``,
     ``level``, ...) up to date in place, so the sequencer and the book never hold
-    two copies of one order.
+    two copies of one order. ``market`` is the sequencer's state of its symbol.
     """
 
     __slots__ = (
         "account", "symbol", "client_order_id", "type", "tif", "qty", "quote_qty",
         "stop_price", "display_qty", "expire_ts_ns", "status", "executed_qty", "cum_quote",
         "hold", "hold_balance", "budget", "working", "stop_key", "created_ts_ns", "spec",
-        "source",
+        "source", "market",
     )
 
     def move_to(self, status):

@@ -67,6 +67,7 @@ PRICED = frozenset({LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT})
 STOPS = frozenset({STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT})
 MARKET_LIKE = frozenset({MARKET, STOP_LOSS, TAKE_PROFIT})
 DAY_NS = 86_400 * 10**9
+NEVER = 1 << 63  # a time after every command's (an int: comparing one with a float is slower)
 _CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 R_STP = Reason.STP
 R_FUNDS = Reason.FUNDS
@@ -119,6 +120,7 @@ class Sequencer:
         self.by_client = {}      # (account, client_order_id) -> Order, open orders
         self.by_account = {}     # account -> {order_id: Order}, open orders
         self._expiries = []      # heap of (expire_ts_ns, order_id)
+        self._due = NEVER        # the earliest time in _expiries and _reopens
         self.withdrawals = {}    # withdrawal_id -> (account, asset, amount), pending ones
         self._touched = []       # markets whose book changed since depth_changes()
         self._day_end_ns = day_end_s * 10**9
@@ -149,18 +151,24 @@ class Sequencer:
         """Apply one command; return its events, each stamped with its seq."""
         self.seq += 1
         events = []
-        handler = self._handlers.get(type(cmd))
-        if handler is None:
+        try:
+            handler = self._handlers[type(cmd)]
+        except KeyError:
             self._reject(cmd, Reason.UNKNOWN_COMMAND, events)
             return events
-        expiries = self._expiries
-        if expiries and expiries[0][0] <= cmd.ts_ns:
-            self._expire_due(cmd.ts_ns, events)
-        reopens = self._reopens
-        if reopens and reopens[0][0] <= cmd.ts_ns:
-            self._reopen_due(cmd.ts_ns, events)
+        if cmd.ts_ns >= self._due:
+            self._run_due(cmd.ts_ns, events)
         handler(cmd, events)
         return events
+
+    def _run_due(self, ts, events):
+        """Expire the orders due by ``ts``, then end the volatility halts due by it."""
+        expiries, reopens = self._expiries, self._reopens
+        if expiries and expiries[0][0] <= ts:
+            self._expire_due(ts, events)
+        if reopens and reopens[0][0] <= ts:
+            self._reopen_due(ts, events)
+        self._due = min(expiries[0][0] if expiries else NEVER, reopens[0][0] if reopens else NEVER)
 
     def _touch(self, mkt, side, price):
         """Note that the level at ``price`` on ``side`` changed (see depth_changes)."""
@@ -225,6 +233,7 @@ class Sequencer:
         o.order_id = order_id
         o.account = account
         o.symbol = symbol = cmd.symbol
+        o.market = mkt
         o.client_order_id = coid
         o.source = cmd.source
         o.side = side
@@ -275,6 +284,8 @@ class Sequencer:
         self._report(o, "NEW", None, ts, events)
         if expire is not None:
             heappush(self._expiries, (expire, order_id))
+            if expire < self._due:
+                self._due = expire
         if working:
             last = mkt.last_price
             self._work(mkt, o, ts, events)
@@ -357,7 +368,7 @@ class Sequencer:
         # filters
         if qty is not None and not inst.min_qty <= qty <= inst.max_qty:
             return Reason.FILTER_MARKET_LOT_SIZE if type_ is MARKET else Reason.FILTER_LOT_SIZE
-        if inst.tick_units != 1 or inst.step_units != 1:  # a grid coarser than the units
+        if inst.coarse:  # a grid coarser than the units
             reason = _off_grid(inst, price, stop_price, qty, display)
             if reason is not None:
                 return (Reason.FILTER_MARKET_LOT_SIZE if reason is Reason.FILTER_LOT_SIZE
@@ -551,6 +562,8 @@ class Sequencer:
         mkt.status = HALT
         mkt.reopen_ns = ts + self.halt_ns
         heappush(self._reopens, (mkt.reopen_ns, mkt.inst.symbol))
+        if mkt.reopen_ns < self._due:
+            self._due = mkt.reopen_ns
         events.append(InstrumentChanged.of(self.seq, ts, mkt.inst.symbol, HALT))
 
     def _reopen_due(self, ts, events):
@@ -669,7 +682,7 @@ class Sequencer:
         if o.client_order_id is not None:
             del self.by_client[(o.account, o.client_order_id)]
         if not o.working:
-            mkt = self.markets[o.symbol]
+            mkt = o.market
             (mkt.rising if o.stop_key[0] > 0 else mkt.falling).remove(o.stop_key)
         self._report(o, exec_type, reason, ts, events)
 
@@ -722,7 +735,7 @@ class Sequencer:
 
     def _cancel_order(self, o, reason, ts, events):
         if o.working:
-            mkt = self.markets[o.symbol]
+            mkt = o.market
             mkt.book.cancel(o.order_id)
             self._touch(mkt, o.side, o.price)
         self._close(o, CANCELED, "CANCELED", reason, ts, events)
@@ -761,7 +774,7 @@ class Sequencer:
             return self._reject(cmd, Reason.KILL_SWITCH, events)
         if not o.working:
             return self._reject(cmd, Reason.NOT_AMENDABLE, events)
-        mkt = self.markets[o.symbol]
+        mkt = o.market
         if mkt.status is not TRADING:
             return self._reject(cmd, Reason.MARKET_CLOSED, events)
         qty, price, old = cmd.qty, cmd.price, o.price
@@ -776,7 +789,7 @@ class Sequencer:
         inst = mkt.inst
         if not inst.min_qty <= o.executed_qty + qty <= inst.max_qty:
             return self._reject(cmd, Reason.FILTER_LOT_SIZE, events)
-        if inst.tick_units != 1 or inst.step_units != 1:
+        if inst.coarse:
             reason = _off_grid(inst, cmd.price, None, cmd.qty, None)
             if reason is not None:
                 return self._reject(cmd, reason, events)
@@ -900,7 +913,7 @@ class Sequencer:
             o = self.orders.get(order_id)
             if o is not None:
                 if o.working:
-                    mkt = self.markets[o.symbol]
+                    mkt = o.market
                     mkt.book.cancel(order_id)
                     self._touch(mkt, o.side, o.price)
                 self._close(o, EXPIRED, "EXPIRED", Reason.TIME, ts, events)
@@ -1085,7 +1098,7 @@ class Sequencer:
             assert o.hold >= 0 and o.hold_balance.account == o.account
             key = (o.account, o.hold_balance.asset)
             holds[key] = holds.get(key, 0) + o.hold
-            mkt = self.markets[o.symbol]
+            mkt = o.market
             if o.working:
                 side, price, open_, _ = mkt.book.order(o.order_id)
                 assert (side, price, open_) == (o.side, o.price, o.open), f"order {o.order_id}"
