@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import asyncpg  # noqa: E402
 
 from engine import INSTRUMENT, generate_sequencer, sequencer_setup  # noqa: E402
-from exchange.engine import (BalanceChanged, OrderUpdated, PlaceOrder, Sequencer,  # noqa: E402
+from exchange.engine import (BalanceChanged, PlaceOrder, Sequencer,  # noqa: E402
                              Traded)
 from exchange.store import Batcher, migrate, open_database, recover, snapshots  # noqa: E402
 from exchange.store.db import start_embedded  # noqa: E402

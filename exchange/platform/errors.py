@@ -61,7 +61,7 @@ def unauthenticated(message: str = "Send 'Authorization: Bearer <access token>'.
 
 def token_error(code: str, message: str) -> PlatformError:
     return PlatformError(401, code, message,
-                         headers={"WWW-Authenticate": f'Bearer realm="exchange", error="invalid_token"'})
+                         headers={"WWW-Authenticate": 'Bearer realm="exchange", error="invalid_token"'})
 
 
 def forbidden(message: str) -> PlatformError:

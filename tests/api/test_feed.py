@@ -9,7 +9,6 @@ the slow-consumer policy, and publication only after commit.
 import asyncio
 import socket
 import struct
-from decimal import Decimal
 
 import orjson
 import pytest

@@ -13,7 +13,6 @@ import time
 from urllib.parse import urlencode
 
 import orjson
-import pytest
 from aiohttp import WSMsgType
 
 from exchange.api import sign

@@ -7,7 +7,7 @@ import random
 import asyncpg
 import pytest
 
-from exchange.engine import Deposit, OrderUpdated, PlaceOrder, Sequencer
+from exchange.engine import Deposit, PlaceOrder, Sequencer
 from exchange.engine.orders import OPEN
 from exchange.store import Batcher
 from exchange.store.audit import GENESIS
