@@ -18,6 +18,7 @@ import pytest
 
 from exchange.engine import (Accepted, Amended, Canceled, Expired, Filled, OrderBook, Reason,
                              Rejected, Rested)
+from exchange.engine.book import BookOrder
 
 BUY, SELL = "buy", "sell"
 R = Reason
@@ -699,6 +700,60 @@ def test_amend_into_a_cross_applies_self_trade_prevention(book):
     ]
     assert book.order("bid") is None
     assert book.order("own") == (SELL, 101, 5, 5)
+
+
+# ---- a caller's own record and move ----------------------------------------------------
+
+
+class Record(BookOrder):
+    """A caller's order record, as the sequencer's Order is: the book keeps it."""
+
+    __slots__ = ("note",)
+
+
+def test_limit_keeps_the_callers_record_and_updates_it_in_place(book):
+    rec = Record()
+    rec.note = "mine"
+    book.limit("b", BUY, 99, 5, record=rec)
+    book.limit("t", SELL, 99, 2)
+    assert (rec.order_id, rec.side, rec.price, rec.open, rec.note) == ("b", BUY, 99, 3, "mine")
+    assert book.order("b") == (BUY, 99, 3, 3)
+
+
+def test_a_record_is_kept_only_if_the_order_rests(book):
+    book.limit("a", SELL, 101, 2)
+    rec = Record()
+    assert book.limit("t", BUY, 101, 2, tif="IOC", record=rec)[-1] == Filled.of(
+        "a", "t", 101, 2, 0, 0, BUY)
+    assert book.order("t") is None and not hasattr(rec, "level")
+
+
+def test_move_moves_a_record_and_reports_nothing(standard):
+    rec = Record()
+    standard.limit("r", BUY, 97, 3, record=rec)
+    assert standard.move(rec, 3, 100) is None
+    assert (rec.price, rec.open) == (100, 3)
+    assert standard.depth()[0][0] == (100, 3, 1)
+    assert standard.move(rec, 1, 100) is None  # a decrease in place
+    assert standard.order("r") == (BUY, 100, 1, 1)
+
+
+def test_move_into_a_cross_returns_amends_events(standard):
+    rec = Record()
+    standard.limit("r", BUY, 97, 6, record=rec)
+    assert standard.move(rec, 6, 101) == [
+        Amended.of("r", BUY, 101, 6, False),
+        Filled.of("a1", "r", 101, 5, 0, 1, BUY),
+        Filled.of("a2", "r", 101, 1, 6, 0, BUY),
+    ]
+    assert standard.order("r") is None
+
+
+def test_move_of_a_post_only_record_into_a_cross_is_rejected(standard):
+    rec = Record()
+    standard.limit("r", BUY, 97, 2, post_only=True, record=rec)
+    assert standard.move(rec, 2, 101) == [Rejected.of("r", R.POST_ONLY_WOULD_TAKE)]
+    assert standard.order("r") == (BUY, 97, 2, 2)
 
 
 # ---- iceberg -----------------------------------------------------------------------
