@@ -734,7 +734,7 @@ def test_move_moves_a_record_and_reports_nothing(standard):
     assert standard.move(rec, 3, 100) is None
     assert (rec.price, rec.open) == (100, 3)
     assert standard.depth()[0][0] == (100, 3, 1)
-    assert standard.move(rec, 1, 100) is None  # a decrease in place
+    assert standard.move(rec, 1, 100) == ()  # a decrease in place: it keeps its priority
     assert standard.order("r") == (BUY, 100, 1, 1)
 
 

@@ -322,30 +322,30 @@ class OrderBook:
             price = o.price
         elif type(price) is not int or price <= 0:
             return _rejected(order_id, Reason.INVALID_PRICE)
-        kept = price == o.price and qty <= o.open
         events = self.move(o, qty, price)
-        if events is not None:
+        if events:
             return events
         ev = Amended()  # not _amended(...): a move is the hot path
         ev.order_id = order_id
         ev.side = o.side
         ev.price = price
         ev.qty = qty
-        ev.priority_kept = kept
+        ev.priority_kept = events is not None
         return [ev]
 
     def move(self, o, qty, price):
         """Give resting order ``o`` (the book's own record) ``qty`` lots open at ``price``.
 
         The body of ``amend`` for a caller that has checked both (positive ints)
-        and keeps the record: it returns None when the order only moved or
-        shrank (no event is built), else amend's events when it crossed, or
-        ``[Rejected]`` when a post-only order would have.
+        and keeps the record. No event is built unless it crossed: it returns
+        None when the order moved to the back of a level, ``()`` when it shrank
+        or stayed in place (keeping its priority), amend's events when it
+        crossed, or ``[Rejected]`` when a post-only order would have.
         """
         old = o.price
         if price == old and qty <= o.open:
             self._reduce(o, o.open - qty)
-            return None
+            return ()
         side = o.book_side
         # Best prices are compared per side (no sign arithmetic: a product allocates an int).
         if price >= side.opp.best if side.bid else price <= side.opp.best:  # crosses

@@ -814,8 +814,8 @@ class Sequencer:
         delta = hold - o.hold
         if delta > o.hold_balance.free:
             return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
-        book_events = mkt.book.move(o, qty, price)  # None: it moved (price, open) and no more
-        if book_events is not None:
+        book_events = mkt.book.move(o, qty, price)  # None or (): it moved and did no more
+        if book_events is not None and book_events:
             if type(book_events[0]) is Rejected:
                 return self._reject(cmd, book_events[0].reason, events)
             o.open = qty  # its fills (below) take it to what rests
