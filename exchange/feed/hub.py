@@ -8,7 +8,8 @@ subscriber), in the raw form (``/ws``) and, when someone needs it, in the
 combined form (``{"stream": ..., "data": ...}``, ``/stream``), and writes each
 subscriber's frames to its transport in one call. A subscriber whose unsent
 bytes pass ``max_buffer`` is dropped with close code 1008 instead of being
-allowed to hold memory or delay the others.
+allowed to hold memory or delay the others. ``publish_to`` writes one stream
+message at once to some of its subscribers only (a catch-up for newcomers).
 
 Each subscriber gets the messages of each of its streams in publish order.
 """
@@ -138,6 +139,27 @@ class Hub:
         if sub.transport is not None and not sub.dropped:
             data = message if sub.wrap is None or sub.wrap == "combined" else sub.wrap(message)
             self._write(sub, [frame(data)])
+
+    def publish_to(self, subs, stream: str, message: bytes) -> None:
+        """Write ``message`` of ``stream`` now to those of ``subs`` that listen to it (a
+        catch-up for newcomers), each in its own framing as ``flush`` writes it (raw or
+        combined envelope). Whatever of ``stream`` is still pending goes out first, so
+        publish order holds."""
+        if stream in self.pending:
+            self.flush_now()
+        members = self.by_stream.get(stream)
+        if members is None:
+            return
+        for sub in members.intersection(subs):   # a copy: a failed write unsubscribes
+            wrap = sub.wrap
+            if wrap is None:
+                data = message
+            elif wrap == "combined":
+                data = b'{"stream":"' + stream.encode() + b'","data":' + message + b"}"
+            else:
+                data = wrap(message)
+            self._write(sub, [frame(data)])
+            self.delivered += 1
 
     def flush(self) -> None:
         """Write everything pending: each stream's frames built once, one write per subscriber."""

@@ -230,8 +230,9 @@ class PublicFeed:
         closing update (``x`` true) of a candle whose interval ended. The SQL runs only
         for a new stream or a symbol that traded; otherwise the candle last sent is still
         exact. As in REST ``/klines``, an interval without trades has no candle: a quiet
-        stream sends its last candle's closing update once, and again only when someone
-        new subscribes (so every subscriber has seen it), until the next trade."""
+        stream sends its last candle's closing update once, and a subscriber who joins
+        before the next trade is sent it too (only that newcomer: each subscriber gets a
+        candle's closing update once)."""
         by_stream = self.hub.by_stream
         streams = [s for s in by_stream if "@kline_" in s]
         for gone in [s for s in self.open_klines if s not in by_stream]:
@@ -247,13 +248,19 @@ class PublicFeed:
                 # from the candle last sent on: its final state if it has ended, then the new
                 rows = rows[-1:] if shown is None else [
                     r for r in rows if r["open_ms"] >= shown["open_ms"]]
-            subs = by_stream.get(stream, ())
+            subs = by_stream.get(stream)
+            if subs is None:
+                continue   # everyone left during the query
             for r in rows:
-                if (seen is not None and r["open_ms"] == shown["open_ms"]
-                        and seen.issuperset(subs)):
-                    continue   # every subscriber has its closing update
                 closed = r is not rows[-1] or r["close_ms"] < now_ms
-                self.hub.publish(stream, self._kline(symbol, interval, r, closed, now_ms))
+                if seen is not None and r["open_ms"] == shown["open_ms"]:
+                    newcomers = subs - seen   # the others have its closing update
+                    if not newcomers:
+                        continue
+                    self.hub.publish_to(newcomers, stream,
+                                        self._kline(symbol, interval, r, closed, now_ms))
+                else:
+                    self.hub.publish(stream, self._kline(symbol, interval, r, closed, now_ms))
                 self.open_klines[stream] = (r, set(subs) if closed else None)
 
     def _kline(self, symbol, interval, row, closed, now_ms) -> bytes:

@@ -354,36 +354,66 @@ async def test_a_ticker_subscriber_gets_pushes_without_new_trades(client, alice,
     await ws.close()
 
 
-async def test_a_closed_candle_is_sent_once_then_again_only_for_a_new_subscriber(client, alice,
-                                                                                  bob):
+async def close_a_one_trade_candle(client, alice, bob, ws, combined=False) -> dict:
+    """Trade once, move the feed's clock two minutes on, and return the closing update of
+    that trade's 1m candle as ``ws`` (subscribed to ``aapl@kline_1m``) receives it."""
     public = client.app[feed.PUBLIC_FEED]
-    hub = client.app[feed.HUB]
-    ws = await client.ws_connect("/ws/aapl@kline_1m")
+    data = (lambda m: m["data"]) if combined else (lambda m: m)
     await bob.order(symbol=SYMBOL, side="SELL", type="LIMIT", timeInForce="GTC",
                     quantity="3", price="100.00")
     await alice.order(symbol=SYMBOL, side="BUY", type="MARKET", quantity="2")
-    live = await receive_until(ws, lambda m: m["k"]["n"] == 1)
+    live = data(await receive_until(ws, lambda m: data(m)["k"]["n"] == 1))
     real = public.clock
     public.clock = lambda: real() + 120 * 10**9   # two minutes on: the candle has closed
-    closing = live if live["k"]["x"] else await receive_until(ws, lambda m: m["k"]["x"])
+    closing = live if live["k"]["x"] else data(
+        await receive_until(ws, lambda m: data(m)["k"]["x"]))
     assert {k: closing["k"][k] for k in "tTonc"} == {k: live["k"][k] for k in "tTonc"}
+    return closing
 
-    async def next_after_more_ticks(sock):
-        """The next message once two more statistics rounds have run (a marker ends them)."""
-        await public.publish_statistics()
-        await public.publish_statistics()
-        hub.publish("aapl@kline_1m", b'{"marker":true}')
-        hub.flush_now()
-        return await receive_json(sock)
 
-    assert await next_after_more_ticks(ws) == {"marker": True}   # no repeated closing update
+async def next_after_more_ticks(client, *socks) -> list:
+    """Each socket's next message once two more statistics rounds have run (a marker,
+    published to the kline stream, ends them)."""
+    public = client.app[feed.PUBLIC_FEED]
+    hub = client.app[feed.HUB]
+    await public.publish_statistics()
+    await public.publish_statistics()
+    hub.publish("aapl@kline_1m", b'{"marker":true}')
+    hub.flush_now()
+    return [await receive_json(sock) for sock in socks]
+
+
+MARKER = {"marker": True}
+
+
+async def test_a_closed_candle_is_sent_once_then_only_to_a_new_subscriber(client, alice, bob):
+    ws = await client.ws_connect("/ws/aapl@kline_1m")
+    closing = await close_a_one_trade_candle(client, alice, bob, ws)
+    assert await next_after_more_ticks(client, ws) == [MARKER]   # no repeated closing update
     late = await client.ws_connect("/ws/aapl@kline_1m")
     again = await receive_json(late)   # a new subscriber gets the candle, closed
-    assert again["k"]["x"] is True and again["k"]["t"] == live["k"]["t"]
-    assert (await receive_json(ws))["k"] == again["k"]   # and so, once more, do the others
-    assert await next_after_more_ticks(late) == {"marker": True}
+    assert again["k"] == closing["k"] and again["k"]["x"] is True
+    # ... and the first subscriber does not get it a second time
+    assert await next_after_more_ticks(client, ws, late) == [MARKER, MARKER]
     await ws.close()
     await late.close()
+
+
+async def test_a_newcomer_alone_gets_the_closed_candle_in_its_own_framing(client, alice, bob):
+    raw = await client.ws_connect("/ws/aapl@kline_1m")
+    combined = await client.ws_connect("/stream?streams=aapl@kline_1m")
+    closing = await close_a_one_trade_candle(client, alice, bob, raw)
+    assert (await receive_until(combined, lambda m: m["data"]["k"]["x"]))["data"]["k"] \
+        == closing["k"]
+    enveloped = {"stream": "aapl@kline_1m", "data": MARKER}
+    assert await next_after_more_ticks(client, raw, combined) == [MARKER, enveloped]
+    late = await client.ws_connect("/stream?streams=aapl@kline_1m")
+    again = await receive_json(late)   # enveloped, as everything on /stream
+    assert again["stream"] == "aapl@kline_1m" and again["data"]["k"] == closing["k"]
+    assert await next_after_more_ticks(client, raw, combined, late) == [
+        MARKER, enveloped, enveloped]   # the earlier two do not get the candle again
+    for ws in (raw, combined, late):
+        await ws.close()
 
 
 # ---- 5. slow subscribers --------------------------------------------------------------------
