@@ -37,6 +37,17 @@ def frame(payload: bytes, opcode: int = 0x1) -> bytes:
     return head + payload
 
 
+def frames(wrap, stream: str, messages: list) -> bytes:
+    """``messages`` of ``stream`` as frames for a subscriber whose ``wrap`` is None (raw),
+    "combined" (``{"stream": ..., "data": ...}``) or a function of each message."""
+    if wrap is None:
+        return b"".join([frame(m) for m in messages])
+    if wrap == "combined":
+        head = b'{"stream":"' + stream.encode() + b'","data":'
+        return b"".join([frame(head + m + b"}") for m in messages])
+    return b"".join([frame(wrap(m)) for m in messages])
+
+
 def close_frame(code: int, reason: str) -> bytes:
     return frame(struct.pack("!H", code) + reason.encode()[:120], 0x8)
 
@@ -151,14 +162,7 @@ class Hub:
         if members is None:
             return
         for sub in members.intersection(subs):   # a copy: a failed write unsubscribes
-            wrap = sub.wrap
-            if wrap is None:
-                data = message
-            elif wrap == "combined":
-                data = b'{"stream":"' + stream.encode() + b'","data":' + message + b"}"
-            else:
-                data = wrap(message)
-            self._write(sub, [frame(data)])
+            self._write(sub, [frames(sub.wrap, stream, [message])])
             self.delivered += 1
 
     def flush(self) -> None:
@@ -171,20 +175,19 @@ class Hub:
             subs = self.by_stream.get(stream)
             if not subs:
                 continue
-            raw = combined = None
-            head = b'{"stream":"' + stream.encode() + b'","data":'
+            raw = combined = None   # each built once, for every subscriber that wants it
             for sub in subs:
                 wrap = sub.wrap
                 if wrap is None:
                     if raw is None:
-                        raw = b"".join([frame(m) for m in messages])
+                        raw = frames(None, stream, messages)
                     chunk = raw
                 elif wrap == "combined":
                     if combined is None:
-                        combined = b"".join([frame(head + m + b"}") for m in messages])
+                        combined = frames(wrap, stream, messages)
                     chunk = combined
                 else:
-                    chunk = b"".join([frame(wrap(m)) for m in messages])
+                    chunk = frames(wrap, stream, messages)
                 out = parts.get(sub)
                 if out is None:
                     parts[sub] = [chunk]
