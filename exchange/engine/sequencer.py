@@ -814,11 +814,11 @@ class Sequencer:
         delta = hold - o.hold
         if delta > o.hold_balance.free:
             return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
-        book_events = mkt.book.move(o, qty, price)  # None or (): it moved and did no more
-        if book_events is not None and book_events:
-            if type(book_events[0]) is Rejected:
-                return self._reject(cmd, book_events[0].reason, events)
-            o.open = qty  # its fills (below) take it to what rests
+        # The book moves the order (price, open); it says more (None or () else) only if
+        # the order crossed (its fills are applied below) or could not (post-only).
+        book_events = mkt.book.move(o, qty, price)
+        if book_events is not None and book_events and type(book_events[0]) is Rejected:
+            return self._reject(cmd, book_events[0].reason, events)
         # Nothing can fail from here on.
         if not mkt.touched_bids and not mkt.touched_asks:   # _touch, inlined: the hot path
             self._touched.append(mkt)
