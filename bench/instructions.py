@@ -30,29 +30,19 @@ def replay(stream, path, count):
     """Child: load the pickled streams, set up, replay ``count`` timed commands."""
     with open(path, "rb") as f:
         warm, timed = pickle.load(f)
-    if stream == "book":
-        book = engine.OrderBook()
-        for _, args in warm:
-            book.limit(*args)
-        calls = [(getattr(book, op), args) for op, args in timed[:count]]
-        gc.disable()
-        for fn, args in calls:
-            fn(*args)
-    else:
-        seq = engine.Sequencer()
-        for cmd in engine.sequencer_setup() + warm:
-            seq.apply(cmd)
-        apply = seq.apply
-        gc.disable()
-        for cmd in timed[:count]:
-            apply(cmd)
+    fresh, loop = ((engine.fresh_book, engine.book_loop) if stream == "book" else
+                   (engine.fresh_sequencer, engine.sequencer_loop))
+    _, work = fresh(warm, timed[:count])
+    gc.disable()
+    loop(work)
 
 
 def count_instructions(stream, path, count):
     out = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
          __file__, "--child", stream, path, str(count)],
-        capture_output=True, text=True, check=True).stderr
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"}).stderr  # str hashes: the same dict layouts
     return int(re.search(r"Collected : (\d+)", out).group(1))
 
 
