@@ -777,14 +777,14 @@ class Sequencer:
         mkt = o.market
         if mkt.status is not TRADING:
             return self._reject(cmd, Reason.MARKET_CLOSED, events)
-        qty, price, old = cmd.qty, cmd.price, o.price
+        qty, price, old = cmd.qty, cmd.price, o.price  # ints or None (the command's types)
         if qty is None:
             qty = o.open
-        elif type(qty) is not int or qty <= 0:
+        elif qty <= 0:
             return self._reject(cmd, Reason.INVALID_QUANTITY, events)
         if price is None:
             price = old
-        elif type(price) is not int or price <= 0:
+        elif price <= 0:
             return self._reject(cmd, Reason.INVALID_PRICE, events)
         inst = mkt.inst
         if not inst.min_qty <= o.executed_qty + qty <= inst.max_qty:
