@@ -1098,7 +1098,8 @@ class Sequencer:
             assert o.hold >= 0 and o.hold_balance.account == o.account
             key = (o.account, o.hold_balance.asset)
             holds[key] = holds.get(key, 0) + o.hold
-            mkt = o.market
+            mkt = self.markets[o.symbol]
+            assert o.market is mkt, f"order {o.order_id}'s market"
             if o.working:
                 side, price, open_, _ = mkt.book.order(o.order_id)
                 assert (side, price, open_) == (o.side, o.price, o.open), f"order {o.order_id}"
