@@ -4,9 +4,12 @@ The server is EXCHANGE_TEST_DATABASE_URL when set (its database is used only
 as the admin connection), else ONE embedded pgserver for the whole session,
 in a temp dir, started the first time a test asks for a database (unit tests
 never start it). Each test gets a fresh database of its own, created from the
-admin connection and dropped afterwards.
+admin connection and dropped afterwards: ``fresh_dsn`` a copy of a template the
+session migrated once (PostgreSQL copies it faster than the migrations run),
+``empty_dsn`` an empty one, for the tests of the migrations themselves.
 """
 
+import asyncio
 import os
 import uuid
 from urllib.parse import urlsplit, urlunsplit
@@ -15,6 +18,7 @@ import asyncpg
 import pytest
 
 from exchange.store.db import start_embedded
+from exchange.store.migrate import migrate
 
 
 @pytest.fixture(scope="session")
@@ -34,14 +38,59 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
 
 
-@pytest.fixture
-async def fresh_dsn(admin_dsn):
-    """A DSN of a new, empty database, dropped after the test."""
+@pytest.fixture(scope="session")
+def migrated_template(admin_dsn):
+    """The name of a database with every migration applied, made once for the session;
+    nothing connects to it afterwards, so it can be copied (CREATE DATABASE ... TEMPLATE)."""
+    name = f"t_template_{uuid.uuid4().hex[:16]}"
+
+    async def make():
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(with_database(admin_dsn, name))
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+
+    async def drop():
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(make())
+    yield name
+    asyncio.run(drop())
+
+
+async def _database(admin_dsn, template=None):
+    """Yield the DSN of a new database (a copy of ``template``, else empty); drop it after."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     admin = await asyncpg.connect(admin_dsn)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"'
+                            + (f' TEMPLATE "{template}"' if template else ""))
         yield with_database(admin_dsn, name)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def fresh_dsn(admin_dsn, migrated_template):
+    """A DSN of a new database with every migration applied (and nothing else), dropped
+    after the test."""
+    async for dsn in _database(admin_dsn, migrated_template):
+        yield dsn
+
+
+@pytest.fixture
+async def empty_dsn(admin_dsn):
+    """A DSN of a new, empty database (no migration applied), dropped after the test."""
+    async for dsn in _database(admin_dsn):
+        yield dsn

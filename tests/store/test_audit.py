@@ -229,14 +229,14 @@ async def test_the_cli_exits_0_when_intact_and_1_naming_the_broken_seq(journaled
     assert "journal broken at seq 10" in done.stderr and done.stdout == ""
 
 
-async def test_the_cli_exits_1_on_a_database_without_the_chain(fresh_dsn, tmp_path):
-    done = await asyncio.to_thread(_cli, fresh_dsn, tmp_path)  # never migrated
+async def test_the_cli_exits_1_on_a_database_without_the_chain(empty_dsn, tmp_path):
+    done = await asyncio.to_thread(_cli, empty_dsn, tmp_path)  # never migrated
     assert done.returncode == 1
     assert "no hash column" in done.stderr and "run exchange migrate" in done.stderr
 
 
 async def test_a_journal_from_before_the_chain_migrates_and_is_sealed_by_exchange_migrate(
-        fresh_dsn, tmp_path):
+        empty_dsn, tmp_path):
     old = tmp_path / "old"
     old.mkdir()
     for name in ("0001_core.sql", "0002_platform_auth.sql"):
@@ -245,7 +245,7 @@ async def test_a_journal_from_before_the_chain_migrates_and_is_sealed_by_exchang
     for cmd in setup_commands():
         seq.apply(cmd)
         rows.append((seq.seq, cmd.ts_ns, type(cmd).__name__, codec.dumps(cmd)))
-    conn = await asyncpg.connect(fresh_dsn)
+    conn = await asyncpg.connect(empty_dsn)
     try:
         await migrate(conn, old)
         await conn.executemany("INSERT INTO journal (seq, ts_ns, kind, command) "
@@ -253,8 +253,8 @@ async def test_a_journal_from_before_the_chain_migrates_and_is_sealed_by_exchang
                                [(s, t, k, c.decode()) for s, t, k, c in rows])
     finally:
         await conn.close()
-    await migrate_only(Settings(database_url=fresh_dsn, data_dir=str(tmp_path)))
-    db = await open_database(fresh_dsn, tmp_path)
+    await migrate_only(Settings(database_url=empty_dsn, data_dir=str(tmp_path)))
+    db = await open_database(empty_dsn, tmp_path)
     try:
         verdict = await _verify(db.pool)
         assert verdict.ok and verdict.rows == len(rows), verdict.message()
@@ -264,10 +264,10 @@ async def test_a_journal_from_before_the_chain_migrates_and_is_sealed_by_exchang
         await db.close()
 
 
-async def test_the_chain_migration_needs_only_the_core_and_auth_migrations(fresh_dsn, tmp_path):
+async def test_the_chain_migration_needs_only_the_core_and_auth_migrations(empty_dsn, tmp_path):
     for name in ("0001_core.sql", "0002_platform_auth.sql", "0004_audit_chain.sql"):
         shutil.copy(MIGRATIONS_DIR / name, tmp_path / name)
-    conn = await asyncpg.connect(fresh_dsn)
+    conn = await asyncpg.connect(empty_dsn)
     try:
         assert await migrate(conn, tmp_path) == ["0001_core.sql", "0002_platform_auth.sql",
                                                  "0004_audit_chain.sql"]

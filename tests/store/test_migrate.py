@@ -18,8 +18,8 @@ async def _tables(conn):
     return {r[0] for r in rows}
 
 
-async def test_migrate_applies_every_file_once_and_records_it(fresh_dsn, tmp_path):
-    db = await open_database(fresh_dsn, tmp_path)
+async def test_migrate_applies_every_file_once_and_records_it(empty_dsn, tmp_path):
+    db = await open_database(empty_dsn, tmp_path)
     try:
         names = [name for _, name, _ in discover()]
         assert await migrate(db.pool) == names
@@ -32,8 +32,8 @@ async def test_migrate_applies_every_file_once_and_records_it(fresh_dsn, tmp_pat
         await db.close()
 
 
-async def test_two_racing_runners_apply_each_migration_once(fresh_dsn):
-    conns = [await asyncpg.connect(fresh_dsn) for _ in range(3)]
+async def test_two_racing_runners_apply_each_migration_once(empty_dsn):
+    conns = [await asyncpg.connect(empty_dsn) for _ in range(3)]
     try:
         results = await asyncio.gather(*(migrate(c) for c in conns))
         assert sorted(len(r) for r in results) == [0, 0, len(discover())]
@@ -44,11 +44,11 @@ async def test_two_racing_runners_apply_each_migration_once(fresh_dsn):
             await c.close()
 
 
-async def test_a_failing_migration_leaves_nothing_behind(fresh_dsn, tmp_path):
+async def test_a_failing_migration_leaves_nothing_behind(empty_dsn, tmp_path):
     shutil.copytree(MIGRATIONS_DIR, tmp_path / "m")
     (tmp_path / "m" / "9999_broken.sql").write_text(
         "CREATE TABLE half_done (x int); SELECT no_such_function();")
-    conn = await asyncpg.connect(fresh_dsn)
+    conn = await asyncpg.connect(empty_dsn)
     try:
         with pytest.raises(asyncpg.PostgresError):
             await migrate(conn, tmp_path / "m")
@@ -59,9 +59,9 @@ async def test_a_failing_migration_leaves_nothing_behind(fresh_dsn, tmp_path):
         await conn.close()
 
 
-async def test_an_edited_applied_migration_is_refused(fresh_dsn, tmp_path):
+async def test_an_edited_applied_migration_is_refused(empty_dsn, tmp_path):
     shutil.copytree(MIGRATIONS_DIR, tmp_path / "m")
-    conn = await asyncpg.connect(fresh_dsn)
+    conn = await asyncpg.connect(empty_dsn)
     try:
         await migrate(conn, tmp_path / "m")
         first = sorted((tmp_path / "m").glob("0001_*.sql"))[0]
