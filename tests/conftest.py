@@ -38,6 +38,14 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
 
 
+async def _execute(dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 def migrated_template(admin_dsn):
     """The name of a database with every migration applied, made once for the session;
@@ -45,27 +53,16 @@ def migrated_template(admin_dsn):
     name = f"t_template_{uuid.uuid4().hex[:16]}"
 
     async def make():
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
+        await _execute(admin_dsn, f'CREATE DATABASE "{name}"')
         conn = await asyncpg.connect(with_database(admin_dsn, name))
         try:
             await migrate(conn)
         finally:
             await conn.close()
 
-    async def drop():
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
     asyncio.run(make())
     yield name
-    asyncio.run(drop())
+    asyncio.run(_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _database(admin_dsn, template=None):
