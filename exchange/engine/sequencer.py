@@ -814,10 +814,10 @@ class Sequencer:
         delta = hold - o.hold
         if delta > o.hold_balance.free:
             return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
-        # The book moves the order (price, open); it says more (None or () else) only if
-        # the order crossed (its fills are applied below) or could not (post-only).
+        # The book moves the order (its price and open); it returns events only if the
+        # order crossed (its fills are applied below) or could not move (post-only).
         book_events = mkt.book.move(o, qty, price)
-        if book_events is not None and book_events and type(book_events[0]) is Rejected:
+        if book_events and type(book_events[0]) is Rejected:
             return self._reject(cmd, book_events[0].reason, events)
         # Nothing can fail from here on.
         if not mkt.touched_bids and not mkt.touched_asks:   # _touch, inlined: the hot path
