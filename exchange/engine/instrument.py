@@ -84,8 +84,7 @@ def from_units(units: int, unit: Decimal) -> str:
                 strings.clear()
             strings[units] = text
             return text
-    places = max(0, -unit.normalize().as_tuple().exponent)
-    return f"{Decimal(units) * unit:.{places}f}"
+    return f"{Decimal(units) * unit:.{places_of(unit)}f}"
 
 
 def places_of(unit: Decimal) -> int:
