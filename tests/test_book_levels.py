@@ -1,8 +1,9 @@
 """The book keeps every order reachable however many price levels come and go."""
 
 import random
+import sys
 
-from exchange.engine import OrderBook
+from exchange.engine import Filled, OrderBook, Side
 
 
 def test_orders_stay_in_the_book_when_level_compaction_runs():
@@ -42,3 +43,21 @@ def test_many_levels_created_and_emptied_keep_depth_exact():
     assert bids == sorted(((p, q, n) for (s, p), (q, n) in expected.items() if s == "buy"),
                           reverse=True)
     assert asks == sorted((p, q, n) for (s, p), (q, n) in expected.items() if s == "sell")
+
+
+def test_matching_after_a_cancel_flood_compacts_the_level_and_keeps_priority():
+    # 10,000 orders at one price, all but the last three canceled: the level's dict
+    # keeps the holes until matching visits it, which rebuilds it once.
+    book = OrderBook()
+    for oid in range(10_000):
+        book.limit(oid, "sell", 100, 1)
+    for oid in range(9_997):
+        book.cancel(oid)
+    level = book._asks.levels[100]
+    bloated = sys.getsizeof(level.orders)
+    events = book.limit("taker", "buy", 100, 2)
+    assert [(e.maker_order_id, e.qty) for e in events if type(e) is Filled] == [(9_997, 1),
+                                                                                 (9_998, 1)]
+    assert sys.getsizeof(book._asks.levels[100].orders) < bloated // 100
+    assert list(book.orders()) == [(9_999, Side.SELL, 100, 1, 1)]
+    book.check()

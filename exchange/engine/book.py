@@ -25,6 +25,7 @@ Layout, chosen for speed in pure Python:
 
 from heapq import heapify, heappop, heappush
 from itertools import islice
+from sys import getsizeof as _sizeof
 
 from .enums import SIDE_OF, STP, STP_OF, Side, TimeInForce
 from .events import Accepted, Amended, Canceled, Expired, Filled, Reason, Rejected, Rested
@@ -97,13 +98,12 @@ class BookOrder:
 
 
 class _Level:
-    __slots__ = ("price", "qty", "orders", "dead")
+    __slots__ = ("price", "qty", "orders")
 
     def __init__(self, price):
         self.price = price
         self.qty = 0          # sum of visible quantities
         self.orders = {}      # order_id -> BookOrder, in time priority
-        self.dead = 0         # deletions since the dict was last compacted
 
 
 class _Side:
@@ -291,7 +291,6 @@ class OrderBook:
         orders = lvl.orders
         del orders[order_id]
         lvl.qty -= o.visible
-        lvl.dead += 1
         if not orders and o.price == o.book_side.best:
             o.book_side.drop_top()
         ev = Canceled()
@@ -359,7 +358,6 @@ class OrderBook:
         orders = lvl.orders
         del orders[order_id]
         lvl.qty -= o.visible
-        lvl.dead += 1
         if not orders and old == side.best:
             side.drop_top()
         o.price = price
@@ -490,7 +488,6 @@ class OrderBook:
         orders = lvl.orders
         del orders[o.order_id]
         lvl.qty -= o.visible
-        lvl.dead += 1
         if not orders and o.price == o.book_side.best:
             o.book_side.drop_top()
 
@@ -517,6 +514,10 @@ class OrderBook:
             lvl = levels[opp.best]
             lprice = lvl.price
             lorders = lvl.orders
+            if _sizeof(lorders) > 1024 + 128 * len(lorders):
+                # Holes left by cancels and moves (a dict is rebuilt only when an insertion
+                # finds its table full), which the loop below would step over on each visit.
+                lorders = lvl.orders = dict(lorders)
             gone = []        # makers that leave the level (filled, expired, refreshed)
             taken = 0        # visible quantity taken from the level
             stop = False     # funds ran out, or self-trade prevention expired the taker
@@ -570,10 +571,6 @@ class OrderBook:
                         lvl.qty += m.visible
                     else:
                         del orders_index[m.order_id]
-                lvl.dead += len(gone)
-                if lvl.dead > 32 and lvl.dead > len(lorders):
-                    lvl.orders = dict(lorders)  # re-insertion compacts the deleted slots
-                    lvl.dead = 0
                 if not lorders:
                     opp.drop_top()
             if stop:

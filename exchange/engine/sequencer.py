@@ -122,7 +122,6 @@ class Sequencer:
         self._expiries = []      # heap of (expire_ts_ns, order_id)
         self._due = NEVER        # the earliest time in _expiries and _reopens
         self.withdrawals = {}    # withdrawal_id -> (account, asset, amount), pending ones
-        self._touched = []       # markets whose book changed since depth_changes()
         self._day_end_ns = day_end_s * 10**9
         # pre-trade risk
         self.risk_defaults = NO_LIMITS   # the venue's Limits (SetRiskDefaults)
@@ -172,15 +171,7 @@ class Sequencer:
 
     def _touch(self, mkt, side, price):
         """Note that the level at ``price`` on ``side`` changed (see depth_changes)."""
-        if side is BUY:
-            touched = mkt.touched_bids
-            if not touched and not mkt.touched_asks:
-                self._touched.append(mkt)
-        else:
-            touched = mkt.touched_asks
-            if not touched and not mkt.touched_bids:
-                self._touched.append(mkt)
-        touched.add(price)
+        (mkt.touched_bids if side is BUY else mkt.touched_asks).add(price)
 
     def depth_changes(self) -> list:
         """Return one DepthUpdated per book changed since the last call: the visible qty
@@ -189,11 +180,14 @@ class Sequencer:
         Called when a batch of commands is cut for the journal (the book then stands
         exactly as after the batch's last command), so the depth stream and /depth
         advance once per committed batch, never ahead of the commit, and applying
-        the commands costs only the noting of touched levels.
+        the commands costs only the noting of touched levels. Markets come in
+        listing order; O(markets + touched levels).
         """
         seq = self.seq
         events = []
-        for mkt in self._touched:
+        for mkt in self.markets.values():
+            if not mkt.touched_bids and not mkt.touched_asks:
+                continue
             book = mkt.book
             ev = DepthUpdated()
             ev.seq = seq
@@ -205,7 +199,6 @@ class Sequencer:
             mkt.touched_bids.clear()
             mkt.touched_asks.clear()
             events.append(ev)
-        self._touched.clear()
         return events
 
     def reset_depth_ids(self) -> None:
@@ -780,14 +773,17 @@ class Sequencer:
         qty, price, old = cmd.qty, cmd.price, o.price  # ints or None (the command's types)
         if qty is None:
             qty = o.open
+            total = o.qty  # executed + open, as ever for a working limit order
         elif qty <= 0:
             return self._reject(cmd, Reason.INVALID_QUANTITY, events)
+        else:
+            total = o.executed_qty + qty
         if price is None:
             price = old
         elif price <= 0:
             return self._reject(cmd, Reason.INVALID_PRICE, events)
         inst = mkt.inst
-        if not inst.min_qty <= o.executed_qty + qty <= inst.max_qty:
+        if not inst.min_qty <= total <= inst.max_qty:
             return self._reject(cmd, Reason.FILTER_LOT_SIZE, events)
         if inst.coarse:
             reason = _off_grid(inst, cmd.price, None, cmd.qty, None)
@@ -820,23 +816,21 @@ class Sequencer:
         if book_events and type(book_events[0]) is Rejected:
             return self._reject(cmd, book_events[0].reason, events)
         # Nothing can fail from here on.
-        if not mkt.touched_bids and not mkt.touched_asks:   # _touch, inlined: the hot path
-            self._touched.append(mkt)
-        touched.add(old)
+        touched.add(old)   # _touch, inlined: the hot path
         touched.add(price)
         seq = self.seq
         if delta:
             self._post(seq, o.hold_balance, -delta, delta, HOLD if delta > 0 else RELEASE,
                        o.order_id, events)
             o.hold = hold
-        o.qty = qty = o.executed_qty + qty
+        o.qty = total
         ev = OrderUpdated()  # self._report(o, "AMENDED", ...), inlined: the hot path
         ev.seq = seq
         ev.ts_ns = cmd.ts_ns
         ev.spec = o.spec
         ev.price = price
-        ev.qty = qty
-        ev.working = o.working
+        ev.qty = total
+        ev.working = True
         ev.status = o.status
         ev.exec_type = "AMENDED"
         ev.executed_qty = o.executed_qty
@@ -1103,6 +1097,7 @@ class Sequencer:
             if o.working:
                 side, price, open_, _ = mkt.book.order(o.order_id)
                 assert (side, price, open_) == (o.side, o.price, o.open), f"order {o.order_id}"
+                assert o.qty == o.executed_qty + o.open, f"order {o.order_id}'s qty"
                 if o.side is BUY:
                     assert o.hold == mkt.inst.buy_hold(o.price, o.open), f"hold {o.order_id}"
                 else:
