@@ -16,8 +16,8 @@ from decimal import Decimal
 
 import pytest
 
-from exchange.engine import (Accepted, Amended, Canceled, Expired, Filled, OrderBook, Reason,
-                             Rejected, Rested)
+from exchange.engine import (STP, Accepted, Amended, Canceled, Expired, Filled, OrderBook, Reason,
+                             Rejected, Rested, Side, TimeInForce)
 from exchange.engine.book import BookOrder
 
 BUY, SELL = "buy", "sell"
@@ -754,6 +754,23 @@ def test_move_of_a_post_only_record_into_a_cross_is_rejected(standard):
     standard.limit("r", BUY, 97, 2, post_only=True, record=rec)
     assert standard.move(rec, 2, 101) == [Rejected.of("r", R.POST_ONLY_WOULD_TAKE)]
     assert standard.order("r") == (BUY, 97, 2, 2)
+
+
+def test_submit_enters_a_checked_order_as_limit_does(standard):
+    rec = Record()
+    assert standard.submit("r", Side.BUY, 101, 6, TimeInForce.GTC, False, None, STP.NONE, 2,
+                           rec) == [
+        Accepted.of("r", Side.BUY, 101, 6),
+        Filled.of("a1", "r", 101, 5, 0, 1, Side.BUY),
+        Filled.of("a2", "r", 101, 1, 6, 0, Side.BUY),
+    ]
+    assert standard.submit("s", Side.SELL, 104, 4, TimeInForce.GTC, False, None, STP.NONE, 2,
+                           rec) == [Accepted.of("s", Side.SELL, 104, 4),
+                                    Rested.of("s", Side.SELL, 104, 4)]
+    assert standard.order("s") == (Side.SELL, 104, 4, 2) and rec.order_id == "s"
+    assert standard.submit("i", Side.BUY, 99, 1, TimeInForce.IOC, False, None,
+                           STP.NONE, None) == [Accepted.of("i", Side.BUY, 99, 1),
+                                               Expired.of("i", 1, R.IOC)]
 
 
 # ---- iceberg -----------------------------------------------------------------------

@@ -438,6 +438,18 @@ class OrderBook:
             return _rejected(order_id, Reason.INVALID_DISPLAY_QUANTITY)
         if duplicate:
             return _rejected(order_id, Reason.DUPLICATE_ORDER_ID)
+        return self.submit(order_id, side, price, qty, tif, post_only, owner, stp, display, record,
+                           funds)
+
+    def submit(self, order_id, side, price, qty, tif, post_only, owner, stp, display, record=None,
+               funds=None):
+        """Enter an order whose every argument the caller has checked.
+
+        The body of ``limit`` for a caller that validated as ``limit`` does: ``side``
+        a ``Side``, ``tif`` one of GTC, IOC, FOK, ``stp`` an ``STP``, ``price`` and
+        ``qty`` positive ints, ``display`` None or within 1..qty, an ``order_id`` not
+        resting here. Returns ``limit``'s events.
+        """
         if side is BUY:  # _crosses(opp, price), inlined
             book_side, opp = self._bids, self._asks
             crosses = opp.best <= (NO_LIMIT if price is None else price)

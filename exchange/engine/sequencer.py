@@ -43,7 +43,7 @@ from .commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, C
                        RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch,
                        SetRiskDefaults, SetRiskLimits, Withdraw)
 from .enums import SIDE_OF, STATUS_OF, STP_OF, TIF_OF, InstrumentStatus, OrderType, Side, TimeInForce
-from .events import (Canceled, CommandRejected, DepthUpdated, Expired, Filled,
+from .events import (Accepted, Canceled, CommandRejected, DepthUpdated, Expired, Filled,
                      InstrumentChanged, InstrumentDefined, OrderSpec, OrderUpdated, Reason, Rejected, Rested,
                      Traded, WithdrawalUpdated)
 from .instrument import PPM, Instrument, RuleViolation
@@ -69,7 +69,7 @@ MARKET_LIKE = frozenset({MARKET, STOP_LOSS, TAKE_PROFIT})
 DAY_NS = 86_400 * 10**9
 NEVER = 1 << 63  # a time after every command's (an int: comparing one with a float is slower)
 _CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-R_STP = Reason.STP
+R_STP, R_USER = Reason.STP, Reason.USER
 R_FUNDS = Reason.FUNDS
 R_MARKET, R_IOC, R_HALT = Reason.MARKET, Reason.IOC, Reason.VOLATILITY_HALT
 HOLD, RELEASE = Entry.HOLD, Entry.RELEASE
@@ -240,8 +240,7 @@ class Sequencer:
         o.stp = stp
         o.expire_ts_ns = expire
         o.post_only = type_ is LIMIT_MAKER
-        o.status = None
-        o.move_to(NEW)
+        o.status = NEW  # its first status (TRANSITIONS[None]); move_to from here on
         o.open = qty
         o.executed_qty = 0
         o.cum_quote = 0
@@ -512,9 +511,9 @@ class Sequencer:
                 book_events, halt = self._limit_in_band(mkt, o, protect)
             else:
                 halt = False
-                book_events = mkt.book.limit(o.order_id, o.side, o.price, o.open,
-                                             GTC if o.tif in (DAY, GTD) else o.tif, o.post_only,
-                                             o.account, o.stp, o.display_qty, o)
+                book_events = mkt.book.submit(o.order_id, o.side, o.price, o.open,
+                                              GTC if o.tif in (DAY, GTD) else o.tif, o.post_only,
+                                              o.account, o.stp, o.display_qty, o)
         self._apply_book(mkt, o, book_events, ts, events)
         if halt:
             self._halt(mkt, ts, events)
@@ -572,13 +571,15 @@ class Sequencer:
 
     def _apply_book(self, mkt, taker, book_events, ts, events):
         """Turn the book's events for ``taker`` into fills, settlements and reports."""
-        for ev in book_events:
+        for ev in book_events:  # _touch inlined: every new order comes here
             t = type(ev)
-            if t is Filled:
-                self._touch(mkt, SELL if ev.taker_side is BUY else BUY, ev.price)
+            if t is Filled:  # the maker's level, on the taker's other side
+                (mkt.touched_asks if ev.taker_side is BUY else mkt.touched_bids).add(ev.price)
                 self._fill(mkt, taker, ev, ts, events)
+            elif t is Accepted:
+                continue
             elif t is Rested:
-                self._touch(mkt, ev.side, ev.price)
+                (mkt.touched_bids if ev.side is BUY else mkt.touched_asks).add(ev.price)
             elif t is Expired:
                 o = taker if ev.order_id == taker.order_id else self.orders[ev.order_id]
                 if o is not taker:  # a maker expired by self-trade prevention
@@ -723,14 +724,14 @@ class Sequencer:
         o = self._find(cmd, cmd.order_id, cmd.client_order_id)
         if type(o) is not Order:
             return self._reject(cmd, o, events)
-        self._cancel_order(o, Reason.USER, cmd.ts_ns, events)
+        self._cancel_order(o, R_USER, cmd.ts_ns, events)
         return o
 
     def _cancel_order(self, o, reason, ts, events):
         if o.working:
             mkt = o.market
             mkt.book.cancel(o.order_id)
-            self._touch(mkt, o.side, o.price)
+            (mkt.touched_bids if o.side is BUY else mkt.touched_asks).add(o.price)  # _touch
         self._close(o, CANCELED, "CANCELED", reason, ts, events)
 
     def _cancel_all(self, cmd, events):
