@@ -44,8 +44,8 @@ class Order(BookOrder):
 
     __slots__ = (
         "account", "symbol", "client_order_id", "type", "tif", "qty", "quote_qty",
-        "stop_price", "display_qty", "expire_ts_ns", "status", "executed_qty", "cum_quote",
-        "hold", "hold_balance", "budget", "working", "stop_key", "created_ts_ns", "spec",
+        "stop_price", "display_qty", "status", "executed_qty", "cum_quote",
+        "hold", "hold_balance", "budget", "working", "stop_key", "spec",
         "source", "market",
     )
 

@@ -238,7 +238,6 @@ class Sequencer:
         o.stop_price = stop_price
         o.display_qty = display
         o.stp = stp
-        o.expire_ts_ns = expire
         o.post_only = type_ is LIMIT_MAKER
         o.status = NEW  # its first status (TRANSITIONS[None]); move_to from here on
         o.open = qty
@@ -249,7 +248,6 @@ class Sequencer:
         o.budget = budget
         o.working = working
         o.stop_key = None
-        o.created_ts_ns = ts
         o.spec = spec = OrderSpec()
         spec.order_id = order_id
         spec.account = account

@@ -106,9 +106,9 @@ def snapshot(seq):
         markets[symbol] = (m.inst, m.status, m.last_price, list(m.book.orders()),
                            list(m.rising), list(m.falling))
     orders = {oid: (o.account, o.symbol, o.client_order_id, o.side, o.type, o.tif, o.price,
-                    o.qty, o.quote_qty, o.stop_price, o.display_qty, o.stp, o.expire_ts_ns,
+                    o.qty, o.quote_qty, o.stop_price, o.display_qty, o.stp,
                     o.status, o.open, o.executed_qty, o.cum_quote, o.hold, o.hold_balance.asset,
-                    o.budget, o.working, o.stop_key, o.created_ts_ns, o.spec)
+                    o.budget, o.working, o.stop_key, o.spec)
               for oid, o in seq.orders.items()}
     balances = {(b.account, b.asset): (b.free, b.locked) for b in seq.ledger.balances()
                 if b.free or b.locked}
