@@ -72,16 +72,14 @@ class Ledger:
 
     def post(self, seq, b, free_delta, locked_delta, reason, ref, events):
         """Apply deltas to balance ``b`` and append the event."""
-        b.free += free_delta
-        b.locked += locked_delta
         ev = BalanceChanged()
         ev.seq = seq
         ev.account = b.account
         ev.asset = b.asset
         ev.free_delta = free_delta
         ev.locked_delta = locked_delta
-        ev.free = b.free
-        ev.locked = b.locked
+        ev.free = b.free = b.free + free_delta  # each sum computed once, stored twice
+        ev.locked = b.locked = b.locked + locked_delta
         ev.reason = reason
         ev.ref = ref
         events.append(ev)
