@@ -29,7 +29,8 @@ helpers they would call (``_report``, ``_touch``, ``buy_hold``, ``ledger.hold``)
 since a Python call costs about as much as the work it wraps. An ``Order`` is
 also its book's record of it (``OrderBook.limit``'s ``record``), so an
 amendment, checked here, goes to the book's ``move`` with the record itself:
-no lookup, no second check, no Amended event built to be thrown away.
+no lookup, no second check, no Amended event built to be thrown away. A new
+order, checked here, likewise enters through the book's trusted ``submit``.
 """
 
 from dataclasses import replace
