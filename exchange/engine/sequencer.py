@@ -213,56 +213,14 @@ class Sequencer:
     # ---- order entry -----------------------------------------------------
 
     def _place(self, cmd, events):
-        checked = self._check_place(cmd)
-        if type(checked) is not tuple:
-            self._reject(cmd, checked, events)
+        o = self._check_place(cmd)
+        if type(o) is not Order:
+            self._reject(cmd, o, events)
             return None
-        mkt, side, type_, tif, stp, qty, budget, hold, balance, expire = checked
-        order_id = self.next_order_id
+        # Nothing can fail from here on.
+        o.order_id = o.spec.order_id = order_id = self.next_order_id
         self.next_order_id = order_id + 1
-        account, coid, ts = cmd.account, cmd.client_order_id, cmd.ts_ns
-        quote_qty, stop_price, display = cmd.quote_qty, cmd.stop_price, cmd.display_qty
-        working = type_ not in STOPS
-        o = Order()
-        o.order_id = order_id
-        o.account = account
-        o.symbol = symbol = cmd.symbol
-        o.market = mkt
-        o.client_order_id = coid
-        o.source = cmd.source
-        o.side = side
-        o.type = type_
-        o.tif = tif
-        o.price = cmd.price
-        o.qty = qty
-        o.quote_qty = quote_qty
-        o.stop_price = stop_price
-        o.display_qty = display
-        o.stp = stp
-        o.post_only = type_ is LIMIT_MAKER
-        o.status = NEW  # its first status (TRANSITIONS[None]); move_to from here on
-        o.open = qty
-        o.executed_qty = 0
-        o.cum_quote = 0
-        o.hold = hold
-        o.hold_balance = balance
-        o.budget = budget
-        o.working = working
-        o.stop_key = None
-        o.spec = spec = OrderSpec()
-        spec.order_id = order_id
-        spec.account = account
-        spec.symbol = symbol
-        spec.client_order_id = coid
-        spec.side = side
-        spec.type = type_
-        spec.tif = tif
-        spec.quote_qty = quote_qty
-        spec.stop_price = stop_price
-        spec.display_qty = display
-        spec.stp = stp
-        spec.expire_ts_ns = expire
-        spec.created_ts_ns = ts
+        account, coid, ts, mkt, hold = o.account, o.client_order_id, cmd.ts_ns, o.market, o.hold
         self.orders[order_id] = o
         by_account = self.by_account.get(account)
         if by_account is None:
@@ -271,30 +229,31 @@ class Sequencer:
         if coid is not None:
             self.by_client[(account, coid)] = o
         if hold:  # self.ledger.hold(...), inlined (a new order's hold is never negative)
-            self._post(self.seq, balance, -hold, hold, HOLD, order_id, events)
+            self._post(self.seq, o.hold_balance, -hold, hold, HOLD, order_id, events)
         self._report(o, "NEW", None, ts, events)
+        expire = o.spec.expire_ts_ns
         if expire is not None:
             heappush(self._expiries, (expire, order_id))
             if expire < self._due:
                 self._due = expire
-        if working:
+        if o.working:
             last = mkt.last_price
             self._work(mkt, o, ts, events)
             # No waiting stop can trigger at the last price it had (each command ends with
             # none triggerable), so stops are only looked at when a trade moved it.
             if mkt.last_price != last:
                 self._run_stops(mkt, ts, events)
+        elif _rises(o.side, o.type):
+            o.stop_key = (o.stop_price, order_id)
+            mkt.rising.add(o.stop_key)
         else:
-            if _rises(side, type_):
-                o.stop_key = (stop_price, order_id)
-                mkt.rising.add(o.stop_key)
-            else:
-                o.stop_key = (-stop_price, order_id)
-                mkt.falling.add(o.stop_key)
+            o.stop_key = (-o.stop_price, order_id)
+            mkt.falling.add(o.stop_key)
         return o
 
     def _check_place(self, cmd):
-        """Return a Reason, or everything ``_place`` needs once nothing can fail."""
+        """Return the Reason ``cmd`` fails for, or the Order it places once nothing can
+        fail: complete but for its id (``_place`` gives it one), and not yet anywhere."""
         mkt = self.markets.get(cmd.symbol)
         if mkt is None:
             return Reason.UNKNOWN_SYMBOL
@@ -413,7 +372,46 @@ class Sequencer:
                     return reason
         if hold > balance.free:
             return Reason.INSUFFICIENT_BALANCE
-        return mkt, side, type_, tif, stp, qty, budget, hold, balance, expire
+        account, ts = cmd.account, cmd.ts_ns
+        o = Order()
+        o.account = account
+        o.symbol = symbol = cmd.symbol
+        o.market = mkt
+        o.client_order_id = coid
+        o.source = cmd.source
+        o.side = side
+        o.type = type_
+        o.tif = tif
+        o.price = price
+        o.qty = qty
+        o.quote_qty = quote_qty
+        o.stop_price = stop_price
+        o.display_qty = display
+        o.stp = stp
+        o.post_only = type_ is LIMIT_MAKER
+        o.status = NEW  # its first status (TRANSITIONS[None]); move_to from here on
+        o.open = qty
+        o.executed_qty = 0
+        o.cum_quote = 0
+        o.hold = hold
+        o.hold_balance = balance
+        o.budget = budget
+        o.working = type_ not in STOPS
+        o.stop_key = None
+        o.spec = spec = OrderSpec()
+        spec.account = account
+        spec.symbol = symbol
+        spec.client_order_id = coid
+        spec.side = side
+        spec.type = type_
+        spec.tif = tif
+        spec.quote_qty = quote_qty
+        spec.stop_price = stop_price
+        spec.display_qty = display
+        spec.stp = stp
+        spec.expire_ts_ns = expire
+        spec.created_ts_ns = ts
+        return o
 
     def _check_limits(self, limits, cmd, mkt, side, type_, qty, budget, stp):
         """The first pre-trade limit a new order breaks (a Reason), or None.
@@ -789,11 +787,10 @@ class Sequencer:
             reason = _off_grid(inst, cmd.price, None, cmd.qty, None)
             if reason is not None:
                 return self._reject(cmd, reason, events)
-        notional = price * qty * mkt.qptl
         if price != old:
             if inst.price_band_bps and not inst.in_band(price, mkt.reference_price):
                 return self._reject(cmd, Reason.FILTER_PERCENT_PRICE, events)
-            if notional < inst.min_notional:
+            if inst.min_notional and price * qty * mkt.qptl < inst.min_notional:
                 return self._reject(cmd, Reason.FILTER_NOTIONAL, events)
         if self._risk_on and (qty > o.open or price != old):  # adds exposure
             limits = self._limits.get(cmd.account, self.risk_defaults)
@@ -802,6 +799,7 @@ class Sequencer:
                 if reason is not None:
                     return self._reject(cmd, reason, events)
         if o.side is BUY:  # inst.buy_hold(price, qty), inlined: the hot path
+            notional = price * qty * mkt.qptl
             hold = notional + -(-notional * inst.hold_fee_ppm // PPM)
             touched = mkt.touched_bids
         else:
