@@ -591,7 +591,7 @@ class Sequencer:
                 self._close(self.orders[ev.order_id], CANCELED, "CANCELED", ev.reason, ts, events)
             elif t is Rejected:
                 raise AssertionError(f"book refused a checked command: {ev}")
-        if taker.status in OPEN and taker.type in MARKET_LIKE:
+        if taker.type in MARKET_LIKE and taker.status in OPEN:
             raise AssertionError(f"market order {taker.order_id} left open")
 
     def _fill(self, mkt, taker, ev, ts, events):
