@@ -68,7 +68,6 @@ PRICED = frozenset({LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT})
 STOPS = frozenset({STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT})
 MARKET_LIKE = frozenset({MARKET, STOP_LOSS, TAKE_PROFIT})
 DAY_NS = 86_400 * 10**9
-NEVER = 1 << 63  # a time after every command's (an int: comparing one with a float is slower)
 _CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 R_STP, R_USER = Reason.STP, Reason.USER
 R_FUNDS = Reason.FUNDS
@@ -121,7 +120,7 @@ class Sequencer:
         self.by_client = {}      # (account, client_order_id) -> Order, open orders
         self.by_account = {}     # account -> {order_id: Order}, open orders
         self._expiries = []      # heap of (expire_ts_ns, order_id)
-        self._due = NEVER        # the earliest time in _expiries and _reopens
+        self._due = None         # the earliest time in _expiries and _reopens (None: empty)
         self.withdrawals = {}    # withdrawal_id -> (account, asset, amount), pending ones
         self._day_end_ns = day_end_s * 10**9
         # pre-trade risk
@@ -156,7 +155,7 @@ class Sequencer:
         except KeyError:
             self._reject(cmd, Reason.UNKNOWN_COMMAND, events)
             return events
-        if cmd.ts_ns >= self._due:
+        if self._due is not None and cmd.ts_ns >= self._due:
             self._run_due(cmd.ts_ns, events)
         handler(cmd, events)
         return events
@@ -168,7 +167,8 @@ class Sequencer:
             self._expire_due(ts, events)
         if reopens and reopens[0][0] <= ts:
             self._reopen_due(ts, events)
-        self._due = min(expiries[0][0] if expiries else NEVER, reopens[0][0] if reopens else NEVER)
+        due = [heap[0][0] for heap in (expiries, reopens) if heap]
+        self._due = min(due) if due else None
 
     def _touch(self, mkt, side, price):
         """Note that the level at ``price`` on ``side`` changed (see depth_changes)."""
@@ -234,7 +234,7 @@ class Sequencer:
         expire = o.spec.expire_ts_ns
         if expire is not None:
             heappush(self._expiries, (expire, order_id))
-            if expire < self._due:
+            if self._due is None or expire < self._due:
                 self._due = expire
         if o.working:
             last = mkt.last_price
@@ -551,7 +551,7 @@ class Sequencer:
         mkt.status = HALT
         mkt.reopen_ns = ts + self.halt_ns
         heappush(self._reopens, (mkt.reopen_ns, mkt.inst.symbol))
-        if mkt.reopen_ns < self._due:
+        if self._due is None or mkt.reopen_ns < self._due:
             self._due = mkt.reopen_ns
         events.append(InstrumentChanged.of(self.seq, ts, mkt.inst.symbol, HALT))
 
@@ -806,7 +806,7 @@ class Sequencer:
             hold = qty * mkt.bpl
             touched = mkt.touched_asks
         delta = hold - o.hold
-        if delta > o.hold_balance.free:
+        if delta > 0 and delta > o.hold_balance.free:  # 0 first: a balance is often a big int
             return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
         # The book moves the order (its price and open); it returns events only if the
         # order crossed (its fills are applied below) or could not move (post-only).
