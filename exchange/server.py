@@ -332,13 +332,10 @@ async def apply_risk_defaults(venue: Venue, settings: Settings) -> None:
 def next_expiry_ns(venue: Venue) -> int | None:
     """The earliest DAY/GTD expiry or volatility-halt reopening the sequencer holds, or None.
 
-    Reads the sequencer's private heaps ``_expiries`` of (expire_ts_ns,
-    order_id) and ``_reopens`` of (reopen_ts_ns, symbol): their heads are the
-    earliest. Entries of orders that closed otherwise stay until they are due,
-    so a tick may expire nothing; the tick still pops them.
+    Entries of orders that closed otherwise stay until they are due, so a tick
+    may expire nothing; the tick still pops them.
     """
-    heads = [h[0][0] for h in (venue.sequencer._expiries, venue.sequencer._reopens) if h]
-    return min(heads) if heads else None
+    return venue.sequencer.due_ns
 
 
 async def run_expiry_clock(venue: Venue, tick_s: float = EXPIRY_TICK_S) -> None:

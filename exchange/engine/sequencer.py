@@ -160,6 +160,13 @@ class Sequencer:
         handler(cmd, events)
         return events
 
+    @property
+    def due_ns(self):
+        """The earliest time in the DAY/GTD expiries and volatility-halt ends still to
+        run, or None: a command at or after it runs them first (``ExpireOrders``, with
+        nothing else to do, is one)."""
+        return self._due
+
     def _run_due(self, ts, events):
         """Expire the orders due by ``ts``, then end the volatility halts due by it."""
         expiries, reopens = self._expiries, self._reopens
@@ -1102,6 +1109,8 @@ class Sequencer:
                     assert o.hold == o.open * mkt.bpl, f"hold {o.order_id}"
             else:
                 assert o.stop_key in (mkt.rising if o.stop_key[0] > 0 else mkt.falling)
+        heads = [heap[0][0] for heap in (self._expiries, self._reopens) if heap]
+        assert self._due == (min(heads) if heads else None), "due time"
         for account, asset, amount in self.withdrawals.values():
             holds[(account, asset)] = holds.get((account, asset), 0) + amount
         for mkt in self.markets.values():
