@@ -286,6 +286,17 @@ def report(name, best, median, pct):
           f"p50 {pct[50]:.2f}  p99 {pct[99]:.2f}  p99.9 {pct[99.9]:.2f}")
 
 
+def _libpython_loaded():
+    """Whether this interpreter runs from a shared libpython (slower: calls into it go
+    through the PLT). Py_ENABLE_SHARED cannot tell: Debian sets it for the library it
+    also ships, though its python3 is linked statically."""
+    try:
+        with open("/proc/self/maps") as f:
+            return "libpython" in f.read()
+    except OSError:  # not Linux
+        return bool(sysconfig.get_config_var("Py_ENABLE_SHARED"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--commands", type=int, default=1_000_000)
@@ -293,7 +304,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="throughput runs per engine")
     ap.add_argument("--only", choices=["book", "sequencer"])
     args = ap.parse_args()
-    shared = ", libpython shared" if sysconfig.get_config_var("Py_ENABLE_SHARED") else ""
+    shared = ", libpython shared" if _libpython_loaded() else ""
     print(f"python {sys.version.split()[0]} ({sys.executable}{shared}), {args.commands:,} "
           "commands (9% GTC, 3% IOC, 6% cancel, 82% move), ~1,000 resting orders, "
           f"best and median of {args.repeat} runs")
