@@ -329,25 +329,18 @@ async def apply_risk_defaults(venue: Venue, settings: Settings) -> None:
     log.info("risk defaults set from the settings", extra={"seq": seq.seq})
 
 
-def next_expiry_ns(venue: Venue) -> int | None:
-    """The earliest DAY/GTD expiry or volatility-halt reopening the sequencer holds, or None.
-
-    Entries of orders that closed otherwise stay until they are due, so a tick
-    may expire nothing; the tick still pops them.
-    """
-    return venue.sequencer.due_ns
-
-
 async def run_expiry_clock(venue: Venue, tick_s: float = EXPIRY_TICK_S) -> None:
     """Submit ``ExpireOrders`` whenever the earliest expiry is due; never returns.
 
     Sleeps until the earliest expiry, at most ``tick_s`` at a time (orders
     placed meanwhile may be due sooner), so an order expires within about
     ``tick_s`` of its time even when no other command arrives. Any command
-    expires what is due before it anyway; this clock covers a quiet venue.
+    expires what is due before it anyway; this clock covers a quiet venue. Entries
+    of orders that closed otherwise stay until they are due, so a tick may expire
+    nothing; the tick still pops them.
     """
     while True:
-        due = next_expiry_ns(venue)
+        due = venue.sequencer.due_ns
         now = venue.now()
         if due is not None and due <= now:
             try:

@@ -174,8 +174,18 @@ class Sequencer:
             self._expire_due(ts, events)
         if reopens and reopens[0][0] <= ts:
             self._reopen_due(ts, events)
-        due = [heap[0][0] for heap in (expiries, reopens) if heap]
-        self._due = min(due) if due else None
+        self._due = self._earliest_due()
+
+    def _earliest_due(self):
+        """The earliest time in _expiries and _reopens, or None when both are empty."""
+        heads = [heap[0][0] for heap in (self._expiries, self._reopens) if heap]
+        return min(heads) if heads else None
+
+    def _schedule(self, heap, when, key):
+        """Put ``(when, key)`` on ``heap`` (_expiries or _reopens) and keep ``_due``."""
+        heappush(heap, (when, key))
+        if self._due is None or when < self._due:
+            self._due = when
 
     def _touch(self, mkt, side, price):
         """Note that the level at ``price`` on ``side`` changed (see depth_changes)."""
@@ -240,9 +250,7 @@ class Sequencer:
         self._report(o, "NEW", None, ts, events)
         expire = o.spec.expire_ts_ns
         if expire is not None:
-            heappush(self._expiries, (expire, order_id))
-            if self._due is None or expire < self._due:
-                self._due = expire
+            self._schedule(self._expiries, expire, order_id)
         if o.working:
             last = mkt.last_price
             self._work(mkt, o, ts, events)
@@ -557,9 +565,7 @@ class Sequencer:
         """Halt ``mkt`` for ``halt_ns``: a volatility interruption."""
         mkt.status = HALT
         mkt.reopen_ns = ts + self.halt_ns
-        heappush(self._reopens, (mkt.reopen_ns, mkt.inst.symbol))
-        if self._due is None or mkt.reopen_ns < self._due:
-            self._due = mkt.reopen_ns
+        self._schedule(self._reopens, mkt.reopen_ns, mkt.inst.symbol)
         events.append(InstrumentChanged.of(self.seq, ts, mkt.inst.symbol, HALT))
 
     def _reopen_due(self, ts, events):
@@ -735,7 +741,7 @@ class Sequencer:
         if o.working:
             mkt = o.market
             mkt.book.cancel(o.order_id)
-            (mkt.touched_bids if o.side is BUY else mkt.touched_asks).add(o.price)  # _touch
+            self._touch(mkt, o.side, o.price)
         self._close(o, CANCELED, "CANCELED", reason, ts, events)
 
     def _cancel_all(self, cmd, events):
@@ -1109,8 +1115,7 @@ class Sequencer:
                     assert o.hold == o.open * mkt.bpl, f"hold {o.order_id}"
             else:
                 assert o.stop_key in (mkt.rising if o.stop_key[0] > 0 else mkt.falling)
-        heads = [heap[0][0] for heap in (self._expiries, self._reopens) if heap]
-        assert self._due == (min(heads) if heads else None), "due time"
+        assert self._due == self._earliest_due(), "due time"
         for account, asset, amount in self.withdrawals.values():
             holds[(account, asset)] = holds.get((account, asset), 0) + amount
         for mkt in self.markets.values():

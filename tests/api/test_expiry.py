@@ -5,7 +5,7 @@ import time
 
 from exchange.api import POOL, VENUE
 from exchange.engine import OrderUpdated, PlaceOrder
-from exchange.server import EXPIRY_CLOCK, next_expiry_ns
+from exchange.server import EXPIRY_CLOCK
 
 
 async def test_gtd_order_expires_on_time_without_other_commands(app, alice):
@@ -17,7 +17,7 @@ async def test_gtd_order_expires_on_time_without_other_commands(app, alice):
                                            price=99_00, tif="GTD", expire_ts_ns=expire_ts_ns))
     placed = next(e for e in events if type(e) is OrderUpdated)
     order_id = placed.spec.order_id
-    assert placed.status == "NEW" and next_expiry_ns(venue) == expire_ts_ns
+    assert placed.status == "NEW" and venue.sequencer.due_ns == expire_ts_ns
     status, account, _ = await alice.signed("GET", "/api/v3/account", {"omitZeroBalances": "true"})
     usd = next(b for b in account["balances"] if b["asset"] == "USD")
     assert usd["locked"] == "297.06"  # 3 x 99.00 plus the larger fee (0.02%)
@@ -45,7 +45,7 @@ async def test_gtd_order_expires_on_time_without_other_commands(app, alice):
     status, account, _ = await alice.signed("GET", "/api/v3/account", {"omitZeroBalances": "true"})
     usd = next(b for b in account["balances"] if b["asset"] == "USD")
     assert usd == {"asset": "USD", "free": "1000000.00", "locked": "0.00"}
-    assert next_expiry_ns(venue) is None
+    assert venue.sequencer.due_ns is None
     venue.sequencer.check()
 
 
