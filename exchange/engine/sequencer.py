@@ -239,10 +239,10 @@ class Sequencer:
         self.next_order_id = order_id + 1
         account, coid, ts, mkt, hold = o.account, o.client_order_id, cmd.ts_ns, o.market, o.hold
         self.orders[order_id] = o
-        by_account = self.by_account.get(account)
-        if by_account is None:
-            by_account = self.by_account[account] = {}
-        by_account[order_id] = o
+        try:
+            self.by_account[account][order_id] = o
+        except KeyError:  # the account's first open order
+            self.by_account[account] = {order_id: o}
         if coid is not None:
             self.by_client[(account, coid)] = o
         if hold:  # self.ledger.hold(...), inlined (a new order's hold is never negative)
@@ -269,19 +269,22 @@ class Sequencer:
     def _check_place(self, cmd):
         """Return the Reason ``cmd`` fails for, or the Order it places once nothing can
         fail: complete but for its id (``_place`` gives it one), and not yet anywhere."""
-        mkt = self.markets.get(cmd.symbol)
-        if mkt is None:
+        try:  # subscripts, not .get: no method call (a command's fields are hashable)
+            mkt = self.markets[cmd.symbol]
+        except KeyError:
             return Reason.UNKNOWN_SYMBOL
         if self.killed and cmd.account in self.killed:
             return Reason.KILL_SWITCH
         if self.killed_keys and (cmd.account, cmd.source) in self.killed_keys:
             return Reason.KILL_SWITCH
         inst = mkt.inst
-        side = SIDE_OF.get(cmd.side)
-        if side is None:
+        try:
+            side = SIDE_OF[cmd.side]
+        except KeyError:
             return Reason.INVALID_SIDE
-        type_ = TYPE_OF.get(cmd.type)
-        if type_ is None:
+        try:
+            type_ = TYPE_OF[cmd.type]
+        except KeyError:
             return Reason.INVALID_ORDER_TYPE
         if mkt.status is not TRADING:
             return Reason.MARKET_CLOSED
@@ -304,8 +307,11 @@ class Sequencer:
         if type_ in MARKET_LIKE:
             tif = IOC
         else:
-            tif = TIF_OF.get(cmd.tif)
-            if tif is None or (type_ is LIMIT_MAKER and tif not in (GTC, DAY, GTD)):
+            try:
+                tif = TIF_OF[cmd.tif]
+            except KeyError:
+                return Reason.INVALID_TIF
+            if type_ is LIMIT_MAKER and tif not in (GTC, DAY, GTD):
                 return Reason.INVALID_TIF
         expire = cmd.expire_ts_ns
         if tif is GTD:
@@ -771,8 +777,11 @@ class Sequencer:
         self._place(new.stamped(cmd.ts_ns), events)
 
     def _amend(self, cmd, events):
-        o = self.orders.get(cmd.order_id)
-        if o is None or o.account != cmd.account or o.symbol != cmd.symbol:
+        try:
+            o = self.orders[cmd.order_id]  # a subscript, not .get: no method call
+        except KeyError:
+            return self._reject(cmd, Reason.UNKNOWN_ORDER, events)
+        if o.account != cmd.account or o.symbol != cmd.symbol:
             return self._reject(cmd, Reason.UNKNOWN_ORDER, events)
         if self.killed and cmd.account in self.killed:
             return self._reject(cmd, Reason.KILL_SWITCH, events)
