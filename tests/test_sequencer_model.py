@@ -63,7 +63,8 @@ def snapshot(seq):
               for oid, o in seq.orders.items()}
     markets = {sym: (m.book.depth(1000), list(m.book.orders()), list(m.rising),
                      list(m.falling), m.last_price, m.status, m.update_id,
-                     sorted(m.touched_bids), sorted(m.touched_asks))
+                     sorted(lvl.price for lvl in m.touched_bids),
+                     sorted(lvl.price for lvl in m.touched_asks))
                for sym, m in seq.markets.items()}
     return (balances, orders, markets, sorted(seq.by_client), seq.next_order_id,
             seq.next_trade_id, dict(seq.ledger.external), sorted(seq._expiries))

@@ -91,8 +91,8 @@ class _Market:
         self.qptl = inst.quote_per_tick_lot
         self.bpl = inst.base_per_lot
         self.update_id = 0            # depth changes of the book (DepthUpdated)
-        self.touched_bids = set()     # prices of the levels the current command changed
-        self.touched_asks = set()
+        self.touched_bids = set()     # the book's levels changed since depth_changes
+        self.touched_asks = set()     # (level objects: they hash by identity, prices don't)
         self.reopen_ns = None         # when a volatility halt ends (None: not in one)
 
     @property
@@ -187,9 +187,9 @@ class Sequencer:
         if self._due is None or when < self._due:
             self._due = when
 
-    def _touch(self, mkt, side, price):
-        """Note that the level at ``price`` on ``side`` changed (see depth_changes)."""
-        (mkt.touched_bids if side is BUY else mkt.touched_asks).add(price)
+    def _touch(self, mkt, o):
+        """Note that the level ``o`` rests (or rested last) on changed (see depth_changes)."""
+        (mkt.touched_bids if o.side is BUY else mkt.touched_asks).add(o.level)
 
     def depth_changes(self) -> list:
         """Return one DepthUpdated per book changed since the last call: the visible qty
@@ -212,8 +212,10 @@ class Sequencer:
             ev.symbol = mkt.inst.symbol
             mkt.update_id += 1
             ev.update_id = mkt.update_id
-            ev.bids = book.level_qtys(BUY, mkt.touched_bids)   # () when none was touched
-            ev.asks = book.level_qtys(SELL, mkt.touched_asks)
+            # () when none was touched; a price whose level was dropped and made anew may
+            # have two level objects, so the prices are a set
+            ev.bids = book.level_qtys(BUY, {lvl.price for lvl in mkt.touched_bids})
+            ev.asks = book.level_qtys(SELL, {lvl.price for lvl in mkt.touched_asks})
             mkt.touched_bids.clear()
             mkt.touched_asks.clear()
             events.append(ev)
@@ -589,17 +591,16 @@ class Sequencer:
         """Turn the book's events for ``taker`` into fills, settlements and reports."""
         for ev in book_events:  # _touch inlined: every new order comes here
             t = type(ev)
-            if t is Filled:  # the maker's level, on the taker's other side
-                (mkt.touched_asks if ev.taker_side is BUY else mkt.touched_bids).add(ev.price)
+            if t is Filled:  # _fill notes the maker's level
                 self._fill(mkt, taker, ev, ts, events)
             elif t is Accepted:
                 continue
-            elif t is Rested:
-                (mkt.touched_bids if ev.side is BUY else mkt.touched_asks).add(ev.price)
+            elif t is Rested:  # the taker rested
+                (mkt.touched_bids if ev.side is BUY else mkt.touched_asks).add(taker.level)
             elif t is Expired:
                 o = taker if ev.order_id == taker.order_id else self.orders[ev.order_id]
                 if o is not taker:  # a maker expired by self-trade prevention
-                    self._touch(mkt, o.side, o.price)
+                    self._touch(mkt, o)
                 if ev.reason is R_STP:
                     self._close(o, EXPIRED_IN_MATCH, "EXPIRED", R_STP, ts, events)
                 elif o.quote_qty is not None and o.executed_qty:
@@ -618,6 +619,7 @@ class Sequencer:
         seq = self.seq
         inst = mkt.inst
         maker = self.orders[ev.maker_order_id]
+        (mkt.touched_asks if maker.side is SELL else mkt.touched_bids).add(maker.level)
         price, lots = ev.price, ev.qty
         notional = price * lots * mkt.qptl
         base_qty = lots * mkt.bpl
@@ -747,7 +749,7 @@ class Sequencer:
         if o.working:
             mkt = o.market
             mkt.book.cancel(o.order_id)
-            self._touch(mkt, o.side, o.price)
+            self._touch(mkt, o)
         self._close(o, CANCELED, "CANCELED", reason, ts, events)
 
     def _cancel_all(self, cmd, events):
@@ -832,12 +834,13 @@ class Sequencer:
             return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
         # The book moves the order (its price and open); it returns events only if the
         # order crossed (its fills are applied below) or could not move (post-only).
+        level = o.level
         book_events = mkt.book.move(o, qty, price)
         if book_events and type(book_events[0]) is Rejected:
             return self._reject(cmd, book_events[0].reason, events)
         # Nothing can fail from here on.
-        touched.add(old)   # _touch, inlined: the hot path
-        touched.add(price)
+        touched.add(level)   # _touch, inlined: the hot path (the old level, then the new)
+        touched.add(o.level)
         seq = self.seq
         if delta:
             self._post(seq, o.hold_balance, -delta, delta, HOLD if delta > 0 else RELEASE,
@@ -929,7 +932,7 @@ class Sequencer:
                 if o.working:
                     mkt = o.market
                     mkt.book.cancel(order_id)
-                    self._touch(mkt, o.side, o.price)
+                    self._touch(mkt, o)
                 self._close(o, EXPIRED, "EXPIRED", Reason.TIME, ts, events)
 
     # ---- funding and instruments -----------------------------------------
