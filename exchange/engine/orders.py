@@ -51,6 +51,6 @@ class Order(BookOrder):
 
     def move_to(self, status):
         """Change status through TRANSITIONS; raise IllegalTransition otherwise."""
-        if status not in TRANSITIONS.get(self.status, ()):
+        if status not in TRANSITIONS[self.status]:
             raise IllegalTransition(f"order {self.order_id}: {self.status} -> {status}")
         self.status = status

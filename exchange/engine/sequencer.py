@@ -68,6 +68,8 @@ PRICED = frozenset({LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT})
 STOPS = frozenset({STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT})
 MARKET_LIKE = frozenset({MARKET, STOP_LOSS, TAKE_PROFIT})
 DAY_NS = 86_400 * 10**9
+# the book's time in force of an order: DAY and GTD rest as GTC (the sequencer expires them)
+BOOK_TIF = {GTC: GTC, IOC: IOC, FOK: FOK, DAY: GTC, GTD: GTC}
 _CLIENT_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 R_STP, R_USER = Reason.STP, Reason.USER
 R_FUNDS = Reason.FUNDS
@@ -532,7 +534,7 @@ class Sequencer:
             else:
                 halt = False
                 book_events = mkt.book.submit(o.order_id, o.side, o.price, o.open,
-                                              GTC if o.tif in (DAY, GTD) else o.tif, o.post_only,
+                                              BOOK_TIF[o.tif], o.post_only,
                                               o.account, o.stp, o.display_qty, o)
         self._apply_book(mkt, o, book_events, ts, events)
         if halt:
@@ -548,7 +550,7 @@ class Sequencer:
         Returns (book events, whether to halt).
         """
         book, side = mkt.book, o.side
-        tif = GTC if o.tif in (DAY, GTD) else o.tif
+        tif = BOOK_TIF[o.tif]
         display = o.display_qty if o.display_qty is not None and o.display_qty < o.open else None
         args = (o.account, o.stp, display)
         if tif is FOK:
