@@ -131,6 +131,9 @@ async def _replay(conn, seq) -> int:
                     f"journal seq {stored_seq} ({type(cmd).__name__}) was "
                     f"{'rejected ' + rejected if rejected else 'accepted'} but replays as "
                     f"{'rejected ' + reason if reason else 'accepted'}")
+        # Nothing reads depth during a replay: forget the levels it touched, which the
+        # sequencer keeps (level objects, some long gone from the book) until asked.
+        seq.reset_depth_ids()
         if len(rows) < FETCH:
             return replayed
 
