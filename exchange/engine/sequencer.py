@@ -593,7 +593,7 @@ class Sequencer:
         """Turn the book's events for ``taker`` into fills, settlements and reports."""
         for ev in book_events:  # _touch inlined: every new order comes here
             t = type(ev)
-            if t is Filled:  # _fill notes the maker's level
+            if t is Filled:  # _fill notes the maker's level (_touch)
                 self._fill(mkt, taker, ev, ts, events)
             elif t is Accepted:
                 continue
@@ -621,7 +621,7 @@ class Sequencer:
         seq = self.seq
         inst = mkt.inst
         maker = self.orders[ev.maker_order_id]
-        (mkt.touched_asks if maker.side is SELL else mkt.touched_bids).add(maker.level)
+        self._touch(mkt, maker)
         price, lots = ev.price, ev.qty
         notional = price * lots * mkt.qptl
         base_qty = lots * mkt.bpl
