@@ -21,6 +21,7 @@ import os
 import pathlib
 import secrets
 import signal
+import sys
 
 import orjson
 from aiohttp import web
@@ -35,7 +36,10 @@ from .engine.instrument import minor_unit, to_units
 from .marketdata import MarketData
 from .platform.notifications import NOTIFIER, Notifier
 from .platform.surveillance import SURVEILLANCE, Surveillance
-from .logs import configure as configure_logging
+from .api.address import PROXIES, TrustedProxies
+from .api.bounds import BODY_READ_TIMEOUT, BoundedSite, ConnectionBound, body_deadline
+from .api.ratelimit import unmetered
+from .logs import ProtocolLog, configure as configure_logging
 from .metrics import CONTENT_TYPE, METRICS, Metrics
 from .settings import Settings
 from .store import (Batcher, Database, RecoveryError, audit, migrate, open_database, recover,
@@ -60,12 +64,16 @@ DEMO_SHARES = 10_000       # of each instrument, in lots
 
 def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
     """Build the application; resources start when it starts (cleanup contexts)."""
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    app = web.Application(client_max_size=settings.max_body_bytes,
+                          handler_args=handler_args(settings))
     app[CONFIG] = settings
     app[METRICS] = Metrics()
+    app[PROXIES] = TrustedProxies(settings.trusted_proxies, settings.proxy_header)
+    app[BODY_READ_TIMEOUT] = float(settings.body_read_timeout_s)
     api.setup(app, ApiSettings(weight_limit_1m=settings.weight_limit_1m,
                                max_body_bytes=settings.max_body_bytes))
     platform.setup(app, settings)
+    app.middlewares.append(body_deadline)   # innermost: inside both dialects' error shapes
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", serve_metrics)
@@ -82,6 +90,32 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
     return app
 
 
+def handler_args(settings: Settings) -> dict:
+    """What aiohttp's request handler (one per connection) is given: the request head's
+    deadline (its keep-alive timer, see ``exchange.api.bounds``) and a logger that keeps
+    clients' faults out of the error log (``exchange.logs.ProtocolLog``)."""
+    return {"keepalive_timeout": float(settings.header_timeout_s), "logger": ProtocolLog()}
+
+
+async def start_site(app: web.Application, settings: Settings, host: str | None = None,
+                     port: int | None = None) -> tuple[web.AppRunner, BoundedSite]:
+    """Start ``app`` (its cleanup contexts run) and listen on ``host:port`` (the settings'
+    by default; port 0: any free one, ``site.port`` tells), with the per-address connection
+    bound. ``runner.cleanup()`` stops both."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    bound = ConnectionBound(settings.max_connections_per_ip, app[PROXIES])
+    site = BoundedSite(runner, settings.host if host is None else host,
+                       settings.port if port is None else port, bound)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, site
+
+
+@unmetered
 async def healthz(request: web.Request) -> web.Response:
     """Liveness and the journal's progress; 503 once the journal has failed."""
     batcher = request.app[BATCHER]
@@ -93,6 +127,7 @@ async def healthz(request: web.Request) -> web.Response:
                         content_type="application/json")
 
 
+@unmetered
 async def readyz(request: web.Request) -> web.Response:
     """Readiness: 200 once recovered, with the journal writer running and its backlog
     under the bound; 503 otherwise, with the reasons."""
@@ -117,6 +152,7 @@ async def readyz(request: web.Request) -> web.Response:
                         content_type="application/json")
 
 
+@unmetered
 async def serve_metrics(request: web.Request) -> web.Response:
     """The app's metrics in the Prometheus text format."""
     return web.Response(body=request.app[METRICS].exposition(),
@@ -419,10 +455,13 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(orjson.dumps(creds, option=orjson.OPT_INDENT_2))
+    # The secret goes to a terminal only: stdout that is a file or a pipe is a log.
+    secret = (creds["api_secret"] if sys.stdout.isatty()
+              else "(not shown: stdout is not a terminal; read it from the file)")
     print(f"demo account created (funded with {DEMO_CASH} of each quote asset and "
           f"{DEMO_SHARES} shares of each instrument)\n"
-          f"  api key:    {creds['api_key']}\n  api secret: {creds['api_secret']}\n"
-          f"  written to {path}", flush=True)
+          f"  api key:    {creds['api_key']}\n  api secret: {secret}\n"
+          f"  written to {path} (readable by its owner only)", flush=True)
     return creds
 
 
@@ -436,10 +475,22 @@ def serve(settings: Settings) -> None:
     except BuildError as e:
         raise SystemExit(f"exchange: {e}") from None
     app = create_app(settings)
-    loop = uvloop.new_event_loop()
-    asyncio.set_event_loop(loop)
-    web.run_app(app, host=settings.host, port=settings.port, loop=loop,
-                print=lambda msg: print(msg, flush=True), access_log=None)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_serve(app, settings))
+
+
+async def _serve(app: web.Application, settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM (also what ``_exit_on_fatal`` sends), then stop."""
+    runner, site = await start_site(app, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 async def set_account_role(settings: Settings, who: str, role: str) -> tuple[int, str]:

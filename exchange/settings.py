@@ -8,6 +8,7 @@ another config file.
 """
 
 import dataclasses
+import ipaddress
 import os
 import pathlib
 import re
@@ -31,6 +32,13 @@ class Settings:
     default_stp: str = "EXPIRE_MAKER"
     weight_limit_1m: int = 6000
     max_body_bytes: int = 64 * 1024
+    # the edge's bounds on one client (exchange.api.bounds, exchange.api.address)
+    body_read_timeout_s: int = 15     # a request body must arrive within this long (else 408)
+    header_timeout_s: int = 15        # a request head must arrive within this long of the
+                                      # connection opening or its last response (idle too)
+    max_connections_per_ip: int = 64  # open connections per client address (0: no bound)
+    trusted_proxies: str = ""         # IPs/CIDRs, comma-separated, whose proxy header counts
+    proxy_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239): the one proxies set
     # [feed]: WebSocket streams (exchange.feed)
     ws_ping_s: int = 20               # server pings; a socket whose pong is late is closed
     ws_flush_ms: int = 5              # stream messages are written at most this often
@@ -77,6 +85,21 @@ class Settings:
     price_window_s: int = 60          # ... within this many seconds
 
 
+def parse_networks(text: str) -> tuple:
+    """``trusted_proxies``: comma-separated IP addresses or CIDR networks (``10.0.0.0/8``,
+    ``::1``) as ``ipaddress`` networks; ValueError naming the first bad entry."""
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"trusted_proxies: {part!r} is not an IP address or network") from None
+    return tuple(out)
+
+
 def _convert(name: str, value, default):
     if isinstance(default, bool):
         if isinstance(value, bool):
@@ -119,6 +142,15 @@ def load(overrides: dict | None = None, env=None, path: pathlib.Path | None = No
     settings = dataclasses.replace(defaults, **values)
     if settings.durability not in ("sync", "async"):
         raise ValueError("durability must be 'sync' or 'async'")
+    if settings.proxy_header not in ("x-forwarded-for", "forwarded"):
+        raise ValueError("proxy_header must be 'x-forwarded-for' or 'forwarded', "
+                         f"got {settings.proxy_header!r}")
+    parse_networks(settings.trusted_proxies)   # ValueError names a bad entry
+    for name in ("body_read_timeout_s", "header_timeout_s"):
+        if not 0 < getattr(settings, name) <= 3600:
+            raise ValueError(f"{name} must be between 1 and 3600 seconds")
+    if not 0 <= settings.max_connections_per_ip < 2**31:
+        raise ValueError("max_connections_per_ip must be a non-negative integer")
     if settings.log_format not in ("text", "json"):
         raise ValueError(f"log_format must be 'text' or 'json', got {settings.log_format!r}")
     if not _POSITIVE_DECIMAL.fullmatch(settings.faucet_limit) or not any(

@@ -12,6 +12,7 @@ import orjson
 from aiohttp import web
 
 from . import errors
+from .address import client_address
 from .auth import KEYS, KeyStore
 from .errors import ApiError
 from .ratelimit import LIMITER, RateLimiter, weight_of
@@ -33,14 +34,28 @@ def _error_response(e: ApiError) -> web.Response:
 _HTTP_ERRORS = {
     404: (errors.UNKNOWN, "Not found: no such endpoint."),
     405: (errors.UNKNOWN, "Method not allowed for this endpoint."),
+    408: (errors.UNKNOWN, "The request body did not arrive in time; nothing was done."),
     413: (errors.ILLEGAL_CHARS, "Request body too large."),
 }
+
+
+def route_name(request: web.Request) -> str:
+    """The route's pattern (``/ws/{path}``), never the path itself: a path may hold a
+    listen key, and log lines hold no credentials."""
+    try:
+        return request.match_info.route.resource.canonical
+    except Exception:
+        return "(no route)"
 
 
 @web.middleware
 async def edge(request: web.Request, handler):
     """Charge weight, run the handler, and answer every failure as ``{code, msg}``."""
-    used, retry_after = request.app[LIMITER].charge(request.remote or "?", weight_of(request))
+    weight = weight_of(request)
+    if weight is None:   # a health probe: neither charged nor refused
+        used, retry_after = None, None
+    else:
+        used, retry_after = request.app[LIMITER].charge(client_address(request), weight)
     try:
         if retry_after is not None:
             raise ApiError(errors.TOO_MANY_REQUESTS,
@@ -56,12 +71,17 @@ async def edge(request: web.Request, handler):
             raise
         code, msg = _HTTP_ERRORS.get(e.status, (errors.UNKNOWN, e.reason))
         response = json({"code": code, "msg": msg}, status=e.status)
+        if e.status in (408, 413):
+            response.force_close()   # the rest of the body is not read
+    except ConnectionError:
+        raise                        # the client left: aiohttp drops it (one DEBUG line)
     except Exception:
-        log.exception("unhandled error in %s %s", request.method, request.path)
+        log.exception("unhandled error in %s %s", request.method, route_name(request))
         response = json({"code": errors.UNKNOWN,
                          "msg": "An unknown error occurred while processing the request."},
                         status=500)
-    response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+    if used is not None:
+        response.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
     return response
 
 

@@ -40,6 +40,13 @@ LIMITER = web.AppKey("rate_limiter", RateLimiter)
 
 # handler -> weight, or a function of the request's query parameters giving it
 WEIGHTS = {}
+UNMETERED = set()   # handlers that are never charged nor refused (health probes)
+
+
+def unmetered(handler):
+    """Decorate a handler that is never charged weight nor refused for it (a probe)."""
+    UNMETERED.add(handler)
+    return handler
 
 
 def weight(w):
@@ -50,9 +57,13 @@ def weight(w):
     return mark
 
 
-def weight_of(request: web.Request) -> int:
+def weight_of(request: web.Request) -> int | None:
+    """The request's weight; None for an ``unmetered`` route."""
     try:
-        w = WEIGHTS.get(request.match_info.route.handler, 1)
+        handler = request.match_info.route.handler
+        if handler in UNMETERED:
+            return None
+        w = WEIGHTS.get(handler, 1)
     except Exception:
         return 1
     if callable(w):

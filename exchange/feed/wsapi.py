@@ -30,6 +30,7 @@ from aiohttp import WSMsgType, web
 
 from ..api import errors
 from ..api.auth import check_signed, order_source
+from ..api.address import client_address
 from ..api.errors import ApiError
 from ..api.params import Params
 from ..api.ratelimit import LIMITER
@@ -104,7 +105,7 @@ class Session:
             return self._error(id_, ApiError(UNSUPPORTED, f"Unknown method {method!r}."
                                              if type(method) is str else
                                              "Malformed request: 'method' must be a string."))
-        used, retry_after = self.app[LIMITER].charge(self.request.remote or "?", _WEIGHTS[method])
+        used, retry_after = self.app[LIMITER].charge(client_address(self.request), _WEIGHTS[method])
         if retry_after is not None:
             return self._error(id_, ApiError(
                 errors.TOO_MANY_REQUESTS, f"Too many requests; retry after {retry_after} s."),

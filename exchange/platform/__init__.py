@@ -28,6 +28,7 @@ from .body import json
 from .errors import PlatformError
 from .passwords import Passwords
 from .state import ACCESS_TOKENS, ATTEMPTS, PASSWORDS, PLATFORM_SETTINGS, SESSION_SOCKETS
+from ..api.app import route_name
 from ..api.ratelimit import RateLimiter
 from .tokens import AccessTokens, load_secret
 
@@ -37,6 +38,7 @@ PREFIX = "/api/v1/"
 
 _HTTP_ERRORS = {
     404: ("NOT_FOUND", "No such endpoint."),
+    408: ("REQUEST_TIMEOUT", "The request body did not arrive in time; nothing was done."),
     405: ("METHOD_NOT_ALLOWED", "Method not allowed for this endpoint."),
     413: ("BODY_TOO_LARGE", "The request body is too large."),
 }
@@ -62,9 +64,14 @@ async def _platform_errors(request: web.Request, handler):
         if e.status < 400:
             raise
         code, message = _HTTP_ERRORS.get(e.status, ("HTTP_ERROR", e.reason))
-        return json({"code": code, "message": message}, status=e.status)
+        response = json({"code": code, "message": message}, status=e.status)
+        if e.status in (408, 413):
+            response.force_close()   # the rest of the body is not read
+        return response
+    except ConnectionError:
+        raise                        # the client left: aiohttp drops it (one DEBUG line)
     except Exception:
-        log.exception("unhandled error in %s %s", request.method, request.path)
+        log.exception("unhandled error in %s %s", request.method, route_name(request))
         return json({"code": "INTERNAL", "message": "An internal error occurred."}, status=500)
 
 

@@ -17,6 +17,7 @@ import re
 import asyncpg
 from aiohttp import web
 
+from ..api.address import client_address
 from ..api.state import POOL
 from . import body, errors
 from .body import json
@@ -128,7 +129,7 @@ async def login(request: web.Request) -> web.Response:
             session_id = new_session_id()
             await conn.execute(
                 "INSERT INTO sessions (session_id, account_id, ip, user_agent) "
-                "VALUES ($1, $2, $3, $4)", session_id, account_id, request.remote,
+                "VALUES ($1, $2, $3, $4)", session_id, account_id, client_address(request),
                 request.headers.get("User-Agent", "")[:256])
             return json(await _tokens(request, conn, account_id, session_id))
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import jwt
 from aiohttp import web
 
+from ..api.address import client_address
 from ..api.state import POOL
 from . import errors
 from .state import ACCESS_TOKENS, ATTEMPTS, SESSION_SOCKETS
@@ -74,7 +75,7 @@ def require_role(caller: Caller, *roles: str) -> None:
 
 def count_attempt(request: web.Request) -> None:
     """Count a credential-checking request against its IP; 429 past the limit."""
-    _, retry_after = request.app[ATTEMPTS].charge(request.remote or "?", 1)
+    _, retry_after = request.app[ATTEMPTS].charge(client_address(request), 1)
     if retry_after is not None:
         raise errors.too_many_attempts(retry_after)
 
