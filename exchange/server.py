@@ -37,11 +37,13 @@ from .marketdata import MarketData
 from .platform.notifications import NOTIFIER, Notifier
 from .platform.surveillance import SURVEILLANCE, Surveillance
 from .api.address import PROXIES, TrustedProxies
+from .api.grants import GRANTS
 from .api.bounds import BODY_READ_TIMEOUT, BoundedSite, ConnectionBound, body_deadline
 from .api.ratelimit import unmetered
 from .logs import ProtocolLog, configure as configure_logging
 from .metrics import CONTENT_TYPE, METRICS, Metrics
 from .settings import Settings
+from .store.queries import revocations
 from .store import (Batcher, Database, RecoveryError, audit, migrate, open_database, recover,
                     snapshots)
 from .venue import Venue
@@ -82,6 +84,7 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
     app[feed.WS_PING_S] = float(settings.ws_ping_s)
     openapi.setup(app)   # last: it describes every route above
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_revocations)
     app.cleanup_ctx.append(_venue(on_fatal))
     app.cleanup_ctx.append(_expiry_clock)
     app.cleanup_ctx.append(_feed)
@@ -174,6 +177,21 @@ async def _database(app: web.Application):
         yield
     finally:
         await db.close()
+
+
+async def _revocations(app: web.Application):
+    """Hear of revocations made by other processes (``exchange role``, another router):
+    each ends what the account holds here (``exchange.api.grants``)."""
+    grants = app[GRANTS]
+    conn = await revocations.listen(app[DATABASE].dsn,
+                                    lambda account, reason: grants.revoke_account(account, reason))
+    conn.add_termination_listener(
+        lambda _: log.warning("the revocations listener lost its database connection; "
+                              "role changes made elsewhere reach this server at its restart"))
+    try:
+        yield
+    finally:
+        await conn.close()
 
 
 def _venue(on_fatal):
@@ -273,7 +291,7 @@ async def _feed(app: web.Application):
                    metrics=app[METRICS])
     public = feed.PublicFeed(hub, app[MARKETDATA], app[VENUE].sequencer, app[POOL])
     app[BATCHER].on_commit(public.on_commit)   # after MarketData's listener
-    user = feed.UserFeed(hub, app[VENUE].sequencer)
+    user = feed.UserFeed(hub, app[VENUE].sequencer, grants=app[GRANTS])
     app[BATCHER].on_commit(user.on_commit)
     app[feed.HUB] = hub
     app[feed.PUBLIC_FEED] = public

@@ -15,6 +15,7 @@ from . import errors
 from .address import client_address
 from .auth import KEYS, KeyStore
 from .errors import ApiError
+from .grants import GRANTS, Grants
 from .ratelimit import LIMITER, RateLimiter, weight_of
 from .state import CLIENT_IDS, SETTINGS, ApiSettings, ClientIds
 
@@ -92,6 +93,7 @@ def setup(app: web.Application, settings: ApiSettings | None = None) -> None:
     settings = settings or ApiSettings()
     app[SETTINGS] = settings
     app[KEYS] = KeyStore()
+    app[GRANTS] = Grants(app[KEYS])
     app[LIMITER] = RateLimiter(settings.weight_limit_1m)
     app[CLIENT_IDS] = ClientIds()
     app.middlewares.append(edge)

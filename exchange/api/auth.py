@@ -35,13 +35,30 @@ class ApiKey:
 
 
 class KeyStore:
-    """API keys by key, read through from the ``api_keys`` table."""
+    """API keys by key, read through from the ``api_keys`` table.
+
+    Keys revoked while this process runs are remembered (``revoke``), so a read
+    that was in flight when its key was revoked cannot put it back in the cache."""
 
     def __init__(self):
         self._keys = {}
+        self._revoked = set()
 
     def forget(self, api_key: str) -> None:
         self._keys.pop(api_key, None)
+
+    def forget_account(self, account: int) -> None:
+        """Drop the cached keys of ``account`` (they are read again on their next use)."""
+        for api_key in [k for k, v in self._keys.items() if v.account == account]:
+            del self._keys[api_key]
+
+    def revoke(self, api_key: str) -> None:
+        """``api_key`` was revoked: never return it again."""
+        self._revoked.add(api_key)
+        self._keys.pop(api_key, None)
+
+    def is_revoked(self, api_key: str) -> bool:
+        return api_key in self._revoked
 
     def cached(self, api_key: str) -> ApiKey | None:
         """The key if it was read already (no await: the signed hot path)."""
@@ -54,7 +71,7 @@ class KeyStore:
         row = await pool.fetchrow(
             "SELECT api_key, secret, account_id, permissions FROM api_keys "
             "WHERE api_key = $1 AND revoked_at IS NULL", api_key)
-        if row is None:
+        if row is None or api_key in self._revoked:
             return None
         key = ApiKey(row["api_key"], row["secret"], row["account_id"],
                      frozenset(row["permissions"]))

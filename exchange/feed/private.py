@@ -8,8 +8,9 @@ then carries the account's user data events as Binance's raw event objects
 (``executionReport``, ``outboundAccountPosition``, ``balanceUpdate``) and the
 account's notifications (``{"e": "notification", ...}``, ``platform.notifications``),
 and is closed (1008) when the access token expires (the page reconnects with a
-refreshed one) or its session ends (logout, a password change elsewhere, a
-reused refresh token). Messages from the client are not read (beyond a rate
+refreshed one), its session ends (logout, a password change elsewhere, a
+reused refresh token), or the account is locked out or its role changes (the
+socket is held in ``api.grants`` under its session and account). Messages from the client are not read (beyond a rate
 limit).
 """
 
@@ -20,7 +21,8 @@ from aiohttp import WSMsgType, web
 
 from ..platform import errors as platform_errors
 from ..platform.notifications import notify_stream
-from ..platform.session import MAX_TOKEN_CHARS, authenticate, on_session_end, verify_token
+from ..api.grants import GRANTS
+from ..platform.session import MAX_TOKEN_CHARS, authenticate, verify_token
 from .state import HUB, WS_PING_S
 from .streams import MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_S
 from .user import account_stream, cancel_on_disconnect
@@ -59,8 +61,8 @@ async def private_stream(request: web.Request) -> web.StreamResponse:
     expiry = asyncio.get_running_loop().call_later(
         max(0.0, caller.expires_at - time.time()),
         lambda: hub.end(sub, "access token expired", TOKEN_EXPIRED_CLOSE))
-    forget = on_session_end(request.app, caller.session_id,
-                            lambda: hub.end(sub, "session ended", TOKEN_EXPIRED_CLOSE))
+    grant = request.app[GRANTS].hold(lambda reason: hub.end(sub, reason, TOKEN_EXPIRED_CLOSE),
+                                     account=caller.account_id, session_id=caller.session_id)
     try:
         window, count = int(time.monotonic()), 0
         async for msg in ws:
@@ -75,7 +77,7 @@ async def private_stream(request: web.Request) -> web.StreamResponse:
                 break
     finally:
         expiry.cancel()
-        forget()
+        grant.forget()
         hub.disconnect(sub)
         if cancel == "true":
             cancel_on_disconnect(request.app, caller.account_id, None)

@@ -22,6 +22,12 @@ Listen keys (``POST/PUT/DELETE /api/v3/userDataStream``) live in memory: a
 key is valid until 60 minutes after its last keepalive, then its sockets get
 a ``listenKeyExpired`` event and are closed. A restart forgets every key;
 clients create a new one when they reconnect, as they must on Binance anyway.
+
+A listen key is held (``api.grants``) under its account and every API key
+that created or re-fetched it: revoking one of those API keys, or the
+account's lockout or role change, invalidates the listen key at once (its
+keepalive and close answer -1125, a new socket on it joins nothing) and its
+sockets get ``listenKeyExpired`` and are closed (1008, the reason as text).
 """
 
 import asyncio
@@ -37,6 +43,7 @@ from ..api import errors
 from ..api.app import json
 from ..api.auth import api_key_of, order_source, public_params
 from ..api.errors import ApiError
+from ..api.grants import GRANTS
 from ..api.ratelimit import weight
 from ..api.views import OrderView, ms, order_json
 from ..engine import BalanceChanged, CancelOnDisconnect, OrderUpdated, Traded
@@ -50,6 +57,7 @@ log = logging.getLogger(__name__)
 LISTEN_KEY_TTL_S = 3600.0      # a key lives this long after its last keepalive
 SWEEP_S = 5.0                  # how often expired keys are looked for
 NS_PER_MS = 1_000_000
+REVOKED_CLOSE = 1008           # what the key was let in by was revoked
 
 # engine exec_type -> Binance's "x"; STP expiries become TRADE_PREVENTION below
 EXEC_TYPES = {"NEW": "NEW", "TRADE": "TRADE", "CANCELED": "CANCELED", "EXPIRED": "EXPIRED",
@@ -80,18 +88,21 @@ def account_stream(account: int) -> str:
 
 
 class ListenKey:
-    __slots__ = ("key", "account", "expires_at", "cancel_source")   # the key is its stream
+    __slots__ = ("key", "account", "expires_at", "cancel_source", "grants")   # key = stream
 
     def __init__(self, key, account, expires_at):
         self.key = key
         self.account = account
         self.expires_at = expires_at
         self.cancel_source = None   # opted in to cancel-on-disconnect: the key's order_source
+        self.grants = {}            # API key (None: unknown) -> its api.grants.Grant
 
 
 class UserFeed:
-    def __init__(self, hub, sequencer, *, clock=time.time, ttl_s: float = LISTEN_KEY_TTL_S):
+    def __init__(self, hub, sequencer, *, clock=time.time, ttl_s: float = LISTEN_KEY_TTL_S,
+                 grants=None):
         self.hub = hub
+        self.grants = grants               # api.grants.Grants: revocations end listen keys
         self.markets = sequencer.markets   # symbol -> market (its .inst formats numbers)
         self.assets = sequencer.assets     # asset -> decimals
         self.clock = clock
@@ -103,23 +114,34 @@ class UserFeed:
 
     # ---- listen keys -------------------------------------------------------------
 
-    def create(self, account: int, cancel_source: str | None = None) -> str:
+    def create(self, account: int, cancel_source: str | None = None,
+               api_key: str | None = None) -> str:
         """Return the account's listen key, extended by ``ttl_s``; a new one if it has none.
         With ``cancel_source``, a socket of the key that closes cancels the open orders
-        entered with that API key (cancel-on-disconnect); without, it does not."""
+        entered with that API key (cancel-on-disconnect); without, it does not. The
+        listen key is held under ``api_key`` (the one asking) and the account."""
         lk = self.by_account.get(account)
         if lk is not None and lk.expires_at > self.clock():
             lk.expires_at = self.clock() + self.ttl_s
             lk.cancel_source = cancel_source
-            return lk.key
-        if lk is not None:
-            self._end(lk, expired=True)
-        key = secrets.token_hex(30)        # 60 characters, like Binance's
-        lk = ListenKey(key, account, self.clock() + self.ttl_s)
-        lk.cancel_source = cancel_source
-        self.keys[key] = lk
-        self.by_account[account] = lk
-        return key
+        else:
+            if lk is not None:
+                self._end(lk, expired=True)
+            lk = ListenKey(secrets.token_hex(30), account,   # 60 characters, like Binance's
+                           self.clock() + self.ttl_s)
+            lk.cancel_source = cancel_source
+            self.keys[lk.key] = lk
+            self.by_account[account] = lk
+        if self.grants is not None and api_key not in lk.grants:
+            lk.grants[api_key] = self.grants.hold(lambda reason: self.revoke(lk, reason),
+                                                  account=account, api_key=api_key)
+        return lk.key
+
+    def revoke(self, lk: ListenKey, reason: str) -> None:
+        """What let ``lk`` in was revoked: invalidate it; its sockets get
+        ``listenKeyExpired`` and are closed with 1008 and ``reason``."""
+        if self.keys.get(lk.key) is lk:
+            self._end(lk, expired=True, reason=reason, code=REVOKED_CLOSE)
 
     def _live(self, key, account=None):
         lk = self.keys.get(key) if type(key) is str else None
@@ -166,10 +188,16 @@ class UserFeed:
             self._end(lk, expired=True)
         return len(expired)
 
-    def _end(self, lk: ListenKey, *, expired: bool) -> None:
+    def _end(self, lk: ListenKey, *, expired: bool, reason: str | None = None,
+             code: int = 1000) -> None:
         self.keys.pop(lk.key, None)
         if self.by_account.get(lk.account) is lk:
             del self.by_account[lk.account]
+        for grant in lk.grants.values():
+            grant.forget()
+        lk.grants.clear()
+        if reason is None:
+            reason = "listenKey expired" if expired else "listenKey closed"
         subs = self.hub.by_stream.get(lk.key)
         if not subs:
             return
@@ -179,7 +207,7 @@ class UserFeed:
         for sub in list(subs):
             if expired:
                 self.hub.send(sub, message)
-            self.hub.end(sub, "listenKey expired" if expired else "listenKey closed")
+            self.hub.end(sub, reason, code)
 
     # ---- after each commit ---------------------------------------------------------
 
@@ -322,8 +350,11 @@ async def create_listen_key(request):
     ``cancelOnDisconnect=true``: a socket of the key that closes cancels the orders this
     API key entered."""
     feed, key, _, cancel = await _listen_key_request(request, False)
+    if request.app[GRANTS].revoked(key.api_key):   # revoked while this request read its body
+        raise ApiError(errors.REJECTED_MBX_KEY, "Invalid API-key, IP, or permissions for action.")
     return json({"listenKey": feed.create(key.account,
-                                          order_source(key.api_key) if cancel else None)})
+                                          order_source(key.api_key) if cancel else None,
+                                          key.api_key)})
 
 
 @routes.put("/api/v3/userDataStream")

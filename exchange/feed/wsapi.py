@@ -21,6 +21,15 @@ Each subscription's events arrive as ``{"subscriptionId": n, "event": {...}}``
 (one hub subscriber per subscription, on the connection's transport, its
 ``wrap`` adding the envelope). One subscription per account per connection,
 at most ``MAX_SUBSCRIPTIONS`` at once.
+
+A logon and each signed subscription are held (``api.grants``) under their
+API key and account. When the key is revoked, or the account is locked out or
+its role changes, each subscription it opened gets Binance's
+``{"subscriptionId": n, "event": {"e": "eventStreamTerminated", "E": ms}}``
+and ends, and a logon with it is logged out (``session.status`` shows no
+``apiKey``); the connection stays open for other keys. What opted in to
+cancel-on-disconnect is cancelled then, as if the connection had dropped: the
+client has lost the stream it relied on.
 """
 
 import time
@@ -32,6 +41,7 @@ from ..api import errors
 from ..api.auth import check_signed, order_source
 from ..api.address import client_address
 from ..api.errors import ApiError
+from ..api.grants import GRANTS
 from ..api.params import Params
 from ..api.ratelimit import LIMITER
 from .state import HUB, WS_PING_S
@@ -79,6 +89,7 @@ class Session:
         self.logon_cancel = False    # session.logon opted in to cancel-on-disconnect
         self.subs = {}               # subscription id -> (hub Subscriber, account, by logon)
         self.cancels = {}            # subscription id -> (account, order source) to cancel
+        self.grants = {}             # subscription id, or "logon" -> its api.grants.Grant
         self.next_id = 0
 
     async def handle(self, text: str) -> bytes:
@@ -148,7 +159,21 @@ class Session:
         key = await check_signed(self.app, api_key, values, payload)
         cancel = bool(values.bool("cancelOnDisconnect"))
         values.check_all_read()
+        if self.app[GRANTS].revoked(key.api_key):   # revoked while it was being checked
+            raise ApiError(errors.REJECTED_MBX_KEY,
+                           "Invalid API-key, IP, or permissions for action.")
         return key, cancel
+
+    def _hold(self, name, key, end) -> None:
+        """Hold ``name`` (a subscription id or "logon") under ``key`` and its account."""
+        self._forget(name)
+        self.grants[name] = self.app[GRANTS].hold(end, account=key.account,
+                                                  api_key=key.api_key)
+
+    def _forget(self, name) -> None:
+        grant = self.grants.pop(name, None)
+        if grant is not None:
+            grant.forget()
 
     def _none(self, params: dict) -> None:
         self._params(params).check_all_read()
@@ -172,7 +197,31 @@ class Session:
     async def _session_logon(self, params):
         self.logon, self.logon_cancel = await self._signed(params)
         self.logon_ms = int(time.time() * 1000)
+        self._hold("logon", self.logon, self._logon_revoked)
         return self._status()
+
+    def _logon_revoked(self, reason: str) -> None:
+        """The logon's key was revoked (or its account locked, its role changed): end the
+        subscriptions made through it and log out, cancelling what opted in."""
+        self.grants.pop("logon", None)
+        logon = self.logon
+        for sid in [sid for sid, (_, _, by_logon) in self.subs.items() if by_logon]:
+            self._terminate(sid)
+        if logon is not None and self.logon_cancel:
+            cancel_on_disconnect(self.app, logon.account, order_source(logon.api_key))
+        self.logon = self.logon_ms = None
+        self.logon_cancel = False
+
+    def _terminate(self, sid: int) -> None:
+        """End subscription ``sid`` with Binance's ``eventStreamTerminated``, cancelling
+        what it opted in to cancel-on-disconnect."""
+        sub = self.subs[sid][0]
+        self.hub.send(sub, orjson.dumps({"e": "eventStreamTerminated",
+                                         "E": int(time.time() * 1000)}))
+        cancel = self.cancels.pop(sid, None)
+        self._unsubscribe(sid)
+        if cancel is not None:
+            cancel_on_disconnect(self.app, *cancel)
 
     async def _session_status(self, params):
         self._none(params)
@@ -182,6 +231,7 @@ class Session:
         self._none(params)
         for sid in [sid for sid, (_, _, by_logon) in self.subs.items() if by_logon]:
             self._unsubscribe(sid)
+        self._forget("logon")
         self.logon = self.logon_ms = None
         self.logon_cancel = False
         return self._status()
@@ -196,8 +246,10 @@ class Session:
     async def _userDataStream_subscribe_signature(self, params):
         key, cancel = await self._signed(params)
         result = self._subscribe(key.account, False)
+        sid = result["subscriptionId"]
         if cancel:
-            self.cancels[result["subscriptionId"]] = (key.account, order_source(key.api_key))
+            self.cancels[sid] = (key.account, order_source(key.api_key))
+        self._hold(sid, key, lambda reason: self.subs.get(sid) and self._terminate(sid))
         return result
 
     async def _userDataStream_unsubscribe(self, params):
@@ -235,6 +287,7 @@ class Session:
     def _unsubscribe(self, sid: int) -> None:
         sub, _, _ = self.subs.pop(sid)
         self.cancels.pop(sid, None)   # ended on purpose: nothing to cancel
+        self._forget(sid)
         self.hub.disconnect(sub)
 
     def close(self) -> None:
@@ -245,6 +298,7 @@ class Session:
         self.cancels.clear()
         for sid in list(self.subs):
             self._unsubscribe(sid)
+        self._forget("logon")
         for account, source in cancels:
             cancel_on_disconnect(self.app, account, source)
 

@@ -27,7 +27,7 @@ from ..kyc import KYC, Kyc
 from .body import json
 from .errors import PlatformError
 from .passwords import Passwords
-from .state import ACCESS_TOKENS, ATTEMPTS, PASSWORDS, PLATFORM_SETTINGS, SESSION_SOCKETS
+from .state import ACCESS_TOKENS, ATTEMPTS, PASSWORDS, PLATFORM_SETTINGS
 from ..api.app import route_name
 from ..api.ratelimit import RateLimiter
 from .tokens import AccessTokens, load_secret
@@ -84,7 +84,6 @@ def setup(app: web.Application, settings: Settings) -> None:
     app[PLATFORM_SETTINGS] = settings
     app[PASSWORDS] = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     app[ATTEMPTS] = RateLimiter(settings.auth_ip_limit_1m)
-    app[SESSION_SOCKETS] = {}
     app[KYC] = Kyc(settings.require_kyc_for_trading, settings.require_kyc_for_withdrawals)
     app.middlewares.append(platform_errors)
     for module in (auth, totp, api_keys, profile, history, portfolio, funding, reports,

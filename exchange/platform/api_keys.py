@@ -1,5 +1,8 @@
 """API keys of the logged-in user (``/api/v1/api-keys``): create, list, revoke.
 
+Revoking a key ends at once everything it opened (``api.grants``): its listen
+keys and their sockets, its ``/ws-api/v3`` logons and subscriptions.
+
 A key signs requests to the Binance-dialect routes (``exchange.api.auth``)
 with the permissions it was given: ``read`` (queries), ``trade`` (order
 entry and cancels), ``withdraw`` (funding, later). The secret is shown once,
@@ -11,7 +14,7 @@ import secrets
 
 from aiohttp import web
 
-from ..api.auth import KEYS
+from ..api.grants import GRANTS
 from ..api.state import POOL
 from . import body, errors
 from .body import json
@@ -86,5 +89,5 @@ async def revoke_key(request: web.Request) -> web.Response:
             api_key, caller.account_id)
     if row is None:
         raise errors.PlatformError(404, "API_KEY_NOT_FOUND", "No such active API key.")
-    request.app[KEYS].forget(api_key)
+    request.app[GRANTS].revoke_key(api_key)   # its streams and sockets end now
     return json(dict(_view(row), revoked=True))

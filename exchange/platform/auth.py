@@ -18,6 +18,7 @@ import asyncpg
 from aiohttp import web
 
 from ..api.address import client_address
+from ..api.grants import ACCOUNT_LOCKED, GRANTS
 from ..api.state import POOL
 from . import body, errors
 from .body import json
@@ -151,6 +152,8 @@ async def _failed(request: web.Request, account_id: int,
                 "  WHEN locked_until <= now() THEN NULL ELSE locked_until END "
                 "WHERE account_id = $1", account_id, failures, locked,
                 float(settings.login_lockout_s))
+    if locked:   # the account's streams and sockets close now (api.grants)
+        request.app[GRANTS].revoke_account(account_id, ACCOUNT_LOCKED)
     return errors.account_locked(settings.login_lockout_s) if locked else error
 
 

@@ -8,7 +8,9 @@ the admin actions' chain (``exchange.store.actions``) in the same transaction.
 """
 
 from ..api.state import POOL
+from ..api.grants import ROLE_CHANGED
 from ..store.actions import record_admin_action
+from ..store.queries import revocations
 from . import errors
 from .errors import PlatformError
 
@@ -37,7 +39,9 @@ async def set_role(pool, who: str, role: str, caller=None) -> tuple[int, str]:
     (None: the command line).
 
     Returns ``(account_id, previous role)``; RoleError if the role or the
-    account is unknown. Takes effect on the account's next request.
+    account is unknown. Takes effect on the account's next request; its open
+    streams and sockets are closed when the change commits, in every server
+    (``store.queries.revocations``).
     """
     if role not in ROLES:
         raise RoleError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
@@ -58,4 +62,6 @@ async def set_role(pool, who: str, role: str, caller=None) -> tuple[int, str]:
                                account_id, role)
             await record_admin_action(conn, caller, "role.set", f"account:{account_id}",
                                       {"role": role, "previous": previous})
+            # every server ends the account's streams when this commits (api.grants)
+            await revocations.notify_account(conn, account_id, ROLE_CHANGED)
     return account_id, previous

@@ -9,7 +9,8 @@ from aiohttp import web
 from ..api.address import client_address
 from ..api.state import POOL
 from . import errors
-from .state import ACCESS_TOKENS, ATTEMPTS, SESSION_SOCKETS
+from ..api.grants import GRANTS
+from .state import ACCESS_TOKENS, ATTEMPTS
 
 MAX_TOKEN_CHARS = 4096
 _JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
@@ -80,22 +81,8 @@ def count_attempt(request: web.Request) -> None:
         raise errors.too_many_attempts(retry_after)
 
 
-def on_session_end(app: web.Application, session_id: str, end) -> "callable":
-    """Call ``end()`` when the session is revoked (logout, password change), e.g. to close
-    a socket it authenticated; returns the function that forgets ``end`` (call it when
-    the socket closes by itself)."""
-    ends = app[SESSION_SOCKETS].setdefault(session_id, set())
-    ends.add(end)
-
-    def forget():
-        ends.discard(end)
-        if not ends and app[SESSION_SOCKETS].get(session_id) is ends:
-            del app[SESSION_SOCKETS][session_id]
-    return forget
-
-
 def end_sessions(app: web.Application, session_ids) -> None:
-    """The sessions were revoked: end what they keep open (``on_session_end``)."""
+    """The sessions were revoked: end the sockets they opened (``api.grants``)."""
+    grants = app[GRANTS]
     for session_id in session_ids:
-        for end in list(app[SESSION_SOCKETS].pop(session_id, ())):
-            end()
+        grants.end_session(session_id)

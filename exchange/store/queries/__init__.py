@@ -1,0 +1,1 @@
+"""Named SQL reads and writes, one module per concept (imports nothing heavy)."""
