@@ -185,12 +185,14 @@ async def _revocations(app: web.Application):
     grants = app[GRANTS]
     conn = await revocations.listen(app[DATABASE].dsn,
                                     lambda account, reason: grants.revoke_account(account, reason))
-    conn.add_termination_listener(
-        lambda _: log.warning("the revocations listener lost its database connection; "
-                              "role changes made elsewhere reach this server at its restart"))
+    def lost(_):
+        log.warning("the revocations listener lost its database connection; "
+                    "role changes made elsewhere reach this server at its restart")
+    conn.add_termination_listener(lost)
     try:
         yield
     finally:
+        conn.remove_termination_listener(lost)
         await conn.close()
 
 

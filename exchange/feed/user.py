@@ -201,12 +201,11 @@ class UserFeed:
         subs = self.hub.by_stream.get(lk.key)
         if not subs:
             return
-        if expired:
-            message = orjson.dumps({"e": "listenKeyExpired", "E": int(self.clock() * 1000),
-                                    "listenKey": lk.key})
-        for sub in list(subs):
-            if expired:
-                self.hub.send(sub, message)
+        subs = list(subs)
+        if expired:   # in each socket's framing: raw, or /stream's {"stream", "data"}
+            self.hub.publish_to(subs, lk.key, orjson.dumps(
+                {"e": "listenKeyExpired", "E": int(self.clock() * 1000), "listenKey": lk.key}))
+        for sub in subs:
             self.hub.end(sub, reason, code)
 
     # ---- after each commit ---------------------------------------------------------
