@@ -8,10 +8,8 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-RUN_COMMAND = ("python3 -m venv .venv && .venv/bin/pip install -q -e . "
-               "&& .venv/bin/exchange serve")
-TEST_COMMAND = ("python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' "
-                "&& .venv/bin/python -m pytest")
+RUN_COMMAND = "scripts/serve"
+TEST_COMMAND = "scripts/test"
 
 
 def test_docs_site_builds_strictly(tmp_path):
@@ -35,6 +33,13 @@ def test_readme_shows_the_two_commands_verbatim():
     readme = (ROOT / "README.md").read_text()
     assert RUN_COMMAND in readme.splitlines()
     assert TEST_COMMAND in readme.splitlines()
+
+
+def test_readme_commands_are_the_scripts_ci_runs():
+    for command in (RUN_COMMAND, TEST_COMMAND):
+        assert os.access(ROOT / command, os.X_OK), command
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert 'scripts/test" "$@"' in ci
 
 
 def test_readme_links_only_pages_that_exist():
