@@ -21,6 +21,7 @@ import ipaddress
 
 from aiohttp import web
 
+from ..keys import PROXIES
 from ..settings import parse_networks
 
 
@@ -45,7 +46,6 @@ class TrustedProxies:
                    if net.version == address.version)
 
 
-PROXIES = web.AppKey("trusted_proxies", TrustedProxies)
 _CACHE = web.RequestKey("client_address", str)   # computed once per request
 
 

@@ -8,24 +8,19 @@ JSON with its HTTP status, and never lets an exception become an HTML page.
 
 import logging
 
-import orjson
 from aiohttp import web
 
-from . import errors
+from . import account, errors, market, orders
 from .address import client_address
-from .auth import KEYS, KeyStore
+from .auth import KeyStore
+from .grants import Grants
+from ..keys import API_SETTINGS, CLIENT_IDS, GRANTS, KEYS, LIMITER
 from .errors import ApiError
-from .grants import GRANTS, Grants
-from .ratelimit import LIMITER, RateLimiter, weight_of
-from .state import CLIENT_IDS, SETTINGS, ApiSettings, ClientIds
+from .responses import json
+from .ratelimit import RateLimiter, weight_of
+from .state import ApiSettings, ClientIds
 
 log = logging.getLogger("exchange.api")
-
-
-def json(data, status: int = 200, headers=None) -> web.Response:
-    """A JSON response encoded with orjson."""
-    return web.Response(body=orjson.dumps(data), status=status, headers=headers,
-                        content_type="application/json")
 
 
 def _error_response(e: ApiError) -> web.Response:
@@ -88,10 +83,8 @@ async def edge(request: web.Request, handler):
 
 def setup(app: web.Application, settings: ApiSettings | None = None) -> None:
     """Add the REST API's routes, middleware and shared state to ``app``."""
-    from . import account, market, orders  # noqa: import here: they import this module
-
     settings = settings or ApiSettings()
-    app[SETTINGS] = settings
+    app[API_SETTINGS] = settings
     app[KEYS] = KeyStore()
     app[GRANTS] = Grants(app[KEYS])
     app[LIMITER] = RateLimiter(settings.weight_limit_1m)

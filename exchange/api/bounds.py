@@ -32,10 +32,10 @@ from aiohttp import web
 
 from . import errors
 from .address import TrustedProxies
+from ..keys import BODY_READ_TIMEOUT
 
 log = logging.getLogger(__name__)
 
-BODY_READ_TIMEOUT = web.AppKey("body_read_timeout_s", float)
 
 
 @web.middleware

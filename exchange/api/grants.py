@@ -19,8 +19,6 @@ short reason (a close frame's text) and at most once.
 Complexity: ``hold`` and a grant's ``forget`` O(1); a revocation O(what it ends).
 """
 
-from aiohttp import web
-
 from .auth import KeyStore
 
 KEY_REVOKED = "API key revoked"
@@ -107,5 +105,3 @@ class Grants:
         """Login session ``session_id`` ended: end what it opened; return how many."""
         return self._end(("session", session_id), reason)
 
-
-GRANTS = web.AppKey("grants", Grants)

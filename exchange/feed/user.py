@@ -40,17 +40,15 @@ from aiohttp import web
 
 from .. import tasks
 from ..api import errors
-from ..api.app import json
+from ..api.responses import json
 from ..api.auth import api_key_of, order_source, public_params
 from ..api.errors import ApiError
-from ..api.grants import GRANTS
 from ..api.ratelimit import weight
 from ..api.views import OrderView, ms, order_json
 from ..engine import BalanceChanged, CancelOnDisconnect, OrderUpdated, Traded
 from ..engine.instrument import from_units, minor_unit
 from ..engine.ledger import Entry
-from ..api.state import VENUE
-from .state import USER_FEED
+from ..keys import GRANTS, USER_FEED, VENUE
 
 log = logging.getLogger(__name__)
 

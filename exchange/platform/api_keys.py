@@ -14,12 +14,10 @@ import secrets
 
 from aiohttp import web
 
-from ..api.grants import GRANTS
-from ..api.state import POOL
+from ..keys import GRANTS, PLATFORM_SETTINGS, POOL
 from . import body, errors
 from .body import json
 from .session import authenticate
-from .state import PLATFORM_SETTINGS
 
 routes = web.RouteTableDef()
 

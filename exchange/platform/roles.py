@@ -7,8 +7,8 @@ request and ``session.require_role`` checks it. ``set_role`` is what
 the admin actions' chain (``exchange.store.actions``) in the same transaction.
 """
 
-from ..api.state import POOL
 from ..api.grants import ROLE_CHANGED
+from ..keys import POOL
 from ..store.actions import record_admin_action
 from ..store.queries import revocations
 from . import errors

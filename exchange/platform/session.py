@@ -7,10 +7,8 @@ import jwt
 from aiohttp import web
 
 from ..api.address import client_address
-from ..api.state import POOL
+from ..keys import ACCESS_TOKENS, ATTEMPTS, GRANTS, POOL
 from . import errors
-from ..api.grants import GRANTS
-from .state import ACCESS_TOKENS, ATTEMPTS
 
 MAX_TOKEN_CHARS = 4096
 _JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
