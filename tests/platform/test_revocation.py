@@ -13,12 +13,13 @@ import orjson
 import pytest
 from aiohttp import WSMsgType
 
-from exchange.api import POOL, sign
-from exchange.api.grants import GRANTS, Grants
+from exchange.api import sign
 from exchange.api.auth import KeyStore
-from exchange.feed import HUB, USER_FEED
+from exchange.api.grants import Grants
+from exchange.bootstrap import deposit
 from exchange.feed.user import account_stream
-from exchange.server import deposit, set_account_role
+from exchange.keys import GRANTS, HUB, POOL, USER_FEED
+from exchange.server import set_account_role
 from exchange.settings import Settings
 
 from platform_clients import api_key
