@@ -52,6 +52,7 @@ from .web import page
 log = logging.getLogger("exchange.server")
 
 EXPIRY_TICK_S = 0.2         # the expiry clock looks at least this often
+LINGER_S = 2.0              # after a 408/413, the body's rest is drained this long at most
 
 
 def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
@@ -79,9 +80,11 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
 
 def handler_args(settings: Settings) -> dict:
     """What aiohttp's request handler (one per connection) is given: the request head's
-    deadline (its keep-alive timer, see ``exchange.api.bounds``) and a logger that keeps
+    deadline (its keep-alive timer), how long the unread rest of a refused body is drained
+    before the connection closes (see ``exchange.api.bounds``), and a logger that keeps
     clients' faults out of the error log (``exchange.logs.ProtocolLog``)."""
-    return {"keepalive_timeout": float(settings.header_timeout_s), "logger": ProtocolLog()}
+    return {"keepalive_timeout": float(settings.header_timeout_s),
+            "lingering_time": LINGER_S, "logger": ProtocolLog()}
 
 
 async def start_site(app: web.Application, settings: Settings, host: str | None = None,
