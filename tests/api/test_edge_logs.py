@@ -14,7 +14,7 @@ import pytest
 from exchange.keys import DEMO_CREDENTIALS
 from exchange.logs import JsonFormatter, TextFormatter, configure, redact
 
-from edge_sockets import connect, edge_server, read_response, request, until
+from edge_sockets import connect, edge_server, request, until
 
 SECRET = "s3cr3t" + "f" * 58    # shaped like an API secret; no test sends a real one
 
