@@ -199,12 +199,11 @@ class Session:
         return self._status()
 
     def _logon_revoked(self, reason: str) -> None:
-        """The logon's key was revoked (or its account locked, its role changed): end the
-        subscriptions made through it and log out, cancelling what opted in."""
+        """The logon's key was revoked (or its account locked, its role changed): log out,
+        cancelling what opted in. (The subscriptions made through the logon are held under
+        the key on their own, and end by their own grants.)"""
         self.grants.pop("logon", None)
         logon = self.logon
-        for sid in [sid for sid, (_, _, by_logon) in self.subs.items() if by_logon]:
-            self._terminate(sid)
         if logon is not None and self.logon_cancel:
             cancel_on_disconnect(self.app, logon.account, order_source(logon.api_key))
         self.logon = self.logon_ms = None
@@ -239,7 +238,10 @@ class Session:
         if self.logon is None:
             raise ApiError(errors.UNAUTHORIZED, "Authenticate this session with session.logon "
                            "first, or use userDataStream.subscribe.signature.")
-        return self._subscribe(self.logon.account, True)
+        result = self._subscribe(self.logon.account, True)
+        sid = result["subscriptionId"]
+        self._hold(sid, self.logon, lambda reason: self.subs.get(sid) and self._terminate(sid))
+        return result
 
     async def _userDataStream_subscribe_signature(self, params):
         key, cancel = await self._signed(params)

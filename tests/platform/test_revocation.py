@@ -163,6 +163,24 @@ async def test_revoking_a_key_logs_out_its_ws_api_sessions_and_ends_its_subscrip
         await ws.close()
 
 
+async def test_a_logon_subscription_stays_bound_to_its_key_after_a_new_logon(app, user):
+    first, second = await api_key(user), await api_key(user)
+    ws = await user.client.ws_connect("/ws-api/v3")
+    assert (await call(ws, "session.logon", signed(first)))["status"] == 200
+    assert (await call(ws, "userDataStream.subscribe", id_="2"))["result"] == {
+        "subscriptionId": 0}
+    assert (await call(ws, "session.logon", signed(second), id_="3"))["status"] == 200
+    await revoke(user, first)        # the subscription was opened with the first key
+    event = await receive_until(ws, lambda m: "event" in m)
+    assert event[-1]["event"]["e"] == "eventStreamTerminated"
+    status = (await call(ws, "session.status", id_="4"))["result"]
+    assert status["apiKey"] == second["api_key"]     # the second logon stands
+    await revoke(user, second)
+    status = (await call(ws, "session.status", id_="5"))["result"]
+    assert status["apiKey"] is None
+    await ws.close()
+
+
 # ---- an account ----------------------------------------------------------------------------
 
 async def open_everything(app, user, key) -> dict:
