@@ -174,7 +174,8 @@ class BoundedSite(web.TCPSite):
 
     async def start(self) -> None:
         await web.BaseSite.start(self)   # registers the site with its runner
+        server = self._runner.server
+        factory = self.bound.factory(server) if self.bound.limit > 0 else server
         self._server = await asyncio.get_running_loop().create_server(
-            self.bound.factory(self._runner.server), self._host, self._port,
-            backlog=self._backlog)
+            factory, self._host, self._port, backlog=self._backlog)
         self._bound_port = self._server.sockets[0].getsockname()[1]
