@@ -6,9 +6,9 @@
   (``keepalive_timeout``, set through the application's ``handler_args``),
   which also covers a head that never completes; so it is also how long an
   idle keep-alive connection is kept.
-- **Request body:** ``body_deadline`` (the innermost middleware) reads the
-  whole body before the handler runs, within ``body_read_timeout_s``; a body
-  still incomplete then (a ``Content-Length`` larger than what is sent, an
+- **Request body:** ``body_deadline`` (the innermost middleware) reads a
+  body that has not arrived whole with its head before the handler runs,
+  within ``body_read_timeout_s``; a body still incomplete then (a ``Content-Length`` larger than what is sent, an
   unterminated chunked body) is answered 408 and the connection closed. A
   ``Content-Length`` over ``max_body_bytes`` is answered 413 at once, before
   a byte of the body is read. After either answer the rest of the body is
