@@ -8,11 +8,12 @@
   idle keep-alive connection is kept.
 - **Request body:** ``body_deadline`` (the innermost middleware) reads a
   body that has not arrived whole with its head before the handler runs,
-  within ``body_read_timeout_s``; a body still incomplete then (a ``Content-Length`` larger than what is sent, an
-  unterminated chunked body) is answered 408 and the connection closed. A
-  ``Content-Length`` over ``max_body_bytes`` is answered 413 at once, before
-  a byte of the body is read. After either answer the rest of the body is
-  read and dropped for at most ``LINGER_S`` (2 s, aiohttp's lingering close:
+  within ``body_read_timeout_s``; a body still incomplete then (a
+  ``Content-Length`` larger than what is sent, an unterminated chunked body)
+  is answered 408 and the connection closed. A ``Content-Length`` over
+  ``max_body_bytes`` is answered 413 at once, before a byte of the body is
+  read. After either answer the rest of the body is read and dropped for at
+  most ``exchange.server.LINGER_S`` (2 s, aiohttp's lingering close:
   so that the client can read the answer before the connection closes), then
   the connection is closed. Each dialect's middleware words the answer:
   ``{"code": "REQUEST_TIMEOUT" | "BODY_TOO_LARGE", "message"}`` under
