@@ -10,8 +10,8 @@ account's notifications (``{"e": "notification", ...}``, ``platform.notification
 and is closed (1008) when the access token expires (the page reconnects with a
 refreshed one), its session ends (logout, a password change elsewhere, a
 reused refresh token), or the account is locked out or its role changes (the
-socket is held in ``api.grants`` under its session and account). Messages from the client are not read (beyond a rate
-limit).
+socket is held in ``api.grants`` under its session and account). Messages
+from the client are not read (beyond a rate limit).
 """
 
 import asyncio

@@ -73,7 +73,8 @@ def require_role(caller: Caller, *roles: str) -> None:
 
 
 def count_attempt(request: web.Request) -> None:
-    """Count a credential-checking request against its IP; 429 past the limit."""
+    """Count a credential-checking request against its client address
+    (``api.address``); 429 past the limit."""
     _, retry_after = request.app[ATTEMPTS].charge(client_address(request), 1)
     if retry_after is not None:
         raise errors.too_many_attempts(retry_after)
