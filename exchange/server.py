@@ -38,6 +38,7 @@ from .platform.surveillance import SURVEILLANCE, Surveillance
 from .logs import configure as configure_logging
 from .metrics import CONTENT_TYPE, METRICS, Metrics
 from .settings import Settings
+from .store.queries import accounts
 from .store import (Batcher, Database, RecoveryError, audit, migrate, open_database, recover,
                     snapshots)
 from .venue import Venue
@@ -370,10 +371,7 @@ async def create_account(app: web.Application, name: str, funds: dict | None = N
     api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
     async with pool.acquire() as conn:
         async with conn.transaction():
-            account_id = await conn.fetchval(
-                "INSERT INTO accounts (account_id, name) "
-                "SELECT coalesce(max(account_id), 0) + 1, $1 FROM accounts RETURNING account_id",
-                name)
+            account_id = (await accounts.create(conn, name))["account_id"]
             await conn.execute(
                 "INSERT INTO api_keys (api_key, secret, account_id, permissions) "
                 "VALUES ($1, $2, $3, $4)", api_key, secret, account_id, list(permissions))
