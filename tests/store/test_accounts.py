@@ -12,7 +12,7 @@ from exchange.store.migrate import MIGRATIONS_DIR, migrate
 from exchange.store.queries import accounts
 
 
-async def test_concurrent_creations_get_distinct_ids(db, fresh_dsn):
+async def test_concurrent_creations_get_distinct_ids(db):
     # many connections at once, each in a transaction of its own (no table lock taken)
     async def create(i):
         async with db.pool.acquire() as conn:
@@ -37,13 +37,13 @@ async def test_an_insert_that_names_an_id_is_refused(db):
         await db.pool.execute("INSERT INTO accounts (account_id, name) VALUES (7, 'x')")
 
 
-async def test_the_migration_keeps_existing_ids_and_continues_after_them(fresh_dsn, tmp_path):
+async def test_the_migration_keeps_existing_ids_and_continues_after_them(empty_dsn, tmp_path):
     before = tmp_path / "migrations"
     before.mkdir()
     for path in MIGRATIONS_DIR.glob("*.sql"):
         if int(path.name[:4]) < 11:
             shutil.copy(path, before / path.name)
-    db = await open_database(fresh_dsn, tmp_path)
+    db = await open_database(empty_dsn, tmp_path)
     try:
         await migrate(db.pool, before)
         # ids as the old max + 1 code made them, with a gap
