@@ -17,12 +17,11 @@ import re
 import asyncpg
 from aiohttp import web
 
-from ..api.state import POOL
+from ..keys import ACCESS_TOKENS, PASSWORDS, PLATFORM_SETTINGS, POOL
 from ..store.queries import accounts
 from . import body, errors
 from .body import json
 from .session import Caller, authenticate, count_attempt, end_sessions
-from .state import ACCESS_TOKENS, PASSWORDS, PLATFORM_SETTINGS
 from .tokens import hash_refresh_token, new_refresh_token, new_session_id
 from .totp import code_field, use_code
 

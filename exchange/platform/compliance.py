@@ -32,7 +32,7 @@ import re
 
 from aiohttp import web
 
-from ..api.state import POOL
+from ..keys import POOL, SURVEILLANCE
 from ..store.actions import record_admin_action
 from ..store.queries import accounts, admin
 from ..store.queries import surveillance as alerts_queries
@@ -42,7 +42,7 @@ from .errors import PlatformError
 from .history import iso, iso_ns
 from .roles import path_account
 from .session import authenticate, require_role
-from .surveillance import KINDS, SURVEILLANCE
+from .surveillance import KINDS
 
 routes = web.RouteTableDef()
 

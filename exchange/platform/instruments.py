@@ -35,7 +35,7 @@ from decimal import Decimal, localcontext
 
 from aiohttp import web
 
-from ..api.state import VENUE
+from ..keys import VENUE
 from ..engine import (ChangeInstrument, CommandRejected, Instrument, ListInstrument,
                       OrderUpdated, SetInstrumentStatus)
 from ..engine.instrument import MAX_GRID_UNITS, PPM, RuleViolation, minor_unit

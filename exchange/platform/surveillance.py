@@ -38,11 +38,9 @@ import asyncio
 import logging
 from collections import deque
 
-from aiohttp import web
-
 from .. import tasks
 from ..engine import OrderUpdated, Reason, Traded
-from ..store.queries import accounts
+from ..store.queries import accounts as account_queries
 from ..store.queries import surveillance as queries
 from .history import iso_ns
 
@@ -113,7 +111,7 @@ class Surveillance:
 
     async def start(self) -> None:
         """Load the beneficial owners and the last hour's volumes; start flushing."""
-        self.owners = await accounts.beneficial_owners(self.pool)
+        self.owners = await account_queries.beneficial_owners(self.pool)
         last = await queries.last_trade_ts(self.pool)
         if last is not None:
             since = last // MINUTE_NS - HOUR_MIN
@@ -344,4 +342,3 @@ def _trade_json(t, inst) -> dict:
             "taker_side": str(t.taker_side)}
 
 
-SURVEILLANCE = web.AppKey("surveillance", Surveillance)

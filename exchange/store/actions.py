@@ -39,7 +39,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from ..engine.commands import AdminRecord
-from .audit import FETCH, GENESIS, Verdict, canonical, row_hash
+from .chain import FETCH, GENESIS, Verdict, canonical, row_hash
 from .codec import InexactValue, check_exact
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

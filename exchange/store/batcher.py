@@ -69,7 +69,7 @@ from ..engine.events import (RISK_REASONS, BalanceChanged, CommandRejected, Inst
                              InstrumentDefined, OrderUpdated, Reason, Traded, WithdrawalUpdated)
 from ..engine.commands import (ChangeInstrument, Deposit, ListInstrument, ResolveWithdrawal,
                                SetInstrumentStatus, SetKillSwitch, SetRiskLimits)
-from . import actions, audit, codec
+from . import actions, audit, chain, codec
 
 log = logging.getLogger(__name__)
 R_HALT = Reason.VOLATILITY_HALT
@@ -396,7 +396,7 @@ def _big_ints_as_text(value):
     return value
 
 
-def build_rows(batch, chain_head: bytes = audit.GENESIS):
+def build_rows(batch, chain_head: bytes = chain.GENESIS):
     """Turn ``[(seq, cmd, events, _), ...]`` into the rows of one transaction.
 
     Journal rows are ``(seq, ts_ns, kind, canonical command bytes, rejected,
@@ -414,7 +414,7 @@ def build_rows(batch, chain_head: bytes = audit.GENESIS):
     orders, balances, instruments = {}, {}, {}
     withdrawals, resolutions, pending = [], [], {}   # pending: id -> its row in withdrawals
     alerts, records = [], []
-    encode, canonical, row_hash = codec.encode, audit.canonical, audit.row_hash
+    encode, canonical, row_hash = codec.encode, chain.canonical, chain.row_hash
     prev = chain_head
     for seq, cmd, events, _ in batch:
         rejected = None

@@ -5,8 +5,8 @@ destination, note and operator are in the journal too."""
 
 import pytest
 
-from exchange.api import POOL
-from exchange.server import deposit
+from exchange.keys import POOL
+from exchange.bootstrap import deposit
 
 from test_platform_funding import make_operator
 from test_platform_instruments import NFLX
