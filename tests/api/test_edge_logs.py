@@ -107,11 +107,13 @@ async def test_the_demo_secret_reaches_no_log_and_no_piped_stdout(fresh_dsn, tmp
 def test_the_formatters_redact_what_is_shaped_like_a_credential(line, hidden):
     assert hidden not in redact(line) and "[redacted]" in redact(line)
     stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     configure("INFO", "json", stream)
     try:
         logging.getLogger("exchange.test").info("%s", line)
     finally:
-        configure("INFO", "text", None)
+        root.handlers[:], root.level = handlers, level   # as pytest had them
     assert hidden not in stream.getvalue()
 
 
