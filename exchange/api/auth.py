@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..store.queries import api_keys as api_key_rows
+from ..store.sealing import SecretBox
 from . import errors
 from .errors import ApiError
 from .params import Params, merge, parse_form
@@ -35,10 +37,15 @@ class ApiKey:
 
 
 class KeyStore:
-    """API keys by key, read through from the ``api_keys`` table."""
+    """API keys by key, read through from the ``api_keys`` table.
 
-    def __init__(self):
+    The table holds each secret sealed (``exchange.store.sealing``); the box that
+    opens them is set at start-up (``box``), and only opened keys are cached.
+    """
+
+    def __init__(self, box: SecretBox | None = None):
         self._keys = {}
+        self.box = box
 
     def forget(self, api_key: str) -> None:
         self._keys.pop(api_key, None)
@@ -51,12 +58,10 @@ class KeyStore:
         key = self._keys.get(api_key)
         if key is not None:
             return key
-        row = await pool.fetchrow(
-            "SELECT api_key, secret, account_id, permissions FROM api_keys "
-            "WHERE api_key = $1 AND revoked_at IS NULL", api_key)
+        row = await api_key_rows.active(pool, api_key)
         if row is None:
             return None
-        key = ApiKey(row["api_key"], row["secret"], row["account_id"],
+        key = ApiKey(row["api_key"], self.box.open(row["secret"]), row["account_id"],
                      frozenset(row["permissions"]))
         self._keys[api_key] = key
         return key

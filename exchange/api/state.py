@@ -12,6 +12,7 @@ import asyncpg
 from aiohttp import web
 
 from ..marketdata import MarketData
+from ..store.sealing import SecretBox
 from ..venue import Venue
 
 
@@ -67,3 +68,5 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 MARKETDATA = web.AppKey("marketdata", MarketData)
 SETTINGS = web.AppKey("api_settings", ApiSettings)
 CLIENT_IDS = web.AppKey("client_ids", ClientIds)
+# opens the sealed secrets at rest (API secrets, TOTP secrets); set at start-up
+SECRET_BOX = web.AppKey("secret_box", SecretBox)

@@ -11,7 +11,9 @@ balances), ``query`` (strict query strings), ``history`` (orders, trades),
 compliance), ``funding`` (deposits, faucet, withdrawals and their approval),
 ``surveillance`` (market abuse alerts), ``compliance`` (alerts, audit trail and
 any account's reports for the compliance role), ``kyc`` (KYC statuses),
-``instruments`` (listing, changing and delisting symbols).
+``instruments`` (listing, changing and delisting symbols), ``mail`` (SMTP) and
+``account_mail`` (password reset, email verification, email preferences and the
+account mail: new device, withdrawal, opt-in fills and price alerts).
 ``setup(app, settings)`` wires them into the server's application,
 next to the Binance-dialect routes of ``exchange.api``.
 """
@@ -21,14 +23,20 @@ import logging
 from aiohttp import web
 
 from ..settings import Settings
-from . import (api_keys, auth, compliance, funding, history, instruments, kyc, notifications,
-               portfolio, profile, reports, risk, totp)
+from . import (account_mail, api_keys, auth, compliance, funding, history, instruments, kyc,
+               notifications, portfolio, profile, reports, risk, totp)
 from ..kyc import KYC, Kyc
 from .body import json
 from .errors import PlatformError
 from .passwords import Passwords
-from .state import ACCESS_TOKENS, ATTEMPTS, PASSWORDS, PLATFORM_SETTINGS, SESSION_SOCKETS
+from .mail import Mailer
+from .state import (ACCESS_TOKENS, ATTEMPTS, MAILER, PASSWORDS, PLATFORM_SETTINGS,
+                    SESSION_SOCKETS)
+from ..api.auth import KEYS
 from ..api.ratelimit import RateLimiter
+from ..api.state import SECRET_BOX
+from ..metrics import METRICS
+from ..store.sealing import SecretBox
 from .tokens import AccessTokens, load_secret
 
 log = logging.getLogger("exchange.platform")
@@ -80,14 +88,24 @@ def setup(app: web.Application, settings: Settings) -> None:
     app[SESSION_SOCKETS] = {}
     app[KYC] = Kyc(settings.require_kyc_for_trading, settings.require_kyc_for_withdrawals)
     app.middlewares.append(platform_errors)
-    for module in (auth, totp, api_keys, profile, history, portfolio, funding, reports,
-                   notifications, risk, compliance, kyc, instruments):
+    for module in (auth, account_mail, totp, api_keys, profile, history, portfolio, funding,
+                   reports, notifications, risk, compliance, kyc, instruments):
         app.router.add_routes(module.routes)
-    app.cleanup_ctx.append(_signing_key)
+    app.cleanup_ctx.append(_keys_and_mail)
 
 
-async def _signing_key(app: web.Application):
+async def _keys_and_mail(app: web.Application):
+    """The token signing secret, the box of the secrets at rest (both kept outside the
+    database) and the mailer; queued mail is given a few seconds at shutdown."""
     settings = app[PLATFORM_SETTINGS]
     app[ACCESS_TOKENS] = AccessTokens(load_secret(settings.jwt_secret, settings.data_dir),
                                       settings.access_token_ttl_s)
-    yield
+    box = SecretBox.load(settings.secrets_key, settings.data_dir)
+    app[SECRET_BOX] = box
+    app[KEYS].box = box
+    mailer = Mailer(settings, app.get(METRICS))
+    app[MAILER] = mailer
+    try:
+        yield
+    finally:
+        await mailer.drain()

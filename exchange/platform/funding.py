@@ -32,7 +32,7 @@ from ..engine import (CommandRejected, Deposit, Reason, RequestWithdrawal, Resol
 from ..engine.instrument import from_units, minor_unit
 from ..kyc import KYC
 from ..store.actions import record_admin_action
-from . import body, errors, query
+from . import account_mail, body, errors, query
 from .body import json
 from .errors import PlatformError
 from .history import iso_ns
@@ -274,7 +274,9 @@ async def request_withdrawal(request: web.Request) -> web.Response:
     # The engine does not carry the destination; it joins the row the batcher wrote.
     row = await pool.fetchrow("UPDATE withdrawals SET destination = $2 WHERE requested_seq = $1 "
                               "RETURNING *", seq, destination)
-    return json(withdrawal_json(request.app, row), status=201)
+    view = withdrawal_json(request.app, row)
+    account_mail.withdrawal_requested(request.app, caller.account_id, view)
+    return json(view, status=201)
 
 
 @routes.get("/api/v1/funding/withdrawals")

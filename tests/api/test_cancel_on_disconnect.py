@@ -12,6 +12,7 @@ import secrets
 import time
 
 from exchange.api import POOL, VENUE
+from exchange.api.state import SECRET_BOX
 from exchange.feed import HUB, USER_FEED
 from exchange.feed import user as user_feed
 from exchange.feed.user import account_stream
@@ -50,8 +51,10 @@ async def statuses(app, order_ids) -> list:
 async def second_key(app, trader_cls, client, account: int):
     """Another API key of ``account``."""
     api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
+    # stored sealed, as every API secret at rest (exchange.store.sealing)
     await app[POOL].execute("INSERT INTO api_keys (api_key, secret, account_id) "
-                            "VALUES ($1, $2, $3)", api_key, secret, account)
+                            "VALUES ($1, $2, $3)", api_key, app[SECRET_BOX].seal(secret),
+                            account)
     return trader_cls(client, api_key, secret, account)
 
 
