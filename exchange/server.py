@@ -40,6 +40,7 @@ from .api.state import SECRET_BOX
 from .store.queries import api_keys as api_key_rows
 from .store.queries import secrets as sealed_columns
 from .store.queries import users
+from .store.sealing import SealingError
 from .platform.surveillance import SURVEILLANCE, Surveillance
 from .logs import configure as configure_logging
 from .metrics import CONTENT_TYPE, METRICS, Metrics
@@ -142,6 +143,12 @@ async def _database(app: web.Application):
         async with db.pool.acquire() as conn:
             # secrets written in plaintext (before secrets at rest, or by hand): seal them
             changed = await sealed_columns.reseal(conn, app[SECRET_BOX], plaintext_only=True)
+            unopenable = await sealed_columns.unopenable(conn, app[SECRET_BOX])
+        if unopenable:
+            log.critical("secrets at rest sealed under a key that is not configured (%s): "
+                         "set secrets_key / <data_dir>/secrets-key; refusing to serve",
+                         ", ".join(f"{n} in {t}" for t, n in unopenable.items()))
+            raise SealingError("secrets at rest sealed under a key that is not configured")
         if any(changed.values()):
             log.info("sealed plaintext secrets at rest: %s",
                      ", ".join(f"{n} in {t}" for t, n in changed.items() if n))

@@ -1,7 +1,7 @@
 """The sealed columns (``api_keys.secret``, ``users.totp_secret``): seal what is still
 plaintext, and re-seal everything under a new key (``exchange secrets rotate``)."""
 
-from ..sealing import SecretBox, is_sealed
+from ..sealing import SealingError, SecretBox, is_sealed
 
 # (table, key column, secret column)
 SEALED_COLUMNS = (("api_keys", "api_key", "secret"), ("users", "account_id", "totp_secret"))
@@ -31,3 +31,19 @@ async def unsealed_count(conn) -> int:
         total += await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {column} IS NOT NULL "
                                      f"AND {column} NOT LIKE 'sealed:v1:%'")
     return total
+
+
+async def unopenable(conn, box: SecretBox) -> dict[str, int]:
+    """Rows per table whose sealed secret no key of ``box`` opens (a key is missing)."""
+    bad = {}
+    for table, _, column in SEALED_COLUMNS:
+        rows = await conn.fetch(f"SELECT {column} AS v FROM {table} WHERE {column} IS NOT NULL")
+        count = 0
+        for r in rows:
+            try:
+                box.open(r["v"])
+            except SealingError:
+                count += 1
+        if count:
+            bad[table] = count
+    return bad
