@@ -25,17 +25,14 @@ from aiohttp import web
 from ..settings import Settings
 from . import (account_mail, api_keys, auth, compliance, funding, history, instruments, kyc,
                notifications, portfolio, profile, reports, risk, totp)
-from ..kyc import KYC, Kyc
+from ..kyc import Kyc
+from ..keys import (ACCESS_TOKENS, ATTEMPTS, KEYS, KYC, MAILER, METRICS, PASSWORDS,
+                    PLATFORM_SETTINGS, SECRET_BOX, SESSION_SOCKETS)
 from .body import json
 from .errors import PlatformError
-from .passwords import Passwords
 from .mail import Mailer
-from .state import (ACCESS_TOKENS, ATTEMPTS, MAILER, PASSWORDS, PLATFORM_SETTINGS,
-                    SESSION_SOCKETS)
-from ..api.auth import KEYS
+from .passwords import Passwords
 from ..api.ratelimit import RateLimiter
-from ..api.state import SECRET_BOX
-from ..metrics import METRICS
 from ..store.sealing import SecretBox
 from .tokens import AccessTokens, load_secret
 

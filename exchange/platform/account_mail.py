@@ -29,13 +29,12 @@ import secrets
 import orjson
 from aiohttp import web
 
-from ..api.state import POOL
+from ..keys import MAILER, PASSWORDS, PLATFORM_SETTINGS, POOL
 from ..store.queries import email_tokens, sessions, users
 from . import body, errors
 from .body import json
 from .credentials import email_field, new_password_field
 from .session import authenticate, count_attempt, end_sessions
-from .state import MAILER, PASSWORDS, PLATFORM_SETTINGS
 from .tokens import hash_refresh_token as hash_token
 
 routes = web.RouteTableDef()

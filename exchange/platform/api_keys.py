@@ -12,13 +12,11 @@ import secrets
 
 from aiohttp import web
 
-from ..api.auth import KEYS
-from ..api.state import POOL, SECRET_BOX
+from ..keys import KEYS, PLATFORM_SETTINGS, POOL, SECRET_BOX
 from ..store.queries import api_keys as api_key_rows
 from . import body, errors
 from .body import json
 from .session import authenticate
-from .state import PLATFORM_SETTINGS
 
 routes = web.RouteTableDef()
 

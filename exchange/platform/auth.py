@@ -23,13 +23,12 @@ import datetime
 import asyncpg
 from aiohttp import web
 
-from ..api.state import POOL, SECRET_BOX
+from ..keys import ACCESS_TOKENS, PASSWORDS, PLATFORM_SETTINGS, POOL, SECRET_BOX
 from ..store.queries import sessions, users
 from . import account_mail, body, errors
 from .body import json
 from .credentials import MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS, email_field, new_password_field
 from .session import Caller, authenticate, count_attempt, end_sessions
-from .state import ACCESS_TOKENS, PASSWORDS, PLATFORM_SETTINGS
 from .tokens import hash_refresh_token, new_refresh_token, new_session_id
 from .totp import code_field, use_code
 

@@ -5,7 +5,7 @@ import re
 from aiohttp import web
 
 from . import body, errors
-from .state import PLATFORM_SETTINGS
+from ..keys import PLATFORM_SETTINGS
 
 MAX_EMAIL_CHARS = 254
 MAX_PASSWORD_CHARS = 1024

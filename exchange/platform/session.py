@@ -6,10 +6,9 @@ from dataclasses import dataclass
 import jwt
 from aiohttp import web
 
-from ..api.state import POOL
+from ..keys import ACCESS_TOKENS, ATTEMPTS, POOL, SESSION_SOCKETS
 from ..store.queries import sessions
 from . import errors
-from .state import ACCESS_TOKENS, ATTEMPTS, SESSION_SOCKETS
 
 MAX_TOKEN_CHARS = 4096
 _JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")

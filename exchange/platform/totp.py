@@ -18,12 +18,11 @@ import time
 import pyotp
 from aiohttp import web
 
-from ..api.state import POOL, SECRET_BOX
+from ..keys import PLATFORM_SETTINGS, POOL, SECRET_BOX
 from ..store.queries import users
 from . import body, errors
 from .body import json
 from .session import authenticate, count_attempt
-from .state import PLATFORM_SETTINGS
 
 routes = web.RouteTableDef()
 

@@ -7,8 +7,9 @@ import stat
 
 import asyncpg
 
-from exchange.api import POOL
-from exchange.server import DEMO_CREDENTIALS, DEMO_EMAIL
+from exchange.keys import POOL
+from exchange.bootstrap import DEMO_EMAIL
+from exchange.keys import DEMO_CREDENTIALS
 
 
 async def test_the_demo_account_logs_in_with_the_printed_credentials(

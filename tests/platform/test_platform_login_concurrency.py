@@ -13,8 +13,8 @@ from collections import Counter
 
 import pyotp
 
-from exchange.api import POOL
-from exchange.platform.state import PASSWORDS
+from exchange.keys import POOL
+from exchange.keys import PASSWORDS
 
 WRONG = "not the password"
 EMAIL = "ada@example.com"

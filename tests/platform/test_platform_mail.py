@@ -15,9 +15,9 @@ import threading
 import pytest
 from aiosmtpd.controller import Controller
 
-from exchange.api import POOL
-from exchange.platform.notifications import NOTIFIER
-from exchange.server import deposit
+from exchange.keys import POOL
+from exchange.keys import NOTIFIER
+from exchange.bootstrap import deposit
 
 from platform_clients import Trader, api_key
 

@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from exchange.api import KEYS, POOL
+from exchange.keys import KEYS, POOL
 from exchange.store.sealing import PREFIX, SealingError, new_key
 
 from platform_clients import api_key

@@ -92,7 +92,7 @@ async def create_user(pool, name: str, email: str, password_hash: str, *,
     """
     async with pool.acquire() as conn:
         async with conn.transaction():
-            # account ids are max + 1 (as exchange.server.create_account): one writer at a time
+            # account ids are max + 1 (as exchange.bootstrap.create_account): one writer at a time
             await conn.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE")
             row = await conn.fetchrow(
                 "INSERT INTO accounts (account_id, name) "
