@@ -8,6 +8,7 @@ without the ``signature`` parameter itself.
 """
 
 import hmac
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -15,11 +16,13 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ..store.queries import api_keys as api_key_rows
-from ..store.sealing import SecretBox
+from ..store.sealing import SealingError, SecretBox
 from . import errors
 from .errors import ApiError
 from .params import Params, merge, parse_form
 from ..keys import KEYS, POOL
+
+log = logging.getLogger(__name__)
 
 _KEY_FORMAT = re.compile(r"^[A-Za-z0-9]{1,128}$")
 _SIGNATURE = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -61,8 +64,12 @@ class KeyStore:
         row = await api_key_rows.active(pool, api_key)
         if row is None:
             return None
-        key = ApiKey(row["api_key"], self.box.open(row["secret"]), row["account_id"],
-                     frozenset(row["permissions"]))
+        try:
+            secret = self.box.open(row["secret"])
+        except SealingError as e:   # start-up refuses these; one written since: unusable
+            log.error("API key %s... refused: its secret does not open (%s)", api_key[:8], e)
+            return None
+        key = ApiKey(row["api_key"], secret, row["account_id"], frozenset(row["permissions"]))
         self._keys[api_key] = key
         return key
 

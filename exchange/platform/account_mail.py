@@ -40,6 +40,8 @@ from .tokens import hash_refresh_token as hash_token
 routes = web.RouteTableDef()
 
 MAX_TOKEN_CHARS = 128
+RESET_EVERY_S = 60            # at most one reset mail per address per minute
+REGISTER_AGAIN_EVERY_S = 3600  # at most one "someone tried to register" notice per hour
 FILL_STATUSES = ("FILLED", "PARTIALLY_FILLED")
 
 
@@ -85,7 +87,8 @@ def register_attempted(app: web.Application, email: str) -> None:
 
 async def _register_attempted(app, email: str) -> None:
     row = await users.by_email(app[POOL], email)
-    if row is not None and row["email_verified"]:
+    if (row is not None and row["email_verified"]
+            and app[MAILER].allow("register-again", email, REGISTER_AGAIN_EVERY_S)):
         app[MAILER].send(email, "Someone tried to register your email", (
             "Someone tried to create an account with this address, which already has one.\n"
             "If it was you, log in instead, or reset your password.\n"), "register-again")
@@ -165,9 +168,9 @@ async def request_reset(request: web.Request) -> web.Response:
 
 async def _reset_mail(app, email: str) -> None:
     row = await users.by_email(app[POOL], email)
-    if row is None:
-        return
     mailer, settings = app[MAILER], app[PLATFORM_SETTINGS]
+    if row is None or not mailer.allow("reset", email, RESET_EVERY_S):
+        return
     token, token_hash = _new_token()
     await email_tokens.issue(app[POOL], token_hash, row["account_id"], "reset",
                              settings.reset_token_ttl_s)

@@ -13,6 +13,7 @@ sends nothing.
 
 import asyncio
 import logging
+import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_CONNECTIONS = 4
 MAX_QUEUED = 1000
+MAX_COOLDOWNS = 10_000     # (purpose, address) pairs remembered by ``allow``
 DEFAULT_PORTS = {"tls": 465, "starttls": 587, "none": 25}
 
 
@@ -37,6 +39,7 @@ class Mailer:
         self._metrics = metrics
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self._tasks = set()
+        self._last = {}   # (purpose, address) -> monotonic time of the last allowed mail
         host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
         self.public_url = (settings.public_url or f"http://{host}:{settings.port}").rstrip("/")
 
@@ -60,6 +63,21 @@ class Mailer:
         task = asyncio.get_running_loop().create_task(self._deliver(msg, purpose))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
+
+    def allow(self, purpose: str, address: str, every_s: float) -> bool:
+        """Whether a ``purpose`` mail to ``address`` may go now: at most one per ``every_s``
+        (in this process), so a route anyone may call cannot flood an inbox."""
+        now = time.monotonic()
+        key = (purpose, address)
+        last = self._last.get(key)
+        if last is not None and now - last < every_s:
+            return False
+        if len(self._last) >= MAX_COOLDOWNS:
+            self._last = {k: t for k, t in self._last.items() if now - t < every_s}
+            if len(self._last) >= MAX_COOLDOWNS:
+                return False
+        self._last[key] = now
         return True
 
     def run(self, coro, purpose: str) -> None:

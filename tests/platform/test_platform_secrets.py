@@ -161,3 +161,13 @@ def test_new_key_prints_a_usable_key():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     Fernet(done.stdout.strip())
+
+
+async def test_a_stored_secret_no_key_opens_is_refused_not_a_server_error(app, user):
+    key = await api_key(user)
+    foreign = PREFIX + Fernet(new_key()).encrypt(b"ab" * 32).decode()
+    await app[POOL].execute("UPDATE api_keys SET secret = $2 WHERE api_key = $1",
+                            key["api_key"], foreign)
+    app[KEYS].forget(key["api_key"])
+    status, body = await user.signed("GET", "/api/v3/account", key["api_key"], "ab" * 32)
+    assert (status, body["code"]) == (401, -2015)
