@@ -4,7 +4,9 @@ Long-lived resources start and stop as pairs in cleanup contexts, in this order
 (and stop in the reverse one):
 
 1. the database (embedded PostgreSQL when no DSN; migrations applied; journal rows
-   written before the audit hash chain existed are sealed);
+   written before the audit hash chain existed are sealed; API and TOTP secrets still
+   in plaintext are sealed at rest, and the server refuses to start when its keys
+   open no stored secret: ``exchange.store.sealing``);
 2. the venue: state recovered (``exchange.store.recover``; the server refuses to
    start if the durable state is inconsistent), the write-behind batcher started,
    committed market data (``exchange.marketdata``), the snapshot schedule;

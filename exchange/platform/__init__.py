@@ -4,8 +4,8 @@ JSON in and out; every refusal is ``{"code": "<MACHINE_CODE>", "message"}``
 with a 4xx status. One module per concept: ``body`` (strict JSON bodies),
 ``errors``, ``tokens`` (JWT access tokens, refresh tokens, the signing
 secret), ``passwords`` (argon2id), per-IP attempts counted by ``api.ratelimit.RateLimiter``,
-``session`` (bearer authentication), ``auth`` (register, login, refresh,
-logout, password), ``totp`` (two-factor), ``api_keys``, ``profile`` (me,
+``session`` (bearer authentication), ``credentials`` (the email and new
+password fields), ``auth`` (register, login, refresh, logout, password), ``totp`` (two-factor), ``api_keys``, ``profile`` (me,
 balances), ``query`` (strict query strings), ``history`` (orders, trades),
 ``portfolio`` (positions, average cost, P&L), ``roles`` (trader, operator,
 compliance), ``funding`` (deposits, faucet, withdrawals and their approval),
