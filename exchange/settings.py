@@ -60,6 +60,8 @@ class Settings:
     smtp_security: str = "starttls"   # "starttls", "tls" (implicit TLS) or "none"
     smtp_user: str = ""               # with smtp_password: log in to the SMTP server
     smtp_password: str = ""
+    smtp_ca_file: str = ""            # PEM bundle to trust for the SMTP server's TLS; empty:
+                                      # the system's
     smtp_from: str = "exchange@localhost"
     smtp_timeout_s: int = 10
     public_url: str = ""              # base of the links in mail; empty: http://<host>:<port>

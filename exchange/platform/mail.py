@@ -108,7 +108,7 @@ class Mailer:
                     msg, hostname=s.smtp_host, port=self._port,
                     username=s.smtp_user or None, password=s.smtp_password or None,
                     use_tls=s.smtp_security == "tls", start_tls=s.smtp_security == "starttls",
-                    timeout=s.smtp_timeout_s)
+                    cert_bundle=s.smtp_ca_file or None, timeout=s.smtp_timeout_s)
         except asyncio.CancelledError:
             raise
         except Exception as e:   # never the request's failure: one line, counted

@@ -6,14 +6,22 @@ mail goes over a socket; the tests read what the SMTP server was handed.
 """
 
 import asyncio
+import datetime
 import email
 import email.policy
+import ipaddress
 import re
 import socket
+import ssl
 import threading
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from exchange.keys import POOL
 from exchange.keys import NOTIFIER
@@ -311,3 +319,51 @@ async def test_fills_and_price_alerts_are_mailed_only_when_opted_in(app, api, in
     assert len(inbox.to("ada@example.com", "Your orders were filled")) == 1
     status, body, _ = await api.call("PUT", "/api/v1/me/email-preferences", {"fills": "yes"})
     assert (status, body["code"]) == (400, "INVALID_FIELD")
+
+
+def self_signed(tmp_path):
+    """A certificate and key for 127.0.0.1 (PEM files), made with cryptography."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "smtp-cert.pem", tmp_path / "smtp-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+async def test_mail_goes_over_starttls_with_a_login(start_server, tmp_path):
+    cert_file, key_file = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((session.ssl is not None, auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"smtp secret")
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(),
+                            tls_context=context, require_starttls=True,
+                            authenticator=authenticator, auth_require_tls=True,
+                            auth_required=True)
+    controller.start()
+    try:
+        app, api = await start_server(
+            smtp_host="127.0.0.1", smtp_port=controller.port, smtp_security="starttls",
+            smtp_ca_file=str(cert_file), smtp_user="venue", smtp_password="smtp secret")
+        await api.register("ada@example.com")
+        await inbox.wait("ada@example.com", "Confirm your email address")
+        assert logins == [(True, b"venue", b"smtp secret")]
+    finally:
+        controller.stop()
