@@ -10,6 +10,10 @@ CREATE TABLE login_failures (
     failed_logins  integer NOT NULL DEFAULT 0,
     locked_until   timestamptz
 );
+-- rows whose lock has ended are deleted as logins go (a deleted row and an ended lock
+-- count the next failure alike, as 1)
+CREATE INDEX login_failures_lock_end ON login_failures (locked_until)
+    WHERE locked_until IS NOT NULL;
 
 ALTER TABLE users
     ADD COLUMN email_verified boolean NOT NULL DEFAULT false,

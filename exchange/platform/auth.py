@@ -76,7 +76,7 @@ def _refused(attempt: int, settings, error: errors.PlatformError) -> errors.Plat
     return error
 
 
-async def _locked(pool, email: str, settings) -> errors.PlatformError:
+async def _locked(pool, email: str) -> errors.PlatformError:
     left = await users.locked_for(pool, email)
     # a lock that ended between the claim and this read: retry at once
     return errors.account_locked(max(1, left or 1))
@@ -100,7 +100,7 @@ async def login(request: web.Request) -> web.Response:
             if attempt is not None:
                 await passwords.verify(None, password)  # as slow as a wrong password
                 raise _refused(attempt, settings, errors.invalid_credentials())
-        raise await _locked(pool, email, settings)
+        raise await _locked(pool, email)
     account_id, attempt = user["account_id"], user["failed_logins"]
     if not await passwords.verify(user["password_hash"], password):
         raise _refused(attempt, settings, errors.invalid_credentials())

@@ -40,8 +40,13 @@ async def claim_login(pool, email: str, max_failures: int, lockout_s: int):
 
 async def claim_unknown(pool, email: str, max_failures: int, lockout_s: int) -> int | None:
     """Claim one login attempt for an email without a user: this attempt's number, or
-    ``None`` when that email is locked."""
-    return await pool.fetchval(_CLAIM_UNKNOWN, email, max_failures, float(lockout_s))
+    ``None`` when that email is locked. Forgets a few rows whose lock has ended (their
+    next failure counts 1 either way), so the table holds what still counts."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "DELETE FROM login_failures WHERE email IN (SELECT email FROM login_failures "
+            "WHERE locked_until < now() AND email <> $1 LIMIT 100)", email)
+        return await conn.fetchval(_CLAIM_UNKNOWN, email, max_failures, float(lockout_s))
 
 
 async def claim_password_check(pool, account_id: int, max_failures: int, lockout_s: int):
