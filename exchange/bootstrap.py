@@ -17,6 +17,7 @@ from .engine.instrument import minor_unit, to_units
 from .engine.risk import LIMIT_FIELDS
 from .keys import CONFIG, PASSWORDS, POOL, SECRET_BOX, VENUE
 from .settings import Settings
+from .store.queries import accounts
 from .store.queries import api_keys as api_key_rows
 from .store.queries import users
 from .venue import Venue
@@ -40,10 +41,7 @@ async def create_account(app: web.Application, name: str, funds: dict | None = N
     api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
     async with pool.acquire() as conn:
         async with conn.transaction():
-            account_id = await conn.fetchval(
-                "INSERT INTO accounts (account_id, name) "
-                "SELECT coalesce(max(account_id), 0) + 1, $1 FROM accounts RETURNING account_id",
-                name)
+            account_id = (await accounts.create(conn, name))["account_id"]
             await api_key_rows.insert(conn, api_key, app[SECRET_BOX].seal(secret), account_id,
                                       permissions)
     for asset, amount in (funds or {}).items():

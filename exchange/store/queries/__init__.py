@@ -1,7 +1,6 @@
-"""Every SQL read and write of the shell, one module per concept, as named async functions.
+"""Every SQL read and platform write outside the batcher, per concept, as named async functions.
 
-Each function takes a pool or a connection (``conn`` when it must run inside the
-caller's transaction) and returns plain values or records. Nothing heavy is
-imported here: import the concept module itself (``from exchange.store.queries
-import users``).
+Each function takes a pool or a connection (``db``) as its first argument; one that
+must join a caller's transaction says so. Handlers parse, call one of these and
+shape the answer. This package imports nothing heavy: import its modules.
 """

@@ -10,6 +10,8 @@ code gives its claim back. Emails without a user are counted the same way in
 ``login_failures``, so an unknown email locks as a known one does.
 """
 
+from . import accounts
+
 _LOCK = """
     failed_logins = CASE WHEN {t}.locked_until <= now() THEN 1 ELSE {t}.failed_logins + 1 END,
     locked_until = CASE
@@ -93,16 +95,11 @@ async def create_user(pool, name: str, email: str, password_hash: str, *,
 
     The failed-login count of ``email`` (from login attempts before it had a user)
     carries over, so registering does not reset a lock. Raises
-    ``asyncpg.UniqueViolationError`` when the email is taken.
+    ``asyncpg.UniqueViolationError`` when the email (or the account name) is taken.
     """
     async with pool.acquire() as conn:
         async with conn.transaction():
-            # account ids are max + 1 (as exchange.bootstrap.create_account): one writer at a time
-            await conn.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE")
-            row = await conn.fetchrow(
-                "INSERT INTO accounts (account_id, name) "
-                "SELECT coalesce(max(account_id), 0) + 1, $1 FROM accounts "
-                "RETURNING account_id, created_at", name)
+            row = await accounts.create(conn, name)   # the one way to make an account
             await add_login(conn, row["account_id"], email, password_hash, row["created_at"],
                             email_verified=email_verified)
     return row["account_id"], row["created_at"]
