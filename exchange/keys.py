@@ -26,12 +26,14 @@ if TYPE_CHECKING:
     from .kyc import Kyc
     from .marketdata import MarketData
     from .metrics import Metrics
+    from .platform.mail import Mailer
     from .platform.notifications import Notifier
     from .platform.passwords import Passwords
     from .platform.surveillance import Surveillance
     from .platform.tokens import AccessTokens
     from .settings import Settings
     from .store import Batcher, Database
+    from .store.sealing import SecretBox
     from .venue import Venue
 
 # -- filled by the server's cleanup contexts
@@ -57,6 +59,8 @@ KYC: web.AppKey[Kyc] = web.AppKey("kyc")
 GRANTS: web.AppKey[Grants] = web.AppKey("grants")
 PROXIES: web.AppKey[TrustedProxies] = web.AppKey("trusted_proxies")   # api.address
 BODY_READ_TIMEOUT: web.AppKey[float] = web.AppKey("body_read_timeout_s")   # api.bounds
+# opens the sealed secrets at rest (API secrets, TOTP secrets); set at start-up
+SECRET_BOX: web.AppKey[SecretBox] = web.AppKey("secret_box")
 
 # -- the platform API (exchange.platform.setup)
 PLATFORM_SETTINGS: web.AppKey[Settings] = web.AppKey("platform_settings")
@@ -65,6 +69,7 @@ ATTEMPTS: web.AppKey[RateLimiter] = web.AppKey("auth_attempts")
 ACCESS_TOKENS: web.AppKey[AccessTokens] = web.AppKey("access_tokens")  # the signing secret
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
 SURVEILLANCE: web.AppKey[Surveillance] = web.AppKey("surveillance")
+MAILER: web.AppKey[Mailer] = web.AppKey("mailer")   # exchange.platform.mail
 
 # -- the WebSocket feeds
 HUB: web.AppKey[Hub] = web.AppKey("hub")
