@@ -18,7 +18,6 @@ import dataclasses
 import gc
 import logging
 import os
-import pathlib
 import secrets
 import signal
 
@@ -35,10 +34,10 @@ from .engine.instrument import minor_unit, to_units
 from .marketdata import MarketData
 from .platform.notifications import NOTIFIER, Notifier
 from .platform.surveillance import SURVEILLANCE, Surveillance
-from .logs import configure as configure_logging
+from .logs import configure as configure_logging, demoted
 from .metrics import CONTENT_TYPE, METRICS, Metrics
 from .settings import Settings
-from .store import (Batcher, Database, RecoveryError, audit, migrate, open_database, recover,
+from .store import (Batcher, Database, RecoveryError, audit, migrate, open_configured, recover,
                     snapshots)
 from .venue import Venue
 
@@ -125,11 +124,12 @@ async def serve_metrics(request: web.Request) -> web.Response:
 
 async def _database(app: web.Application):
     settings = app[CONFIG]
-    db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
+    db = await open_configured(settings)
+    log.info("database: %s", db.description)
     try:
         applied = await migrate(db.pool)
-        if applied:
-            log.info("applied migrations: %s", ", ".join(applied))
+        log.info("migrations: %s", "applied " + ", ".join(applied) if applied
+                 else "up to date")
         sealed = await audit.seal_legacy(db.pool)
         if sealed:
             log.info("sealed %d journal rows written before the audit chain", sealed)
@@ -170,10 +170,12 @@ def _venue(on_fatal):
         snapshotter = Snapshotter(sequencer, batcher, pool, settings,
                                   report["snapshot"] or 0)
         try:
-            creds = await bootstrap_demo(app)
-            if creds is not None:
-                app[DEMO_CREDENTIALS] = creds
-            await apply_risk_defaults(venue, settings)
+            # the bootstrap's dozen commands: a line each at DEBUG, one summary at INFO
+            with demoted("exchange.venue"):
+                creds = await bootstrap_demo(app)
+                if creds is not None:
+                    app[DEMO_CREDENTIALS] = creds
+                await apply_risk_defaults(venue, settings)
             tune_gc()
             snapshotter.start()
             yield
@@ -194,7 +196,7 @@ class Snapshotter:
     def __init__(self, sequencer, batcher, pool, settings: Settings, last_seq: int):
         self.sequencer, self.batcher, self.pool = sequencer, batcher, pool
         self.every = settings.snapshot_every
-        self.data_dir = settings.data_dir
+        self.data_dir = settings.data_path()
         self.day_end_s = settings.day_end_utc_s
         self.last_seq = last_seq   # the newest snapshot's seq (0: none)
         self._task = None
@@ -405,6 +407,7 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
     if venue.sequencer.seq == 0:
         for inst in instruments:
             await venue.submit(ListInstrument(0, inst))
+        log.info("demo: listed %s", ", ".join(i.symbol for i in instruments))
     if await app[POOL].fetchval("SELECT 1 FROM accounts WHERE name = $1", DEMO_ACCOUNT):
         return None
     funds = {}
@@ -414,7 +417,7 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
             funds[inst.base] = str(DEMO_SHARES * inst.step_size)
     creds = await create_account(app, DEMO_ACCOUNT, funds)
     creds = {"api_key": creds["api_key"], "api_secret": creds["api_secret"]}
-    path = pathlib.Path(settings.data_dir) / "demo-credentials.json"
+    path = settings.data_path() / "demo-credentials.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
@@ -438,14 +441,16 @@ def serve(settings: Settings) -> None:
     app = create_app(settings)
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
-    web.run_app(app, host=settings.host, port=settings.port, loop=loop,
-                print=lambda msg: print(msg, flush=True), access_log=None)
+    # aiohttp calls ``print`` once, when the socket listens: our line instead of its banner
+    web.run_app(app, host=settings.host, port=settings.port, loop=loop, access_log=None,
+                print=lambda _banner: log.info("listening on http://%s:%d (Ctrl+C stops)",
+                                               settings.host, settings.port))
 
 
 async def set_account_role(settings: Settings, who: str, role: str) -> tuple[int, str]:
     """Migrate the configured database, then give account ``who`` (id or email) ``role``."""
     from .platform.roles import set_role
-    db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
+    db = await open_configured(settings)
     try:
         await migrate(db.pool)
         return await set_role(db.pool, who, role)
@@ -455,7 +460,7 @@ async def set_account_role(settings: Settings, who: str, role: str) -> tuple[int
 
 async def migrate_only(settings: Settings) -> list[str]:
     """Apply the migrations to the configured database and return their names."""
-    db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
+    db = await open_configured(settings)
     try:
         applied = await migrate(db.pool)
         await audit.seal_legacy(db.pool)

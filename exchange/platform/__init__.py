@@ -88,6 +88,6 @@ def setup(app: web.Application, settings: Settings) -> None:
 
 async def _signing_key(app: web.Application):
     settings = app[PLATFORM_SETTINGS]
-    app[ACCESS_TOKENS] = AccessTokens(load_secret(settings.jwt_secret, settings.data_dir),
+    app[ACCESS_TOKENS] = AccessTokens(load_secret(settings.jwt_secret, settings.data_path()),
                                       settings.access_token_ttl_s)
     yield

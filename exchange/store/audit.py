@@ -42,7 +42,6 @@ their own in ``admin_actions`` (``exchange.store.actions``), hashed with
 """
 
 import hashlib
-import pathlib
 import struct
 from dataclasses import dataclass
 
@@ -220,10 +219,9 @@ async def verify_all_configured(settings, *, actions: bool = True) -> list:
     Returns their verdicts (each has ``ok`` and ``message()``), the journal's first.
     """
     from .actions import ActionsVerdict, verify_actions
-    from .db import open_database
+    from .db import open_configured
     try:
-        db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir),
-                                 min_size=1, max_size=1)
+        db = await open_configured(settings, min_size=1, max_size=1)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
         return [Verdict(False, 0, 0, GENESIS, None, f"cannot connect to the database: {e}")]
     try:
