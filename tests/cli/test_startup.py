@@ -5,6 +5,11 @@ no ``EXCHANGE_*`` variables and no ``XDG_RUNTIME_DIR``, so the commands use
 their defaults: the embedded PostgreSQL in ``./data``. The page is built
 first (as ``exchange serve`` would), so the server's output is its own.
 The deadlines below only keep a broken start from hanging the suite.
+
+The working directory is not pytest's ``tmp_path``: the embedded PostgreSQL
+runs as another user (pgserver's, when we are root), and every pytest session
+that starts on this machine makes ``/tmp/pytest-of-<user>`` private again, which
+would lock that user out of a data directory below it between two commands.
 """
 
 import os
@@ -12,8 +17,10 @@ import pathlib
 import re
 import signal
 import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -70,6 +77,13 @@ def page():
     ensure_built()
 
 
+@pytest.fixture
+def workdir():
+    path = pathlib.Path(tempfile.mkdtemp(prefix="exchange-cli-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def test_exchange_alone_prints_its_help_and_exits_2(tmp_path):
     done = _exchange(tmp_path)
     assert done.returncode == 2
@@ -79,15 +93,15 @@ def test_exchange_alone_prints_its_help_and_exits_2(tmp_path):
     assert done.stderr == ""
 
 
-def test_start_up_is_one_line_per_phase_and_every_command_finds_the_same_data(page, tmp_path):
-    port, out, err = _serve(tmp_path)
+def test_start_up_is_one_line_per_phase_and_every_command_finds_the_same_data(page, workdir):
+    port, out, err = _serve(workdir)
 
     lines = err.splitlines()
     assert all(LOG_LINE.match(line) for line in lines), err   # nothing but log lines
     assert "Warning" not in err and "pgserver" not in err and "initdb" not in err
     messages = [LOG_LINE.sub("", line) for line in lines]
     started = messages[:messages.index(f"listening on http://127.0.0.1:{port} (Ctrl+C stops)")]
-    pgdata = (tmp_path / "data" / "pg").resolve()
+    pgdata = (workdir / "data" / "pg").resolve()
     assert started[0] == f"database: embedded PostgreSQL in {pgdata} (created)"
     assert re.fullmatch(r"migrations: applied 0001_core\.sql(, \d{4}_\w+\.sql)+", started[1])
     assert started[2] == "recovered the venue at seq 0 (from the start, then 0 journal commands) seq=0"
@@ -96,21 +110,21 @@ def test_start_up_is_one_line_per_phase_and_every_command_finds_the_same_data(pa
     assert len(started) == 5
     seq = int(started[4].rsplit("=", 1)[1])
     assert "demo account created" in out
-    assert (tmp_path / "data" / "demo-credentials.json").is_file()
+    assert (workdir / "data" / "demo-credentials.json").is_file()
 
     # the other commands find serve's database by default
-    migrate = _exchange(tmp_path, "migrate")
+    migrate = _exchange(workdir, "migrate")
     assert (migrate.returncode, migrate.stdout) == (0, "applied: nothing (up to date)\n")
-    verify = _exchange(tmp_path, "audit", "verify")
+    verify = _exchange(workdir, "audit", "verify")
     assert verify.returncode == 0, verify.stderr
     assert verify.stdout.startswith(f"journal intact: {seq} rows, head seq {seq}, ")
-    role = _exchange(tmp_path, "role", "1", "operator")
+    role = _exchange(workdir, "role", "1", "operator")
     assert (role.returncode, role.stdout) == (0, "account 1: role trader -> operator\n")
     for done in (migrate, verify, role):
         assert "Warning" not in done.stderr, done.stderr
 
     # a restart: the same phases, from the snapshot taken at shutdown; pgserver at DEBUG
-    port, out, err = _serve(tmp_path, EXCHANGE_LOG_LEVEL="DEBUG")
+    port, out, err = _serve(workdir, EXCHANGE_LOG_LEVEL="DEBUG")
     assert "INFO pgserver" not in err and "DEBUG pgserver" in err
     info = [LOG_LINE.sub("", line) for line in err.splitlines()
             if LOG_LINE.match(line) and " INFO " in line]
