@@ -23,6 +23,7 @@ Layout, chosen for speed in pure Python:
   an amendment's bookkeeping.
 """
 
+from enum import StrEnum
 from heapq import heapify, heappop, heappush
 from itertools import islice
 from sys import getsizeof as _sizeof
@@ -83,6 +84,45 @@ def _rejected(order_id, reason):
     ev.order_id = order_id
     ev.reason = reason
     return [ev]
+
+
+class MoveOutcome(StrEnum):
+    """What ``OrderBook.move`` did with an order."""
+
+    REQUEUED = "REQUEUED"   # moved to the back of a (new) level; no events
+    KEPT = "KEPT"           # shrank or stayed in place, keeping its priority; no events
+    CROSSED = "CROSSED"     # crossed and traded as an incoming order: amend's events
+    REFUSED = "REFUSED"     # a post-only order would have crossed: [Rejected]; nothing changed
+
+
+REQUEUED, KEPT, CROSSED, REFUSED = (MoveOutcome.REQUEUED, MoveOutcome.KEPT, MoveOutcome.CROSSED,
+                                    MoveOutcome.REFUSED)
+
+
+class Moved:
+    """The result of ``OrderBook.move``: its ``outcome`` and the book's ``events`` of it
+    (empty unless it crossed or was refused). Never changed once made."""
+
+    __slots__ = ("outcome", "events")
+
+    def __init__(self, outcome: MoveOutcome, events: "tuple | list" = ()):
+        self.outcome = outcome
+        self.events = events
+
+    def __eq__(self, other):
+        return (type(other) is Moved and self.outcome is other.outcome
+                and list(self.events) == list(other.events))
+
+    def __hash__(self):
+        return hash((self.outcome, tuple(self.events)))
+
+    def __repr__(self):
+        return f"Moved({self.outcome!s}, {list(self.events)!r})"
+
+
+# The two results without events, shared: a move builds nothing when it does not cross.
+MOVED_REQUEUED = Moved(REQUEUED)
+MOVED_KEPT = Moved(KEPT)
 
 
 class BookOrder:
@@ -267,16 +307,9 @@ class OrderBook:
             return _rejected(order_id, Reason.INVALID_QUANTITY)
         else:
             # By funds alone: match with a quantity funds can never reach (a lot costs
-            # at least one tick), then report no quantity, since none was asked for.
+            # at least one tick); its events report no quantity, since none was asked for.
             events = self._enter(order_id, side, price, funds + 1, funds, _MARKET, False, owner,
-                                 stp, None)
-            for ev in events:
-                if type(ev) is Filled:
-                    ev.taker_remaining = None
-                elif ev.order_id == order_id and type(ev) is not Rejected:
-                    ev.qty = None
-        if type(events[0]) is Accepted:
-            events[0].price = None  # a market order has no price; a protection limit is not one
+                                 stp, None, sized=False)
         return events
 
     def cancel(self, order_id):
@@ -321,37 +354,38 @@ class OrderBook:
             price = o.price
         elif type(price) is not int or price <= 0:
             return _rejected(order_id, Reason.INVALID_PRICE)
-        events = self.move(o, qty, price)
-        if events:
-            return events
+        moved = self.move(o, qty, price)
+        if moved.events:  # it crossed, or was refused
+            return list(moved.events)
         ev = Amended()  # not _amended(...): a move is the hot path
         ev.order_id = order_id
         ev.side = o.side
         ev.price = price
         ev.qty = qty
-        ev.priority_kept = events is not None
+        ev.priority_kept = moved is MOVED_KEPT
         return [ev]
 
     def move(self, o, qty, price):
         """Give resting order ``o`` (the book's own record) ``qty`` lots open at ``price``.
 
         The body of ``amend`` for a caller that has checked both (positive ints)
-        and keeps the record. No event is built unless it crossed: it returns
-        None when the order moved to the back of a level, ``()`` when it shrank
-        or stayed in place (keeping its priority), amend's events when it
-        crossed, or ``[Rejected]`` when a post-only order would have.
+        and keeps the record. Returns a ``Moved``: ``REQUEUED`` (to the back of
+        a level) or ``KEPT`` (shrank or stayed in place, keeping its priority),
+        both shared results with no events, since no event is built unless it
+        crossed; ``CROSSED`` with amend's events; or ``REFUSED`` with
+        ``[Rejected]`` when a post-only order would have crossed.
         """
         old = o.price
         if price == old and qty <= o.open:
             self._reduce(o, o.open - qty)
-            return ()
+            return MOVED_KEPT
         side = o.book_side
         # Best prices are compared per side (no sign arithmetic: a product allocates an int).
         if price >= side.opp.best if side.bid else price <= side.opp.best:  # crosses
             if o.post_only:
-                return _rejected(o.order_id, Reason.POST_ONLY_WOULD_TAKE)
-            return self._amend_crossing(o, price, qty, [_amended(o.order_id, o.side, price, qty,
-                                                                 False)])
+                return Moved(REFUSED, _rejected(o.order_id, Reason.POST_ONLY_WOULD_TAKE))
+            return Moved(CROSSED, self._amend_crossing(
+                o, price, qty, [_amended(o.order_id, o.side, price, qty, False)]))
         # Out of the old level (the body of _unlink, inlined: this is the hot path).
         order_id = o.order_id
         lvl = o.level
@@ -377,7 +411,7 @@ class OrderBook:
         o.level = lvl
         if price > side.best if side.bid else price < side.best:
             side.best = price
-        return None
+        return MOVED_REQUEUED
 
     # ---- internals -------------------------------------------------------
 
@@ -420,7 +454,7 @@ class OrderBook:
             side.best = price
 
     def _enter(self, order_id, side, price, qty, funds, tif, post_only, owner, stp, display,
-               record=None):
+               record=None, sized=True):
         try:  # an unhashable value is simply not a valid one
             side = SIDE_OF.get(side)
             tif = _BOOK_TIFS.get(tif)
@@ -441,16 +475,18 @@ class OrderBook:
         if duplicate:
             return _rejected(order_id, Reason.DUPLICATE_ORDER_ID)
         return self.submit(order_id, side, price, qty, tif, post_only, owner, stp, display, record,
-                           funds)
+                           funds, sized)
 
     def submit(self, order_id, side, price, qty, tif, post_only, owner, stp, display, record=None,
-               funds=None):
+               funds=None, sized=True):
         """Enter an order whose every argument the caller has checked.
 
         The body of ``limit`` for a caller that validated as ``limit`` does: ``side``
         a ``Side``, ``tif`` one of GTC, IOC, FOK, ``stp`` an ``STP``, ``price`` and
         ``qty`` positive ints, ``display`` None or within 1..qty, an ``order_id`` not
-        resting here. Returns ``limit``'s events.
+        resting here. Returns ``limit``'s events. (The book's own market orders come
+        here too, with ``tif`` its private market sentinel; ``sized=False`` for one by
+        ``funds`` alone, whose events then report no taker quantity.)
         """
         if side is BUY:  # _crosses(opp, price), inlined
             book_side, opp = self._bids, self._asks
@@ -463,18 +499,22 @@ class OrderBook:
         ev = Accepted()
         ev.order_id = order_id
         ev.side = side
-        ev.price = price
-        ev.qty = qty
+        if tif is _MARKET:  # a market order has no price (a protection limit is not one)
+            ev.price = None
+            ev.qty = qty if sized else None
+        else:
+            ev.price = price
+            ev.qty = qty
         events = [ev]
         if tif is FOK and (not crosses or self.fillable(side, qty, price, owner, stp) < qty):
             events.append(_expired(order_id, qty, R_FOK))
             return events
         if crosses:
-            qty = self._match(order_id, side, opp, price, qty, funds, owner, stp, events)
+            qty = self._match(order_id, side, opp, price, qty, funds, owner, stp, events, sized)
             if not qty:
                 return events
             if qty < 0:
-                events.append(_expired(order_id, -qty, R_STP))
+                events.append(_expired(order_id, -qty if sized else None, R_STP))
                 return events
         if tif is not GTC:
             if tif is _MARKET:
@@ -482,7 +522,7 @@ class OrderBook:
                 reason = R_FUNDS if funds_out else R_MARKET
             else:
                 reason = R_IOC
-            events.append(_expired(order_id, qty, reason))
+            events.append(_expired(order_id, qty if sized else None, reason))
             return events
         o = BookOrder() if record is None else record
         o.order_id = order_id
@@ -512,8 +552,9 @@ class OrderBook:
             o.level.qty -= o.visible - o.open
             o.visible = o.open
 
-    def _match(self, taker_id, side, opp, price, qty, funds, owner, stp, events):
-        """Match an incoming order against ``opp``; append events.
+    def _match(self, taker_id, side, opp, price, qty, funds, owner, stp, events, sized=True):
+        """Match an incoming order against ``opp``; append events (fills without a
+        taker_remaining unless ``sized``: a market order by funds alone has none).
 
         Returns the taker's remaining quantity, negated when self-trade
         prevention expired the taker (so 0 means done, < 0 means expired).
@@ -568,7 +609,7 @@ class OrderBook:
                 ev.price = lprice
                 ev.qty = take
                 ev.maker_remaining = m.open
-                ev.taker_remaining = qty
+                ev.taker_remaining = qty if sized else None
                 ev.taker_side = side
                 append(ev)
                 if not m.visible:

@@ -38,7 +38,7 @@ from heapq import heappop, heappush
 
 from sortedcontainers import SortedList
 
-from .book import OrderBook
+from .book import CROSSED as M_CROSSED, REFUSED as M_REFUSED, OrderBook
 from .commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, CancelReplace,
                        ChangeInstrument, Deposit, ExpireOrders, ListInstrument, PlaceOrder,
                        RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch,
@@ -523,7 +523,9 @@ class Sequencer:
                 last = book_events[-1]
                 if (type(last) is Expired and last.reason is R_MARKET
                         and (book.best_ask() if o.side is BUY else book.best_bid()) is not None):
-                    last.reason = R_HALT  # stopped at the band's edge with liquidity beyond it
+                    # Stopped at the band's edge with liquidity beyond it: the venue's reason
+                    # is the halt, in a new event (the book's own stays as it was returned).
+                    book_events[-1] = Expired.of(last.order_id, last.qty, R_HALT)
                     halt = True
         else:
             protect = None
@@ -564,7 +566,7 @@ class Sequencer:
             return first, False  # filled, or expired by self-trade prevention
         best = book.best_ask() if side is BUY else book.best_bid()
         if best is not None and (best[0] <= o.price if side is BUY else best[0] >= o.price):
-            last.reason = R_HALT
+            first[-1] = Expired.of(last.order_id, last.qty, R_HALT)  # the halt's reason, anew
             return first, True
         if tif is IOC:
             return first, False
@@ -837,9 +839,10 @@ class Sequencer:
         # The book moves the order (its price and open); it returns events only if the
         # order crossed (its fills are applied below) or could not move (post-only).
         level = o.level
-        book_events = mkt.book.move(o, qty, price)
-        if book_events and type(book_events[0]) is Rejected:
-            return self._reject(cmd, book_events[0].reason, events)
+        moved = mkt.book.move(o, qty, price)
+        outcome = moved.outcome
+        if outcome is M_REFUSED:
+            return self._reject(cmd, moved.events[0].reason, events)
         # Nothing can fail from here on.
         touched.add(level)   # _touch, inlined: the hot path (the old level, then the new)
         touched.add(o.level)
@@ -862,8 +865,8 @@ class Sequencer:
         ev.cum_quote = o.cum_quote
         ev.reason = None
         events.append(ev)
-        if book_events is not None and len(book_events) > 1:  # it crossed and traded
-            self._apply_book(mkt, o, book_events[1:], cmd.ts_ns, events)
+        if outcome is M_CROSSED:  # it crossed: its fills, after its Amended
+            self._apply_book(mkt, o, moved.events[1:], cmd.ts_ns, events)
             self._run_stops(mkt, cmd.ts_ns, events)
 
     def _check_amend_limits(self, limits, o, mkt, qty, price, ts):
