@@ -319,7 +319,7 @@ async def open_orders(request):
     if symbol is not None:
         market_of(request, symbol)
     params.check_all_read()
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     rows = await history.open_orders(request.app[POOL], key.account, symbol)
     return json([order_json(markets[r["symbol"]].inst, OrderView.of_row(r)) for r in rows])
 

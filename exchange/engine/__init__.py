@@ -15,13 +15,14 @@ from .events import (Accepted, Amended, BalanceChanged, Canceled, CommandRejecte
                      Reason, Rejected, Rested, Traded, WithdrawalUpdated)
 from .instrument import Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
+from .market import MarketView
 from .orders import TRANSITIONS, IllegalTransition, Order
 from .risk import Limits
 from .sequencer import Sequencer
 
 __all__ = [
     "OrderBook", "Sequencer", "Ledger", "Instrument", "RuleViolation", "Order", "TRANSITIONS",
-    "IllegalTransition", "FEE_ACCOUNT", "Entry",
+    "IllegalTransition", "FEE_ACCOUNT", "Entry", "MarketView",
     "Side", "TimeInForce", "STP", "OrderType", "OrderStatus", "InstrumentStatus",
     "PlaceOrder", "CancelOrder", "CancelAll", "CancelOnDisconnect", "AmendOrder", "CancelReplace", "Deposit",
     "Withdraw", "RequestWithdrawal", "ResolveWithdrawal", "ListInstrument",

@@ -51,7 +51,8 @@ class Ledger:
     def balance(self, account, asset) -> Balance:
         """Return the (possibly new, zero) balance of ``account`` in ``asset``; O(1).
 
-        This is the one narrow door to free balances (DESIGN.md §7).
+        This is the one narrow door to free balances (DESIGN.md §7), for the engine's
+        postings; a read from outside uses ``amounts``, which creates nothing.
         """
         b = self._balances.get((account, asset))
         if b is None:
@@ -59,8 +60,20 @@ class Ledger:
         return b
 
     def balances(self):
-        """Iterate over every balance ever touched."""
+        """Iterate over every balance ever touched (the engine's own objects: read only)."""
         return iter(self._balances.values())
+
+    def amounts(self, account, asset) -> tuple[int, int]:
+        """Return ``(free, locked)`` of ``account`` in ``asset``, zeros if it never held any;
+        O(1). A read: it creates no balance (``balance`` does)."""
+        b = self._balances.get((account, asset))
+        return (0, 0) if b is None else (b.free, b.locked)
+
+    def nonzero(self):
+        """Yield ``(account, asset, free, locked)`` of every balance that is not zero."""
+        for b in self._balances.values():
+            if b.free or b.locked:
+                yield b.account, b.asset, b.free, b.locked
 
     def restore(self, account, asset, free, locked):
         """Set a balance while rebuilding state from storage (no event)."""

@@ -92,7 +92,7 @@ class ListenKey:
 class UserFeed:
     def __init__(self, hub, sequencer, *, clock=time.time, ttl_s: float = LISTEN_KEY_TTL_S):
         self.hub = hub
-        self.markets = sequencer.markets   # symbol -> market (its .inst formats numbers)
+        self.markets = sequencer.market_views   # symbol -> market (its .inst formats numbers)
         self.assets = sequencer.assets     # asset -> decimals
         self.clock = clock
         self.ttl_s = ttl_s

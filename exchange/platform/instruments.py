@@ -155,7 +155,7 @@ async def _submit(request: web.Request, cmd) -> list:
 
 def _market(request: web.Request):
     symbol = request.match_info["symbol"]
-    mkt = request.app[VENUE].sequencer.markets.get(symbol)
+    mkt = request.app[VENUE].sequencer.market_views.get(symbol)
     if mkt is None:
         raise PlatformError(404, "UNKNOWN_SYMBOL", f"No instrument {symbol!r}.")
     return mkt
@@ -207,10 +207,10 @@ async def list_instrument(request: web.Request) -> web.Response:
         inst.validate()
     except RuleViolation as e:
         raise PlatformError(400, "INVALID_INSTRUMENT", str(e)) from None
-    if symbol in seq.markets:
+    if symbol in seq.market_views:
         raise PlatformError(409, "DUPLICATE_SYMBOL", _MESSAGES["DUPLICATE_SYMBOL"])
     events = await _submit(request, ListInstrument(0, inst))
-    mkt = seq.markets[symbol]
+    mkt = seq.market_views[symbol]
     out = instrument_json(mkt)
     await record_admin_action(request.app[POOL], caller, "instrument.list", f"symbol:{symbol}",
                               {**out, "seq": events[0].seq})
@@ -249,7 +249,7 @@ async def change_instrument(request: web.Request) -> web.Response:
     events = await _submit(request, ChangeInstrument(0, symbol, **changes,
                                                      cancel_off_grid=cancel))
     canceled = _canceled(events)
-    out = instrument_json(request.app[VENUE].sequencer.markets[symbol])
+    out = instrument_json(request.app[VENUE].sequencer.market_views[symbol])
     await record_admin_action(
         request.app[POOL], caller, "instrument.change", f"symbol:{symbol}",
         {"changes": {k: v for k, v in data.items() if k != "cancel_off_grid"},

@@ -63,7 +63,7 @@ class Alert:
 class Notifier:
     def __init__(self, pool, sequencer, hub=None, *, coalesce_s: float = COALESCE_S):
         self.pool = pool
-        self.markets = sequencer.markets
+        self.markets = sequencer.market_views
         self.hub = hub
         self.coalesce_s = coalesce_s
         self.orders = {}     # account -> {order_id: [last OrderUpdated, fills]}
@@ -269,7 +269,7 @@ def alert_json(row, inst) -> dict:
 async def list_alerts(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body.no_query(request)
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     rows = await request.app[POOL].fetch(
         "SELECT * FROM price_alerts WHERE account_id = $1 ORDER BY alert_id DESC",
         caller.account_id)
@@ -281,7 +281,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 async def create_alert(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     data = await body.read_object(request, {"symbol", "direction", "price", "repeating"})
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     symbol = body.string(data, "symbol", max_len=20)
     mkt = markets.get(symbol) or markets.get(symbol.upper())
     if mkt is None:

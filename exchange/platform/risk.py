@@ -65,25 +65,25 @@ def risk_view(seq, account: int, ts_ns: int) -> dict:
     mine = seq.by_account.get(account, {})
     own = seq.risk_limits.get(account, (None,) * len(LIMIT_FIELDS))
     symbols = {}
-    for symbol, mkt in sorted(seq.markets.items()):
+    for symbol, mkt in sorted(seq.market_views.items()):
         inst = mkt.inst
-        b = seq.ledger.balance(account, inst.base)
+        free, locked = seq.ledger.amounts(account, inst.base)
         open_buy = sum(o.open for o in mine.values() if o.symbol == symbol and o.side == "buy")
         orders = sum(1 for o in mine.values() if o.symbol == symbol)
-        if not (b.free or b.locked or orders):
+        if not (free or locked or orders):
             continue
         symbols[symbol] = {
             "status": str(mkt.status),
-            "position": inst.base_str(b.free + b.locked),
-            "position_lots": (b.free + b.locked) // mkt.bpl,
+            "position": inst.base_str(free + locked),
+            "position_lots": (free + locked) // inst.base_per_lot,
             "open_buy_lots": open_buy,
             "open_orders": orders,
             "max_position_lots": limits.max_position,
         }
     holds = {}
-    for b in seq.ledger.balances():
-        if b.account == account and b.locked:
-            holds[b.asset] = from_units(b.locked, minor_unit(seq.assets.get(b.asset, 0)))
+    for owner, asset, _, locked in seq.ledger.nonzero():
+        if owner == account and locked:
+            holds[asset] = from_units(locked, minor_unit(seq.assets.get(asset, 0)))
     return {
         "account_id": account,
         "kill_switch": account in seq.killed,
@@ -255,10 +255,10 @@ async def instrument_status(request: web.Request) -> web.Response:
         raise errors.invalid_field("status", f"must be one of {', '.join(STATUSES)}")
     symbol = request.match_info["symbol"]
     seq = request.app[VENUE].sequencer
-    if symbol not in seq.markets:
+    if symbol not in seq.market_views:
         raise PlatformError(404, "UNKNOWN_SYMBOL", f"No instrument {symbol!r}.")
-    previous = str(seq.markets[symbol].status)
+    previous = str(seq.market_views[symbol].status)
     await _submit(request, SetInstrumentStatus(0, symbol, status))
     await record_admin_action(request.app[POOL], caller, "instrument.status", f"symbol:{symbol}",
                               {"status": status, "previous": previous})
-    return json({"symbol": symbol, "status": str(seq.markets[symbol].status)})
+    return json({"symbol": symbol, "status": str(seq.market_views[symbol].status)})

@@ -86,7 +86,7 @@ class _Price:
 class Surveillance:
     def __init__(self, pool, sequencer, marketdata, settings, *, flush_s: float | None = None):
         self.pool = pool
-        self.markets = sequencer.markets
+        self.markets = sequencer.market_views
         self.marketdata = marketdata
         self.flush_s = settings.surveillance_flush_ms / 1000 if flush_s is None else flush_s
         self.min_notional = settings.spoof_min_notional
@@ -99,7 +99,7 @@ class Surveillance:
         self.move_bps = settings.price_move_bps
         self.price_window_ns = settings.price_window_s * 10**9
         self.owners = {}        # account -> beneficial owner (only accounts that have one)
-        self.last = {s: m.last_price for s, m in sequencer.markets.items()
+        self.last = {s: m.last_price for s, m in sequencer.market_views.items()
                      if m.last_price is not None}
         self.alerts = []        # (kind, symbol, accounts, evidence, first_seq, last_seq)
         self.wash = {}          # (symbol, owner key) -> [accounts, trades, count, first, last]
