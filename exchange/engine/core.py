@@ -13,7 +13,7 @@ and the scheduling of due times (``_schedule``).
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from .enums import InstrumentStatus, OrderType, Side, TimeInForce
+from .enums import ExecType, InstrumentStatus, OrderType, Side, TimeInForce
 from .events import CommandRejected, OrderUpdated, Reason
 from .ledger import Entry, Ledger
 
@@ -46,6 +46,9 @@ R_STP, R_USER = Reason.STP, Reason.USER
 R_FUNDS = Reason.FUNDS
 R_MARKET, R_IOC, R_HALT = Reason.MARKET, Reason.IOC, Reason.VOLATILITY_HALT
 HOLD, RELEASE = Entry.HOLD, Entry.RELEASE
+X_NEW, X_TRADE, X_CANCELED, X_EXPIRED, X_AMENDED, X_TRIGGERED = (
+    ExecType.NEW, ExecType.TRADE, ExecType.CANCELED, ExecType.EXPIRED, ExecType.AMENDED,
+    ExecType.TRIGGERED)
 
 
 def positive(value: object) -> bool:
@@ -99,7 +102,7 @@ class Core:
         def _work(self, mkt: "Market", o: "Order", ts: int, events: list[Any]) -> None: ...
         def _apply_book(self, mkt: "Market", taker: "Order", book_events: list[Any], ts: int,
                         events: list[Any]) -> None: ...
-        def _close(self, o: "Order", status: Any, exec_type: Any, reason: Reason | None, ts: int,
+        def _close(self, o: "Order", status: Any, exec_type: ExecType, reason: Reason | None, ts: int,
                    events: list[Any]) -> None: ...
         def _run_stops(self, mkt: "Market", ts: int, events: list[Any]) -> None: ...
         def _protection(self, mkt: "Market", side: Side) -> int | None: ...
@@ -134,7 +137,7 @@ class Core:
         ev.reason = reason
         events.append(ev)
 
-    def _report(self, o: "Order", exec_type: Any, reason: Reason | None, ts: int,
+    def _report(self, o: "Order", exec_type: ExecType, reason: Reason | None, ts: int,
                 events: list[Any]) -> None:
         ev = OrderUpdated()
         ev.seq = self.seq

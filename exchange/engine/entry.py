@@ -18,10 +18,10 @@ likewise enters through the book's trusted ``submit``.
 
 from .book import CROSSED as M_CROSSED, REFUSED as M_REFUSED
 from .commands import PlaceOrder
-from .core import (BUY, DAY, DAY_NS, FOK, GTC, GTD, HOLD, IOC, LIMIT_MAKER, MARKET, MARKET_LIKE,
-                   PRICED, R_USER, RELEASE, SELL, STOP_LOSS, STOP_LOSS_LIMIT,
-                   STOPS, TRADING, TYPE_OF, CLIENT_ID_CHARS, Core, off_grid,
-                   positive)
+from .core import (BUY, CLIENT_ID_CHARS, Core, DAY, DAY_NS, FOK, GTC, GTD, HOLD, IOC, LIMIT_MAKER,
+                   MARKET, MARKET_LIKE, PRICED, RELEASE, R_USER, SELL, STOPS,
+                   STOP_LOSS, STOP_LOSS_LIMIT, TRADING, TYPE_OF, X_AMENDED,
+                   X_CANCELED, X_NEW, off_grid, positive)
 from .enums import SIDE_OF, STP_OF, TIF_OF
 from .events import OrderSpec, OrderUpdated, Reason
 from .instrument import PPM
@@ -54,7 +54,7 @@ class OrderEntry(Core):
             self.by_client[(account, coid)] = o
         if hold:  # self.ledger.hold(...), inlined (a new order's hold is never negative)
             self._post(self.seq, o.hold_balance, -hold, hold, HOLD, order_id, events)
-        self._report(o, "NEW", None, ts, events)
+        self._report(o, X_NEW, None, ts, events)
         expire = o.spec.expire_ts_ns
         if expire is not None:
             self._schedule(self._expiries, expire, order_id)
@@ -269,7 +269,7 @@ class OrderEntry(Core):
             mkt = o.market
             mkt.book.cancel(o.order_id)
             self._touch(mkt, o)
-        self._close(o, CANCELED, "CANCELED", reason, ts, events)
+        self._close(o, CANCELED, X_CANCELED, reason, ts, events)
 
     def _cancel_all(self, cmd, events):
         if cmd.symbol not in self.markets:
@@ -367,7 +367,7 @@ class OrderEntry(Core):
                        o.order_id, events)
             o.hold = hold
         o.qty = total
-        ev = OrderUpdated()  # self._report(o, "AMENDED", ...), inlined: the hot path
+        ev = OrderUpdated()  # self._report(o, X_AMENDED, ...), inlined: the hot path
         ev.seq = seq
         ev.ts_ns = cmd.ts_ns
         ev.spec = o.spec
@@ -375,7 +375,7 @@ class OrderEntry(Core):
         ev.qty = total
         ev.working = True
         ev.status = o.status
-        ev.exec_type = "AMENDED"
+        ev.exec_type = X_AMENDED
         ev.executed_qty = o.executed_qty
         ev.cum_quote = o.cum_quote
         ev.reason = None

@@ -165,8 +165,8 @@ OrderSpec = _event(
 OrderUpdated = _event(
     "OrderUpdated",
     "seq ts_ns spec price qty working status exec_type executed_qty cum_quote reason",
-    "An order's state after a change (like Binance's executionReport): exec_type is NEW, "
-    "TRADE, CANCELED, AMENDED, EXPIRED or TRIGGERED (a stop order started working); "
+    "An order's state after a change (like Binance's executionReport): exec_type is an "
+    "ExecType (NEW, TRADE, CANCELED, AMENDED, EXPIRED or TRIGGERED: a stop started working); "
     "cum_quote is in quote minor units; qty is None for a market buy by quote amount (a "
     "sell by quote amount shows the lots it set out to sell). "
     "The order's fixed fields (order_id, account, symbol, ...) read through from ``spec``.")

@@ -23,7 +23,7 @@ from .commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, C
                        ChangeInstrument, Deposit, ExpireOrders, ListInstrument, PlaceOrder,
                        RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch,
                        SetRiskDefaults, SetRiskLimits, Withdraw)
-from .core import BUY, SELL, Core
+from .core import BUY, Core, SELL, X_EXPIRED
 from .entry import OrderEntry
 from .events import DepthUpdated, Reason
 from .funding import Funding
@@ -125,7 +125,7 @@ class Sequencer(OrderEntry, RiskControls, Settlement, Funding, Listing, Core):
                     mkt = o.market
                     mkt.book.cancel(order_id)
                     self._touch(mkt, o)
-                self._close(o, EXPIRED, "EXPIRED", Reason.TIME, ts, events)
+                self._close(o, EXPIRED, X_EXPIRED, Reason.TIME, ts, events)
 
     def depth_changes(self) -> list:
         """Return one DepthUpdated per book changed since the last call: the visible qty

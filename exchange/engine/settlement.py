@@ -7,8 +7,8 @@ sides' holds, the trade, the fees), ``OrderUpdated`` reports and closes
 starts the stops a trade's price reached.
 """
 
-from .core import (BOOK_TIF, BUY, DAY_NS, MARKET_LIKE, R_HALT, R_MARKET, R_STP, RELEASE, TRADING,
-                   Core)
+from .core import (BOOK_TIF, BUY, Core, DAY_NS, MARKET_LIKE, RELEASE, R_HALT, R_MARKET, R_STP,
+                   TRADING, X_CANCELED, X_EXPIRED, X_TRADE, X_TRIGGERED)
 from .events import (Accepted, Canceled, Expired, Filled, Reason, Rejected, Rested,
                      Traded)
 from .instrument import PPM
@@ -23,7 +23,7 @@ class Settlement(Core):
         """Send a working order to the book and apply what happened."""
         if o.type in MARKET_LIKE:
             if o.open == 0 or o.budget == 0:  # nothing it can fill
-                self._close(o, EXPIRED, "EXPIRED", Reason.MARKET, ts, events)
+                self._close(o, EXPIRED, X_EXPIRED, Reason.MARKET, ts, events)
                 return
             qty = None if o.qty is None else o.open
             if o.side is BUY and o.budget is None:  # a triggered stop: its hold pays
@@ -70,13 +70,13 @@ class Settlement(Core):
                 if o is not taker:  # a maker expired by self-trade prevention
                     self._touch(mkt, o)
                 if ev.reason is R_STP:
-                    self._close(o, EXPIRED_IN_MATCH, "EXPIRED", R_STP, ts, events)
+                    self._close(o, EXPIRED_IN_MATCH, X_EXPIRED, R_STP, ts, events)
                 elif o.quote_qty is not None and o.executed_qty:
-                    self._close(o, FILLED, "TRADE", ev.reason, ts, events)
+                    self._close(o, FILLED, X_TRADE, ev.reason, ts, events)
                 else:
-                    self._close(o, EXPIRED, "EXPIRED", ev.reason, ts, events)
+                    self._close(o, EXPIRED, X_EXPIRED, ev.reason, ts, events)
             elif t is Canceled:
-                self._close(self.orders[ev.order_id], CANCELED, "CANCELED", ev.reason, ts, events)
+                self._close(self.orders[ev.order_id], CANCELED, X_CANCELED, ev.reason, ts, events)
             elif t is Rejected:
                 raise AssertionError(f"book refused a checked command: {ev}")
         if taker.type in MARKET_LIKE and taker.status in OPEN:
@@ -146,9 +146,9 @@ class Settlement(Core):
             o.cum_quote += notional
             if o.open or o.open is None:  # None: a buy by quote amount, ended by the book
                 o.move_to(PARTIALLY_FILLED)
-                self._report(o, "TRADE", None, ts, events)
+                self._report(o, X_TRADE, None, ts, events)
             else:
-                self._close(o, FILLED, "TRADE", None, ts, events)
+                self._close(o, FILLED, X_TRADE, None, ts, events)
 
     def _close(self, o, status, exec_type, reason, ts, events):
         """Move an order to a final status, release its hold, forget it as open."""
@@ -185,5 +185,5 @@ class Settlement(Core):
             o = self.orders[key[1]]
             o.working = True
             o.stop_key = None
-            self._report(o, "TRIGGERED", None, ts, events)
+            self._report(o, X_TRIGGERED, None, ts, events)
             self._work(mkt, o, ts, events)

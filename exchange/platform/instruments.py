@@ -33,7 +33,7 @@ from decimal import Decimal, localcontext
 from aiohttp import web
 
 from ..api.state import POOL, VENUE
-from ..engine import (ChangeInstrument, CommandRejected, Instrument, ListInstrument,
+from ..engine import (ChangeInstrument, CommandRejected, ExecType, Instrument, ListInstrument,
                       OrderUpdated, SetInstrumentStatus)
 from ..engine.instrument import MAX_GRID_UNITS, PPM, RuleViolation, minor_unit
 from ..store.actions import record_admin_action
@@ -163,7 +163,7 @@ def _market(request: web.Request):
 
 def _canceled(events) -> list[int]:
     return sorted({ev.spec.order_id for ev in events
-                   if type(ev) is OrderUpdated and ev.exec_type == "CANCELED"})
+                   if type(ev) is OrderUpdated and ev.exec_type is ExecType.CANCELED})
 
 
 # ---- routes -----------------------------------------------------------------------------

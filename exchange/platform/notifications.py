@@ -22,7 +22,7 @@ from aiohttp import web
 
 from .. import tasks
 from ..api.state import POOL, VENUE
-from ..engine import CommandRejected, OrderUpdated, Traded
+from ..engine import CommandRejected, ExecType, OrderUpdated, Traded
 from ..engine.instrument import RuleViolation
 from . import body, errors, query
 from .body import json
@@ -100,7 +100,7 @@ class Notifier:
                     if ev.status in ORDER_STATUSES:
                         mine = self.orders.setdefault(ev.account, {})
                         entry = mine.get(ev.order_id)
-                        fills = (entry[1] if entry else 0) + (ev.exec_type == "TRADE")
+                        fills = (entry[1] if entry else 0) + (ev.exec_type is ExecType.TRADE)
                         mine[ev.order_id] = [ev, fills]
                 elif t is Traded:
                     p = self.prices.get(ev.symbol)

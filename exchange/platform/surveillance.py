@@ -42,7 +42,7 @@ import orjson
 from aiohttp import web
 
 from .. import tasks
-from ..engine import OrderUpdated, Reason, Traded
+from ..engine import ExecType, OrderUpdated, Reason, Traded
 from .history import iso_ns
 
 log = logging.getLogger(__name__)
@@ -251,11 +251,11 @@ class Surveillance:
 
     def _order(self, ev) -> None:
         exec_type = ev.exec_type
-        if exec_type == "NEW":
+        if exec_type is ExecType.NEW:
             self._placed(ev)
             return
         placed = self.placed.pop(ev.order_id, None)
-        if placed is None or exec_type != "CANCELED" or ev.reason not in _OWNER_CANCELS:
+        if placed is None or exec_type is not ExecType.CANCELED or ev.reason not in _OWNER_CANCELS:
             return
         if ev.executed_qty or ev.ts_ns - placed["placed_ts_ns"] > self.lifetime_ns:
             return

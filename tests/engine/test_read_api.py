@@ -53,3 +53,15 @@ def test_amounts_reads_a_balance_without_creating_one(seq):
     assert len(list(seq.ledger.balances())) == balances
     assert seq.ledger.amounts(1, "USD") == (10**9, 0)
     assert sorted(seq.ledger.nonzero()) == [(1, "USD", 10**9, 0), (2, "AAPL", 100, 0)]
+
+
+def test_order_updates_name_their_kind_with_exec_type(seq):
+    from exchange.engine import AmendOrder, CancelOrder, ExecType, OrderUpdated
+    events = seq.apply(PlaceOrder(4, 1, "AAPL", "buy", "LIMIT", qty=3, price=9_900))
+    events += seq.apply(AmendOrder(5, 1, "AAPL", 1, price=9_901))
+    events += seq.apply(PlaceOrder(6, 2, "AAPL", "sell", "LIMIT", qty=1, price=9_901))
+    events += seq.apply(CancelOrder(7, 1, "AAPL", order_id=1))
+    kinds = [ev.exec_type for ev in events if type(ev) is OrderUpdated]
+    assert kinds == [ExecType.NEW, ExecType.AMENDED, ExecType.NEW, ExecType.TRADE, ExecType.TRADE,
+                     ExecType.CANCELED]
+    assert all(type(k) is ExecType for k in kinds)
