@@ -18,9 +18,11 @@ Layout, chosen for speed in pure Python:
   with no arithmetic (a product of two prices would allocate an int): an
   incoming buy at ``price`` crosses iff ``asks.best <= price``, a sell iff
   ``bids.best >= price``; the hot paths branch on ``side.bid`` for it;
-* the hot paths (``amend``, ``cancel``, resting) inline their helpers and
-  build events by setting slots: a Python call costs as much as the rest of
-  an amendment's bookkeeping.
+* the hot paths (``move``, ``amend``, ``submit``) inline a few helpers, each
+  at most once and tagged ``# inline copy of <helper>`` (tests/engine/
+  test_inline_copies.py compares each copy with its helper), and build events
+  by setting slots: a Python call costs as much as the rest of an amendment's
+  bookkeeping.
 """
 
 from enum import StrEnum
@@ -320,12 +322,7 @@ class OrderBook:
             o = None
         if o is None:
             return _rejected(order_id, Reason.UNKNOWN_ORDER)
-        lvl = o.level  # the body of _unlink, inlined
-        orders = lvl.orders
-        del orders[order_id]
-        lvl.qty -= o.visible
-        if not orders and o.price == o.book_side.best:
-            o.book_side.drop_top()
+        self._unlink(o)
         ev = Canceled()
         ev.order_id = order_id
         ev.qty = o.open
@@ -357,7 +354,7 @@ class OrderBook:
         moved = self.move(o, qty, price)
         if moved.events:  # it crossed, or was refused
             return list(moved.events)
-        ev = Amended()  # not _amended(...): a move is the hot path
+        ev = Amended()  # inline copy of _amended (a move is the hot path)
         ev.order_id = order_id
         ev.side = o.side
         ev.price = price
@@ -386,7 +383,7 @@ class OrderBook:
                 return Moved(REFUSED, _rejected(o.order_id, Reason.POST_ONLY_WOULD_TAKE))
             return Moved(CROSSED, self._amend_crossing(
                 o, price, qty, [_amended(o.order_id, o.side, price, qty, False)]))
-        # Out of the old level (the body of _unlink, inlined: this is the hot path).
+        # Out of the old level: inline copy of _unlink (this is the hot path).
         order_id = o.order_id
         lvl = o.level
         orders = lvl.orders
@@ -400,7 +397,7 @@ class OrderBook:
         if display is not None and display < qty:
             qty = display
         o.visible = qty
-        # Into the new one (the body of _rest's linking). A subscript is cheaper than .get
+        # Into the new one: inline copy of _rest (its linking). A subscript is cheaper than .get
         # and the level is there 98% of the time in exchange-core's mix (empty ones stay).
         try:
             lvl = side.levels[price]
@@ -488,7 +485,7 @@ class OrderBook:
         here too, with ``tif`` its private market sentinel; ``sized=False`` for one by
         ``funds`` alone, whose events then report no taker quantity.)
         """
-        if side is BUY:  # _crosses(opp, price), inlined
+        if side is BUY:  # inline copy of _crosses (both branches)
             book_side, opp = self._bids, self._asks
             crosses = opp.best <= (NO_LIMIT if price is None else price)
         else:

@@ -52,8 +52,8 @@ class OrderEntry(Core):
             self.by_account[account] = {order_id: o}
         if coid is not None:
             self.by_client[(account, coid)] = o
-        if hold:  # self.ledger.hold(...), inlined (a new order's hold is never negative)
-            self._post(self.seq, o.hold_balance, -hold, hold, HOLD, order_id, events)
+        if hold:
+            self.ledger.hold(self.seq, o.hold_balance, hold, order_id, events)
         self._report(o, X_NEW, None, ts, events)
         expire = o.spec.expire_ts_ns
         if expire is not None:
@@ -97,14 +97,14 @@ class OrderEntry(Core):
             return Reason.MARKET_CLOSED
         qty, price, quote_qty, stop_price = cmd.qty, cmd.price, cmd.quote_qty, cmd.stop_price
         if type_ in PRICED:
-            if type(price) is not int or price <= 0:  # not positive(price), inlined
+            if type(price) is not int or price <= 0:  # inline copy of positive (not positive)
                 return Reason.INVALID_PRICE
         elif price is not None:
             return Reason.INVALID_PRICE
         if type_ is MARKET and quote_qty is not None:
             if qty is not None or not positive(quote_qty):
                 return Reason.INVALID_QUANTITY
-        elif type(qty) is not int or qty <= 0 or quote_qty is not None:
+        elif not positive(qty) or quote_qty is not None:
             return Reason.INVALID_QUANTITY
         if type_ in STOPS:
             if not positive(stop_price):
@@ -180,9 +180,8 @@ class OrderEntry(Core):
                     _, budget = book.sweep(BUY, qty, protect, cmd.account, stp)
                     n = budget * mkt.qptl
                     hold = n + -(-n * inst.taker_fee_ppm // PPM)
-            else:  # inst.buy_hold(stop_price if price is None else price, qty), inlined
-                n = (stop_price if price is None else price) * qty * mkt.qptl
-                hold = n + -(-n * inst.hold_fee_ppm // PPM)
+            else:
+                hold = inst.buy_hold(stop_price if price is None else price, qty)
         else:
             balance = self.ledger.balance(cmd.account, inst.base)
             if quote_qty is not None:
@@ -341,7 +340,7 @@ class OrderEntry(Core):
                 reason = self._check_amend_limits(limits, o, mkt, qty, price, cmd.ts_ns)
                 if reason is not None:
                     return self._reject(cmd, reason, events)
-        if o.side is BUY:  # inst.buy_hold(price, qty), inlined: the hot path
+        if o.side is BUY:  # inline copy of Instrument.buy_hold (the hot path, as below)
             notional = price * qty * mkt.qptl
             hold = notional + -(-notional * inst.hold_fee_ppm // PPM)
             touched = mkt.touched_bids
@@ -359,15 +358,15 @@ class OrderEntry(Core):
         if outcome is M_REFUSED:
             return self._reject(cmd, moved.events[0].reason, events)
         # Nothing can fail from here on.
-        touched.add(level)   # _touch, inlined: the hot path (the old level, then the new)
+        touched.add(level)   # inline copy of _touch (the old level, then the new)
         touched.add(o.level)
         seq = self.seq
-        if delta:
+        if delta:  # inline copy of Ledger.hold
             self._post(seq, o.hold_balance, -delta, delta, HOLD if delta > 0 else RELEASE,
                        o.order_id, events)
             o.hold = hold
         o.qty = total
-        ev = OrderUpdated()  # self._report(o, X_AMENDED, ...), inlined: the hot path
+        ev = OrderUpdated()  # inline copy of _report (o, X_AMENDED, None)
         ev.seq = seq
         ev.ts_ns = cmd.ts_ns
         ev.spec = o.spec

@@ -10,7 +10,7 @@ stop of the symbol; the status is final.
 
 from dataclasses import replace
 
-from .core import BUY, CHANGE_FIELDS, DELISTED, HOLD, RELEASE, TRADING, Core, off_grid
+from .core import BUY, CHANGE_FIELDS, DELISTED, TRADING, Core, off_grid
 from .enums import STATUS_OF
 from .events import InstrumentChanged, InstrumentDefined, Reason
 from .instrument import Instrument, RuleViolation
@@ -103,7 +103,6 @@ class Listing(Core):
                 if delta > o.hold_balance.free:
                     self._cancel_order(o, R_CHANGED, ts, events)
                     continue
-                self.ledger.post(self.seq, o.hold_balance, -delta, delta,
-                                 HOLD if delta > 0 else RELEASE, o.order_id, events)
+                self.ledger.hold(self.seq, o.hold_balance, delta, o.order_id, events)
                 o.hold = need
         events.append(InstrumentDefined.of(self.seq, ts, new))

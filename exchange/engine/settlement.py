@@ -57,14 +57,14 @@ class Settlement(Core):
 
     def _apply_book(self, mkt, taker, book_events, ts, events):
         """Turn the book's events for ``taker`` into fills, settlements and reports."""
-        for ev in book_events:  # _touch inlined: every new order comes here
+        for ev in book_events:
             t = type(ev)
             if t is Filled:  # _fill notes the maker's level (_touch)
                 self._fill(mkt, taker, ev, ts, events)
             elif t is Accepted:
                 continue
             elif t is Rested:  # the taker rested
-                (mkt.touched_bids if ev.side is BUY else mkt.touched_asks).add(taker.level)
+                self._touch(mkt, taker)
             elif t is Expired:
                 o = taker if ev.order_id == taker.order_id else self.orders[ev.order_id]
                 if o is not taker:  # a maker expired by self-trade prevention
@@ -103,8 +103,7 @@ class Settlement(Core):
         buyer.hold -= notional + buyer_fee
         release = 0
         if buyer.budget is None:  # a limit order: keep exactly what its open part needs
-            need = buyer.price * buyer.open * mkt.qptl  # inst.buy_hold(...), inlined
-            need += -(-need * inst.hold_fee_ppm // PPM)
+            need = inst.buy_hold(buyer.price, buyer.open)
             release = buyer.hold - need
             buyer.hold = need
         seller.hold -= base_qty
@@ -154,7 +153,7 @@ class Settlement(Core):
         """Move an order to a final status, release its hold, forget it as open."""
         o.move_to(status)
         hold = o.hold
-        if hold:  # self.ledger.release(...), inlined: every order ends here
+        if hold:  # inline copy of Ledger.release (every order ends here)
             self._post(self.seq, o.hold_balance, hold, -hold, RELEASE, o.order_id, events)
             o.hold = 0
         del self.orders[o.order_id]
