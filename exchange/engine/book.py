@@ -352,8 +352,8 @@ class OrderBook:
         elif type(price) is not int or price <= 0:
             return _rejected(order_id, Reason.INVALID_PRICE)
         moved = self.move(o, qty, price)
-        if moved.events:  # it crossed, or was refused
-            return list(moved.events)
+        if moved.events:  # it crossed, or was refused: a list of this call's own
+            return moved.events
         ev = Amended()  # inline copy of _amended (a move is the hot path)
         ev.order_id = order_id
         ev.side = o.side

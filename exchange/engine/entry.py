@@ -16,7 +16,7 @@ check, no Amended event built to be thrown away. A new order, checked here,
 likewise enters through the book's trusted ``submit``.
 """
 
-from .book import CROSSED as M_CROSSED, REFUSED as M_REFUSED
+from .book import REFUSED as M_REFUSED
 from .commands import PlaceOrder
 from .core import (BUY, CLIENT_ID_CHARS, Core, DAY, DAY_NS, FOK, GTC, GTD, HOLD, IOC, LIMIT_MAKER,
                    MARKET, MARKET_LIKE, PRICED, RELEASE, R_USER, SELL, STOPS,
@@ -354,8 +354,7 @@ class OrderEntry(Core):
         # order crossed (its fills are applied below) or could not move (post-only).
         level = o.level
         moved = mkt.book.move(o, qty, price)
-        outcome = moved.outcome
-        if outcome is M_REFUSED:
+        if moved.events and moved.outcome is M_REFUSED:  # events: refused, or crossed
             return self._reject(cmd, moved.events[0].reason, events)
         # Nothing can fail from here on.
         touched.add(level)   # inline copy of _touch (the old level, then the new)
@@ -379,6 +378,6 @@ class OrderEntry(Core):
         ev.cum_quote = o.cum_quote
         ev.reason = None
         events.append(ev)
-        if outcome is M_CROSSED:  # it crossed: its fills, after its Amended
+        if moved.events:  # it crossed: its fills, after its Amended
             self._apply_book(mkt, o, moved.events[1:], cmd.ts_ns, events)
             self._run_stops(mkt, cmd.ts_ns, events)
