@@ -10,8 +10,10 @@ calls of another; it implements the reports every step makes
 and the scheduling of due times (``_schedule``).
 """
 
+from __future__ import annotations
+
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .enums import ExecType, InstrumentStatus, OrderType, Side, TimeInForce
 from .events import CommandRejected, OrderUpdated, Reason
@@ -51,7 +53,7 @@ X_NEW, X_TRADE, X_CANCELED, X_EXPIRED, X_AMENDED, X_TRIGGERED = (
     ExecType.TRIGGERED)
 
 
-def positive(value: object) -> bool:
+def positive(value: object) -> TypeGuard[int]:
     """Whether ``value`` is a positive int."""
     return type(value) is int and value > 0
 
@@ -110,8 +112,7 @@ class Core:
                            protect: int) -> tuple[list[Any], bool]: ...
         def _halt(self, mkt: "Market", ts: int, events: list[Any]) -> None: ...
         def _check_limits(self, limits: "Limits", cmd: Any, mkt: "Market", side: Side,
-                          type_: OrderType, qty: int | None, budget: int | None,
-                          stp: Any) -> Reason | None: ...
+                          type_: OrderType, qty: Any, budget: Any, stp: Any) -> Reason | None: ...
         def _check_amend_limits(self, limits: "Limits", o: "Order", mkt: "Market", qty: int,
                                 price: int, ts: int) -> Reason | None: ...
         def _place(self, cmd: Any, events: list[Any]) -> Any: ...

@@ -16,19 +16,24 @@ check, no Amended event built to be thrown away. A new order, checked here,
 likewise enters through the book's trusted ``submit``.
 """
 
+from __future__ import annotations
+
 from .book import REFUSED as M_REFUSED
-from .commands import PlaceOrder
+from typing import Any
+
+from .commands import AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, CancelReplace, PlaceOrder
 from .core import (BUY, CLIENT_ID_CHARS, Core, DAY, DAY_NS, FOK, GTC, GTD, HOLD, IOC, LIMIT_MAKER,
                    MARKET, MARKET_LIKE, PRICED, RELEASE, R_USER, SELL, STOPS,
                    STOP_LOSS, STOP_LOSS_LIMIT, TRADING, TYPE_OF, X_AMENDED,
                    X_CANCELED, X_NEW, off_grid, positive)
 from .enums import SIDE_OF, STP_OF, TIF_OF
-from .events import OrderSpec, OrderUpdated, Reason
+from .enums import OrderType, Side
+from .events import Event, OrderSpec, OrderUpdated, Reason
 from .instrument import PPM
 from .orders import CANCELED, NEW, Order
 
 
-def _rises(side, type_):
+def _rises(side: Side, type_: OrderType) -> bool:
     """Whether a stop order triggers on a rising price (else on a falling one)."""
     return (side is BUY) == (type_ in (STOP_LOSS, STOP_LOSS_LIMIT))
 
@@ -36,9 +41,9 @@ def _rises(side, type_):
 class OrderEntry(Core):
     """Order entry of the Sequencer (a mixin of it): place, cancel, amend, replace."""
 
-    def _place(self, cmd, events):
+    def _place(self, cmd: PlaceOrder, events: list[Event]) -> Order | None:
         o = self._check_place(cmd)
-        if type(o) is not Order:
+        if not isinstance(o, Order):
             self._reject(cmd, o, events)
             return None
         # Nothing can fail from here on.
@@ -73,7 +78,7 @@ class OrderEntry(Core):
             mkt.falling.add(o.stop_key)
         return o
 
-    def _check_place(self, cmd):
+    def _check_place(self, cmd: PlaceOrder) -> "Order | Reason":
         """Return the Reason ``cmd`` fails for, or the Order it places once nothing can
         fail: complete but for its id (``_place`` gives it one), and not yet anywhere."""
         try:  # subscripts, not .get: no method call (a command's fields are hashable)
@@ -95,6 +100,12 @@ class OrderEntry(Core):
             return Reason.INVALID_ORDER_TYPE
         if mkt.status is not TRADING:
             return Reason.MARKET_CLOSED
+        # Ints or None, as the command's types say; which may be None depends on the order's
+        # type in ways the checks below establish and a type checker cannot follow.
+        qty: Any
+        price: Any
+        quote_qty: Any
+        stop_price: Any
         qty, price, quote_qty, stop_price = cmd.qty, cmd.price, cmd.quote_qty, cmd.stop_price
         if type_ in PRICED:
             if type(price) is not int or price <= 0:  # inline copy of positive (not positive)
@@ -240,7 +251,7 @@ class OrderEntry(Core):
         spec.created_ts_ns = ts
         return o
 
-    def _find(self, cmd, order_id, client_order_id):
+    def _find(self, cmd: Any, order_id: int | None, client_order_id: str | None) -> "Order | Reason":
         """Return the caller's open order on the command's symbol, or a Reason."""
         if order_id is not None:
             o = self.orders.get(order_id)
@@ -254,41 +265,43 @@ class OrderEntry(Core):
             return Reason.UNKNOWN_ORDER  # another account's order: say nothing about it
         return o
 
-    def _cancel(self, cmd, events):
+    def _cancel(self, cmd: CancelOrder, events: list[Event]) -> Order | None:
         if cmd.symbol not in self.markets:
-            return self._reject(cmd, Reason.UNKNOWN_SYMBOL, events)
+            self._reject(cmd, Reason.UNKNOWN_SYMBOL, events)
+            return None
         o = self._find(cmd, cmd.order_id, cmd.client_order_id)
-        if type(o) is not Order:
-            return self._reject(cmd, o, events)
+        if not isinstance(o, Order):
+            self._reject(cmd, o, events)
+            return None
         self._cancel_order(o, R_USER, cmd.ts_ns, events)
         return o
 
-    def _cancel_order(self, o, reason, ts, events):
+    def _cancel_order(self, o: Order, reason: Reason, ts: int, events: list[Event]) -> None:
         if o.working:
             mkt = o.market
             mkt.book.cancel(o.order_id)
             self._touch(mkt, o)
         self._close(o, CANCELED, X_CANCELED, reason, ts, events)
 
-    def _cancel_all(self, cmd, events):
+    def _cancel_all(self, cmd: CancelAll, events: list[Event]) -> None:
         if cmd.symbol not in self.markets:
             return self._reject(cmd, Reason.UNKNOWN_SYMBOL, events)
         mine = [o for o in self.by_account.get(cmd.account, {}).values() if o.symbol == cmd.symbol]
         for o in mine:
             self._cancel_order(o, Reason.USER, cmd.ts_ns, events)
 
-    def _cancel_on_disconnect(self, cmd, events):
+    def _cancel_on_disconnect(self, cmd: CancelOnDisconnect, events: list[Event]) -> None:
         for o in list(self.by_account.get(cmd.account, {}).values()):
             if cmd.source is None or o.source == cmd.source:
                 self._cancel_order(o, Reason.DISCONNECTED, cmd.ts_ns, events)
 
-    def _cancel_replace(self, cmd, events):
+    def _cancel_replace(self, cmd: CancelReplace, events: list[Event]) -> None:
         new = cmd.new
         if cmd.mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE") or type(new) is not PlaceOrder or (
                 new.account, new.symbol) != (cmd.account, cmd.symbol):
             return self._reject(cmd, Reason.INVALID_ORDER_TYPE, events)
         o = self._find(cmd, cmd.cancel_order_id, cmd.cancel_client_order_id)
-        if type(o) is Order:
+        if isinstance(o, Order):
             self._cancel_order(o, Reason.REPLACED, cmd.ts_ns, events)
         else:
             self._reject(cmd, o, events)
@@ -296,7 +309,7 @@ class OrderEntry(Core):
                 return
         self._place(new.stamped(cmd.ts_ns), events)
 
-    def _amend(self, cmd, events):
+    def _amend(self, cmd: AmendOrder, events: list[Event]) -> None:
         try:
             o = self.orders[cmd.order_id]  # a subscript, not .get: no method call
         except KeyError:
@@ -310,6 +323,9 @@ class OrderEntry(Core):
         mkt = o.market
         if mkt.status is not TRADING:
             return self._reject(cmd, Reason.MARKET_CLOSED, events)
+        qty: Any
+        price: Any
+        total: Any
         qty, price, old = cmd.qty, cmd.price, o.price  # ints or None (the command's types)
         if qty is None:
             qty = o.open

@@ -13,7 +13,7 @@ the ``seq`` of the command that caused it.
 """
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .enums import STP, ExecType, InstrumentStatus, OrderType, Side, TimeInForce
 
@@ -94,13 +94,16 @@ RISK_REASONS = frozenset({
     Reason.RISK_MAX_POSITION, Reason.RISK_MAX_DAILY_NOTIONAL, Reason.KILL_SWITCH})
 
 
+_E = TypeVar("_E", bound="Event")
+
+
 class Event:
     """Base of all events: a slotted record; see the module docstring."""
 
-    __slots__ = ()
+    __slots__: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, *args, **kwargs):
+    def of(cls: type[_E], *args: Any, **kwargs: Any) -> _E:
         """Build an event from all its fields, positionally and/or by name."""
         names = cls.__slots__
         if len(args) + len(kwargs) != len(names) or not set(kwargs) <= set(names[len(args):]):
@@ -112,21 +115,21 @@ class Event:
             setattr(ev, name, value)
         return ev
 
-    def values(self):
+    def values(self) -> tuple[Any, ...]:
         """Return the fields' values as a tuple, in declaration order."""
         return tuple(getattr(self, name) for name in self.__slots__)
 
-    def asdict(self):
+    def asdict(self) -> dict[str, Any]:
         """Return ``{field: value}`` in declaration order."""
         return {name: getattr(self, name) for name in self.__slots__}
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.values() == other.values()
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((type(self).__name__, self.values()))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.asdict().items())
         return f"{type(self).__name__}({fields})"
 
@@ -272,8 +275,12 @@ class OrderUpdated(Event):
         created_ts_ns: int
 
 
+def _read_through(name: str) -> property:
+    return property(lambda self: getattr(self.spec, name))
+
+
 for _name in OrderSpec.__slots__:
-    setattr(OrderUpdated, _name, property(lambda self, _n=_name: getattr(self.spec, _n)))
+    setattr(OrderUpdated, _name, _read_through(_name))
 del _name
 
 

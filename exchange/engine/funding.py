@@ -1,20 +1,23 @@
 """Funding: deposits, withdrawals, and withdrawals held until approved or rejected."""
 
+from __future__ import annotations
+
+from .commands import Deposit, RequestWithdrawal, ResolveWithdrawal, Withdraw
 from .core import Core, positive
-from .events import Reason, WithdrawalUpdated
+from .events import Event, Reason, WithdrawalUpdated
 
 
 class Funding(Core):
     """Funding of the Sequencer (a mixin of it): deposits and withdrawals."""
 
-    def _deposit(self, cmd, events):
+    def _deposit(self, cmd: Deposit, events: list[Event]) -> None:
         if cmd.asset not in self.assets:
             return self._reject(cmd, Reason.UNKNOWN_ASSET, events)
         if not positive(cmd.amount):
             return self._reject(cmd, Reason.INVALID_AMOUNT, events)
         self.ledger.deposit(self.seq, cmd.account, cmd.asset, cmd.amount, cmd.ref, events)
 
-    def _withdraw(self, cmd, events):
+    def _withdraw(self, cmd: Withdraw, events: list[Event]) -> None:
         if cmd.asset not in self.assets:
             return self._reject(cmd, Reason.UNKNOWN_ASSET, events)
         if not positive(cmd.amount):
@@ -23,7 +26,7 @@ class Funding(Core):
             return self._reject(cmd, Reason.INSUFFICIENT_BALANCE, events)
         self.ledger.withdraw(self.seq, cmd.account, cmd.asset, cmd.amount, cmd.ref, events)
 
-    def _request_withdrawal(self, cmd, events):
+    def _request_withdrawal(self, cmd: RequestWithdrawal, events: list[Event]) -> None:
         if cmd.asset not in self.assets:
             return self._reject(cmd, Reason.UNKNOWN_ASSET, events)
         if not positive(cmd.amount):
@@ -37,7 +40,7 @@ class Funding(Core):
         events.append(WithdrawalUpdated.of(self.seq, cmd.ts_ns, cmd.withdrawal_id, cmd.account,
                                            cmd.asset, cmd.amount, "PENDING"))
 
-    def _resolve_withdrawal(self, cmd, events):
+    def _resolve_withdrawal(self, cmd: ResolveWithdrawal, events: list[Event]) -> None:
         pending = self.withdrawals.pop(cmd.withdrawal_id, None)
         if pending is None:
             return self._reject(cmd, Reason.UNKNOWN_WITHDRAWAL, events)

@@ -8,11 +8,14 @@ hold covers changes. ``SetInstrumentStatus`` DELISTED cancels every order and
 stop of the symbol; the status is final.
 """
 
+from __future__ import annotations
+
 from dataclasses import replace
 
 from .core import BUY, CHANGE_FIELDS, DELISTED, TRADING, Core, off_grid
+from .commands import ChangeInstrument, ListInstrument, SetInstrumentStatus
 from .enums import STATUS_OF
-from .events import InstrumentChanged, InstrumentDefined, Reason
+from .events import Event, InstrumentChanged, InstrumentDefined, Reason
 from .instrument import Instrument, RuleViolation
 from .market import Market
 
@@ -20,7 +23,7 @@ from .market import Market
 class Listing(Core):
     """Listing of the Sequencer (a mixin of it): instruments, their status and rules."""
 
-    def _list_instrument(self, cmd, events):
+    def _list_instrument(self, cmd: ListInstrument, events: list[Event]) -> None:
         inst = cmd.instrument
         if type(inst) is not Instrument:
             return self._reject(cmd, Reason.INVALID_INSTRUMENT, events)
@@ -40,7 +43,7 @@ class Listing(Core):
         self.markets[inst.symbol] = Market(inst)
         events.append(InstrumentChanged.of(self.seq, cmd.ts_ns, inst.symbol, inst.status))
 
-    def _set_status(self, cmd, events):
+    def _set_status(self, cmd: SetInstrumentStatus, events: list[Event]) -> None:
         mkt = self.markets.get(cmd.symbol)
         if mkt is None:
             return self._reject(cmd, Reason.UNKNOWN_SYMBOL, events)
@@ -58,7 +61,7 @@ class Listing(Core):
             for o in [o for o in self.orders.values() if o.symbol == cmd.symbol]:
                 self._cancel_order(o, Reason.DELISTED, cmd.ts_ns, events)
 
-    def _change_instrument(self, cmd, events):
+    def _change_instrument(self, cmd: ChangeInstrument, events: list[Event]) -> None:
         """Change a symbol's rules (ChangeInstrument); every check before the first change.
 
         Emits the cancels and hold changes it makes, then InstrumentDefined.

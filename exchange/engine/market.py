@@ -6,11 +6,14 @@ its instrument, status, best prices, depth and last and reference prices, and
 nothing it could change.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from sortedcontainers import SortedList
 
-from .book import OrderBook
+from .book import OrderBook, _Level
 from .enums import InstrumentStatus
 from .instrument import Instrument
 
@@ -26,13 +29,15 @@ class Market:
         self.book = OrderBook()
         self.status = inst.status
         self.last_price: int | None = None
-        self.rising = SortedList()   # (stop_price, order_id): trigger when last >= stop
-        self.falling = SortedList()  # (-stop_price, order_id): trigger when last <= stop
+        self.rising: Any = SortedList()   # (stop_price, order_id): trigger when last >= stop
+        self.falling: Any = SortedList()  # (-stop_price, order_id): trigger when last <= stop
         self.qptl = inst.quote_per_tick_lot
         self.bpl = inst.base_per_lot
         self.update_id = 0            # depth changes of the book (DepthUpdated)
-        self.touched_bids: set = set()  # the book's levels changed since depth_changes
-        self.touched_asks: set = set()  # (level objects: they hash by identity, prices don't)
+        # the book's levels changed since depth_changes (level objects: they hash by
+        # identity, prices don't)
+        self.touched_bids: set[_Level] = set()
+        self.touched_asks: set[_Level] = set()
         self.reopen_ns: int | None = None  # when a volatility halt ends (None: not in one)
 
     @property
@@ -86,7 +91,7 @@ class MarketView:
         """``(price, visible qty)`` of the best ask, or None; O(1)."""
         return self._market.book.best_ask()
 
-    def depth(self, n: int = 10) -> tuple[list, list]:
+    def depth(self, n: int = 10) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
         """``(bids, asks)``: up to ``n`` ``(price, qty, order_count)`` each, best first."""
         return self._market.book.depth(n)
 

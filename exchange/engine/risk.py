@@ -13,11 +13,20 @@ remainder expires (VOLATILITY_HALT) and the symbol is HALT for ``halt_s``
 seconds (``SetRiskDefaults``); 0 disables halts.
 """
 
+from __future__ import annotations
+
 from heapq import heappop
+from typing import TYPE_CHECKING, Any
 
 from .core import (BOOK_TIF, BUY, DAY_NS, FOK, GTC, HALT, IOC, MARKET, PRICED, R_HALT, R_IOC, SELL,
                    TRADING, Core)
-from .events import Expired, InstrumentChanged, Reason
+from .commands import SetKillSwitch, SetRiskDefaults, SetRiskLimits
+from .enums import OrderType, Side
+from .events import Event, Expired, InstrumentChanged, Reason
+
+if TYPE_CHECKING:
+    from .market import Market
+    from .orders import Order
 
 LIMIT_FIELDS = ("max_order_qty", "max_order_notional", "max_open_orders", "max_position",
                 "max_daily_notional")
@@ -28,8 +37,9 @@ class Limits:
 
     __slots__ = LIMIT_FIELDS + ("any",)
 
-    def __init__(self, max_order_qty=0, max_order_notional=0, max_open_orders=0,
-                 max_position=0, max_daily_notional=0):
+    def __init__(self, max_order_qty: int = 0, max_order_notional: int = 0,
+                 max_open_orders: int = 0, max_position: int = 0,
+                 max_daily_notional: int = 0) -> None:
         self.max_order_qty = max_order_qty
         self.max_order_notional = max_order_notional
         self.max_open_orders = max_open_orders
@@ -39,25 +49,25 @@ class Limits:
                         or max_daily_notional)
 
     @classmethod
-    def resolve(cls, own: tuple, defaults: "Limits") -> "Limits":
+    def resolve(cls, own: tuple[int | None, ...], defaults: "Limits") -> "Limits":
         """The limits of an account whose own values are ``own`` (None = the default)."""
         return cls(*(getattr(defaults, name) if value is None else value
                      for name, value in zip(LIMIT_FIELDS, own)))
 
-    def values(self) -> tuple:
+    def values(self) -> tuple[int, ...]:
         return tuple(getattr(self, name) for name in LIMIT_FIELDS)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return type(other) is Limits and self.values() == other.values()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Limits{self.values()}"
 
 
 NO_LIMITS = Limits()
 
 
-def valid_limit(value, optional: bool) -> bool:
+def valid_limit(value: object, optional: bool) -> bool:
     """Whether ``value`` is a limit: a non-negative int (or None when ``optional``)."""
     if value is None:
         return optional
@@ -67,7 +77,8 @@ def valid_limit(value, optional: bool) -> bool:
 class RiskControls(Core):
     """Pre-trade risk and volatility halts of the Sequencer (a mixin of it)."""
 
-    def _check_limits(self, limits, cmd, mkt, side, type_, qty, budget, stp):
+    def _check_limits(self, limits: Limits, cmd: Any, mkt: Market, side: Side, type_: OrderType,
+                      qty: Any, budget: Any, stp: Any) -> Reason | None:
         """The first pre-trade limit a new order breaks (a Reason), or None.
 
         Open orders count this one; a buy's position counts the base the
@@ -105,7 +116,8 @@ class RiskControls(Core):
                 return Reason.RISK_MAX_POSITION
         return None
 
-    def _check_amend_limits(self, limits, o, mkt, qty, price, ts):
+    def _check_amend_limits(self, limits: Limits, o: Order, mkt: Market, qty: int, price: int,
+                            ts: int) -> Reason | None:
         """The first limit an amendment to ``qty`` open at ``price`` breaks, or None."""
         if limits.max_order_qty and o.executed_qty + qty > limits.max_order_qty:
             return Reason.RISK_MAX_ORDER_QTY
@@ -120,7 +132,7 @@ class RiskControls(Core):
             return Reason.RISK_MAX_POSITION
         return None
 
-    def _position_after(self, account, mkt, lots):
+    def _position_after(self, account: int, mkt: Market, lots: int) -> int:
         """Base minor units ``account`` would hold with its open buys on ``mkt`` and ``lots`` more."""
         inst = mkt.inst
         b = self.ledger.balance(account, inst.base)
@@ -130,18 +142,18 @@ class RiskControls(Core):
                 lots += o.open
         return b.free + b.locked + lots * mkt.bpl
 
-    def daily_notional(self, account, ts_ns):
+    def daily_notional(self, account: int, ts_ns: int) -> int:
         """Quote minor units ``account`` traded (maker or taker) in the trading day of ``ts_ns``."""
         d = self.daily.get(account)
         if d is None or d[0] != (ts_ns - self._day_end_ns) // DAY_NS:
             return 0
         return d[1]
 
-    def limits(self, account) -> Limits:
+    def limits(self, account: int) -> Limits:
         """The resolved pre-trade limits of ``account``."""
         return self._limits.get(account, self.risk_defaults)
 
-    def _protection(self, mkt, side):
+    def _protection(self, mkt: Market, side: Side) -> int | None:
         """The price a market order may not trade through: the band's edge, if any."""
         inst, ref = mkt.inst, mkt.reference_price
         if not inst.price_band_bps or ref is None:
@@ -150,7 +162,7 @@ class RiskControls(Core):
             return ref * (10_000 + inst.price_band_bps) // 10_000
         return -(-ref * (10_000 - inst.price_band_bps) // 10_000)
 
-    def _limit_in_band(self, mkt, o, protect):
+    def _limit_in_band(self, mkt: Market, o: Order, protect: int) -> tuple[list[Event], bool]:
         """Match a limit order whose price lies beyond the band's edge ``protect``.
 
         A limit price within the band (every new order's) can only fill within
@@ -181,14 +193,14 @@ class RiskControls(Core):
         rest = book.limit(o.order_id, side, o.price, last.qty, GTC, False, *args, o)
         return first[:-1] + rest[1:], False  # less the IOC expiry and the second Accepted
 
-    def _halt(self, mkt, ts, events):
+    def _halt(self, mkt: Market, ts: int, events: list[Event]) -> None:
         """Halt ``mkt`` for ``halt_ns``: a volatility interruption."""
         mkt.status = HALT
         mkt.reopen_ns = ts + self.halt_ns
         self._schedule(self._reopens, mkt.reopen_ns, mkt.inst.symbol)
         events.append(InstrumentChanged.of(self.seq, ts, mkt.inst.symbol, HALT))
 
-    def _reopen_due(self, ts, events):
+    def _reopen_due(self, ts: int, events: list[Event]) -> None:
         reopens = self._reopens
         while reopens and reopens[0][0] <= ts:
             when, symbol = heappop(reopens)
@@ -199,7 +211,7 @@ class RiskControls(Core):
                 events.append(InstrumentChanged.of(self.seq, ts, symbol, TRADING))
                 self._run_stops(mkt, ts, events)
 
-    def _set_risk_defaults(self, cmd, events):
+    def _set_risk_defaults(self, cmd: SetRiskDefaults, events: list[Event]) -> None:
         values = tuple(getattr(cmd, name) for name in LIMIT_FIELDS)
         if not all(valid_limit(v, False) for v in values + (cmd.halt_s,)):
             return self._reject(cmd, Reason.INVALID_LIMIT, events)
@@ -209,7 +221,7 @@ class RiskControls(Core):
                         for a, own in self.risk_limits.items()}
         self._update_risk_on()
 
-    def _set_risk_limits(self, cmd, events):
+    def _set_risk_limits(self, cmd: SetRiskLimits, events: list[Event]) -> None:
         own = tuple(getattr(cmd, name) for name in LIMIT_FIELDS)
         if not all(valid_limit(v, True) for v in own):
             return self._reject(cmd, Reason.INVALID_LIMIT, events)
@@ -221,11 +233,13 @@ class RiskControls(Core):
             self._limits[cmd.account] = Limits.resolve(own, self.risk_defaults)
         self._update_risk_on()
 
-    def _update_risk_on(self):
+    def _update_risk_on(self) -> None:
         self._risk_on = self.risk_defaults.any or any(l.any for l in self._limits.values())
 
-    def _set_kill_switch(self, cmd, events):
+    def _set_kill_switch(self, cmd: SetKillSwitch, events: list[Event]) -> None:
         key = cmd.api_key
+        killed: set[Any]
+        switch: Any
         killed, switch = (self.killed, cmd.account) if key is None else (
             self.killed_keys, (cmd.account, key))
         if not cmd.active:

@@ -17,7 +17,11 @@ shell reads the venue through ``market_views`` and ``Ledger.amounts``, never
 through the mutable state here.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from heapq import heappop
+from typing import Any
 
 from .commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, CancelReplace,
                        ChangeInstrument, Deposit, ExpireOrders, ListInstrument, PlaceOrder,
@@ -25,7 +29,7 @@ from .commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, C
                        SetRiskDefaults, SetRiskLimits, Withdraw)
 from .core import BUY, Core, SELL, X_EXPIRED
 from .entry import OrderEntry
-from .events import DepthUpdated, Reason
+from .events import DepthUpdated, Event, Reason
 from .funding import Funding
 from .ledger import Ledger
 from .listing import Listing
@@ -38,7 +42,7 @@ from .settlement import Settlement
 class Sequencer(OrderEntry, RiskControls, Settlement, Funding, Listing, Core):
     """Books, stops and ledger of a venue, changed one command at a time."""
 
-    def __init__(self, day_end_s: int = 0):
+    def __init__(self, day_end_s: int = 0) -> None:
         self.seq = 0
         self.next_order_id = 1
         self.next_trade_id = 1
@@ -64,7 +68,7 @@ class Sequencer(OrderEntry, RiskControls, Settlement, Funding, Listing, Core):
         self.daily = {}          # account -> [trading day, notional traded that day]
         self._reopens = []       # heap of (reopen_ts_ns, symbol): volatility halts
         self.market_views = MarketViews(self.markets)  # the shell's read-only view of them
-        self._handlers = {
+        self._handlers: dict[type, Callable[[Any, list[Event]], object]] = {
             PlaceOrder: self._place, CancelOrder: self._cancel, CancelAll: self._cancel_all,
             CancelOnDisconnect: self._cancel_on_disconnect,
             AmendOrder: self._amend, CancelReplace: self._cancel_replace,
@@ -77,10 +81,10 @@ class Sequencer(OrderEntry, RiskControls, Settlement, Funding, Listing, Core):
             SetRiskLimits: self._set_risk_limits, SetKillSwitch: self._set_kill_switch,
         }
 
-    def apply(self, cmd):
+    def apply(self, cmd: Any) -> list[Event]:
         """Apply one command; return its events, each stamped with its seq."""
         self.seq += 1
-        events = []
+        events: list[Event] = []
         try:
             handler = self._handlers[type(cmd)]
         except KeyError:
@@ -92,13 +96,13 @@ class Sequencer(OrderEntry, RiskControls, Settlement, Funding, Listing, Core):
         return events
 
     @property
-    def due_ns(self):
+    def due_ns(self) -> int | None:
         """The earliest time in the DAY/GTD expiries and volatility-halt ends still to
         run, or None: a command at or after it runs them first (``ExpireOrders``, with
         nothing else to do, is one)."""
         return self._due
 
-    def _run_due(self, ts, events):
+    def _run_due(self, ts: int, events: list[Event]) -> None:
         """Expire the orders due by ``ts``, then end the volatility halts due by it."""
         expiries, reopens = self._expiries, self._reopens
         if expiries and expiries[0][0] <= ts:
@@ -107,15 +111,15 @@ class Sequencer(OrderEntry, RiskControls, Settlement, Funding, Listing, Core):
             self._reopen_due(ts, events)
         self._due = self._earliest_due()
 
-    def _earliest_due(self):
+    def _earliest_due(self) -> int | None:
         """The earliest time in _expiries and _reopens, or None when both are empty."""
         heads = [heap[0][0] for heap in (self._expiries, self._reopens) if heap]
         return min(heads) if heads else None
 
-    def _tick(self, cmd, events):
+    def _tick(self, cmd: ExpireOrders, events: list[Event]) -> None:
         """Nothing beyond the expiries ``apply`` already ran for this time."""
 
-    def _expire_due(self, ts, events):
+    def _expire_due(self, ts: int, events: list[Event]) -> None:
         expiries = self._expiries
         while expiries and expiries[0][0] <= ts:
             _, order_id = heappop(expiries)
@@ -127,7 +131,7 @@ class Sequencer(OrderEntry, RiskControls, Settlement, Funding, Listing, Core):
                     self._touch(mkt, o)
                 self._close(o, EXPIRED, X_EXPIRED, Reason.TIME, ts, events)
 
-    def depth_changes(self) -> list:
+    def depth_changes(self) -> list[DepthUpdated]:
         """Return one DepthUpdated per book changed since the last call: the visible qty
         now (as of ``seq``) of each level that changed, and the symbol's next update id.
 
@@ -165,7 +169,7 @@ class Sequencer(OrderEntry, RiskControls, Settlement, Funding, Listing, Core):
         for mkt in self.markets.values():
             mkt.update_id = self.seq
 
-    def check(self):
+    def check(self) -> None:
         """Assert every invariant of the venue; O(state). For tests.
 
         No book is crossed; every open order is where it should be (working in
@@ -173,7 +177,7 @@ class Sequencer(OrderEntry, RiskControls, Settlement, Funding, Listing, Core):
         balance's locked part equals the holds of its open orders and pending
         withdrawals; every asset is conserved; no balance is negative.
         """
-        holds = {}
+        holds: dict[tuple[int, str], int] = {}
         for o in self.orders.values():
             assert o.status in OPEN, f"closed order {o.order_id} still open"
             assert o.hold >= 0 and o.hold_balance.account == o.account
@@ -182,7 +186,9 @@ class Sequencer(OrderEntry, RiskControls, Settlement, Funding, Listing, Core):
             mkt = self.markets[o.symbol]
             assert o.market is mkt, f"order {o.order_id}'s market"
             if o.working:
-                side, price, open_, _ = mkt.book.order(o.order_id)
+                resting = mkt.book.order(o.order_id)
+                assert resting is not None, f"order {o.order_id} not in its book"
+                side, price, open_, _ = resting
                 assert (side, price, open_) == (o.side, o.price, o.open), f"order {o.order_id}"
                 assert o.qty == o.executed_qty + o.open, f"order {o.order_id}'s qty"
                 if o.side is BUY:

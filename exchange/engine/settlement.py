@@ -7,19 +7,28 @@ sides' holds, the trade, the fees), ``OrderUpdated`` reports and closes
 starts the stops a trade's price reached.
 """
 
+from __future__ import annotations
+
 from .core import (BOOK_TIF, BUY, Core, DAY_NS, MARKET_LIKE, RELEASE, R_HALT, R_MARKET, R_STP,
                    TRADING, X_CANCELED, X_EXPIRED, X_TRADE, X_TRIGGERED)
-from .events import (Accepted, Canceled, Expired, Filled, Reason, Rejected, Rested,
+from typing import TYPE_CHECKING, Any
+
+from .enums import ExecType, OrderStatus
+from .events import (Accepted, Canceled, Event, Expired, Filled, Reason, Rejected, Rested,
                      Traded)
 from .instrument import PPM
 from .ledger import FEE_ACCOUNT
 from .orders import CANCELED, EXPIRED, EXPIRED_IN_MATCH, FILLED, OPEN, PARTIALLY_FILLED
 
+if TYPE_CHECKING:
+    from .market import Market
+    from .orders import Order
+
 
 class Settlement(Core):
     """Settlement of the Sequencer (a mixin of it): the book's events to fills, holds and reports."""
 
-    def _work(self, mkt, o, ts, events):
+    def _work(self, mkt: Market, o: Order, ts: int, events: list[Event]) -> None:
         """Send a working order to the book and apply what happened."""
         if o.type in MARKET_LIKE:
             if o.open == 0 or o.budget == 0:  # nothing it can fill
@@ -55,8 +64,10 @@ class Settlement(Core):
         if halt:
             self._halt(mkt, ts, events)
 
-    def _apply_book(self, mkt, taker, book_events, ts, events):
+    def _apply_book(self, mkt: Market, taker: Order, book_events: list[Event], ts: int,
+                    events: list[Event]) -> None:
         """Turn the book's events for ``taker`` into fills, settlements and reports."""
+        ev: Any   # one of the book's events, told apart by type
         for ev in book_events:
             t = type(ev)
             if t is Filled:  # _fill notes the maker's level (_touch)
@@ -82,7 +93,7 @@ class Settlement(Core):
         if taker.type in MARKET_LIKE and taker.status in OPEN:
             raise AssertionError(f"market order {taker.order_id} left open")
 
-    def _fill(self, mkt, taker, ev, ts, events):
+    def _fill(self, mkt: Market, taker: Order, ev: Filled, ts: int, events: list[Event]) -> None:
         """Settle one fill between ``taker`` and the resting maker."""
         seq = self.seq
         inst = mkt.inst
@@ -149,7 +160,8 @@ class Settlement(Core):
             else:
                 self._close(o, FILLED, X_TRADE, None, ts, events)
 
-    def _close(self, o, status, exec_type, reason, ts, events):
+    def _close(self, o: Order, status: OrderStatus, exec_type: ExecType, reason: Reason | None,
+               ts: int, events: list[Event]) -> None:
         """Move an order to a final status, release its hold, forget it as open."""
         o.move_to(status)
         hold = o.hold
@@ -165,7 +177,7 @@ class Settlement(Core):
             (mkt.rising if o.stop_key[0] > 0 else mkt.falling).remove(o.stop_key)
         self._report(o, exec_type, reason, ts, events)
 
-    def _run_stops(self, mkt, ts, events):
+    def _run_stops(self, mkt: Market, ts: int, events: list[Event]) -> None:
         """Start every stop the last trade price has reached, in trigger order.
 
         Rising stops go from the lowest stop price up, falling ones from the
