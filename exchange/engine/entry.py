@@ -108,14 +108,14 @@ class OrderEntry(Core):
         stop_price: Any
         qty, price, quote_qty, stop_price = cmd.qty, cmd.price, cmd.quote_qty, cmd.stop_price
         if type_ in PRICED:
-            if type(price) is not int or price <= 0:  # inline copy of positive (not positive)
+            if price is None or price <= 0:  # an int or None: the command checked its type
                 return Reason.INVALID_PRICE
         elif price is not None:
             return Reason.INVALID_PRICE
         if type_ is MARKET and quote_qty is not None:
             if qty is not None or not positive(quote_qty):
                 return Reason.INVALID_QUANTITY
-        elif not positive(qty) or quote_qty is not None:
+        elif qty is None or qty <= 0 or quote_qty is not None:
             return Reason.INVALID_QUANTITY
         if type_ in STOPS:
             if not positive(stop_price):

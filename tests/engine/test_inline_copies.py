@@ -112,7 +112,9 @@ def test_closes_copy_of_ledger_release(placed, picks, maker, taker):
 
 @SOME
 @given(price=st.one_of(st.integers(-3, 3), st.integers(-2**70, 2**70)))
-def test_check_places_copy_of_positive(price):
+def test_a_limit_price_is_refused_exactly_when_it_is_not_positive(price):
+    # _check_place tests "None or <= 0" (the command checked the type), where it once
+    # held a copy of positive: the two must agree on every int.
     seq, _ = venue(0, 0)
     events = seq.apply(PlaceOrder(2, 1, SYM, "buy", "LIMIT", qty=1, price=price))
     refused = type(events[0]) is CommandRejected and events[0].reason is Reason.INVALID_PRICE
