@@ -74,8 +74,8 @@ def command(cls: type[_C]) -> type[_C]:
     lines += [f"    new.{f.name} = self.{f.name}" for f in fields(dc) if f.name != "ts_ns"]
     lines += ["    new.ts_ns = ts_ns", "    return new"]
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from our own annotations
-    setattr(cls, "__post_init__", namespace["__post_init__"])
-    setattr(cls, "stamped", namespace["stamped"])
+    dc.__post_init__ = namespace["__post_init__"]
+    dc.stamped = namespace["stamped"]
     return cls
 
 
