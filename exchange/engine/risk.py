@@ -15,6 +15,7 @@ seconds (``SetRiskDefaults``); 0 disables halts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from heapq import heappop
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,21 @@ def valid_limit(value: object, optional: bool) -> bool:
     if value is None:
         return optional
     return type(value) is int and 0 <= value < 2**63
+
+
+@dataclass(frozen=True, slots=True)
+class RiskState:
+    """A read of one account's risk state (``Sequencer.risk_state``), copied out."""
+
+    limits: Limits                       # resolved: own values where set, else defaults
+    own_limits: tuple[int | None, ...]   # as last set (None: the default), LIMIT_FIELDS order
+    defaults: Limits
+    kill_switch: bool
+    killed_api_keys: tuple[str, ...]     # sorted
+    open_orders: int
+    by_symbol: dict[str, tuple[int, int]]  # symbol -> (open orders, open buy lots)
+    daily_notional: int                  # quote minor units traded in the day of ts_ns
+    halt_s: int
 
 
 class RiskControls(Core):
@@ -152,6 +168,19 @@ class RiskControls(Core):
     def limits(self, account: int) -> Limits:
         """The resolved pre-trade limits of ``account``."""
         return self._limits.get(account, self.risk_defaults)
+
+    def risk_state(self, account: int, ts_ns: int) -> RiskState:
+        """Read ``account``'s limits, switches and usage (as of ``ts_ns``); O(its orders)."""
+        by_symbol: dict[str, tuple[int, int]] = {}
+        mine = self.by_account.get(account, {})
+        for o in mine.values():
+            orders, buys = by_symbol.get(o.symbol, (0, 0))
+            by_symbol[o.symbol] = (orders + 1, buys + (o.open if o.side is BUY else 0))
+        return RiskState(
+            self.limits(account), self.risk_limits.get(account, (None,) * len(LIMIT_FIELDS)),
+            self.risk_defaults, account in self.killed,
+            tuple(sorted(k for a, k in self.killed_keys if a == account)), len(mine), by_symbol,
+            self.daily_notional(account, ts_ns), self.halt_ns // 10**9)
 
     def _protection(self, mkt: Market, side: Side) -> int | None:
         """The price a market order may not trade through: the band's edge, if any."""

@@ -61,15 +61,13 @@ def _limits_json(values) -> dict:
 
 def risk_view(seq, account: int, ts_ns: int) -> dict:
     """The risk state of ``account`` as the sequencer holds it."""
-    limits = seq.limits(account)
-    mine = seq.by_account.get(account, {})
-    own = seq.risk_limits.get(account, (None,) * len(LIMIT_FIELDS))
+    state = seq.risk_state(account, ts_ns)
+    limits = state.limits
     symbols = {}
     for symbol, mkt in sorted(seq.market_views.items()):
         inst = mkt.inst
         free, locked = seq.ledger.amounts(account, inst.base)
-        open_buy = sum(o.open for o in mine.values() if o.symbol == symbol and o.side == "buy")
-        orders = sum(1 for o in mine.values() if o.symbol == symbol)
+        orders, open_buy = state.by_symbol.get(symbol, (0, 0))
         if not (free or locked or orders):
             continue
         symbols[symbol] = {
@@ -86,18 +84,18 @@ def risk_view(seq, account: int, ts_ns: int) -> dict:
             holds[asset] = from_units(locked, minor_unit(seq.assets.get(asset, 0)))
     return {
         "account_id": account,
-        "kill_switch": account in seq.killed,
-        "killed_api_keys": sorted(k for a, k in seq.killed_keys if a == account),
+        "kill_switch": state.kill_switch,
+        "killed_api_keys": list(state.killed_api_keys),
         "limits": _limits_json(limits.values()),
-        "own_limits": _limits_json(own),
-        "venue_defaults": _limits_json(seq.risk_defaults.values()),
+        "own_limits": _limits_json(state.own_limits),
+        "venue_defaults": _limits_json(state.defaults.values()),
         "usage": {
-            "open_orders": len(mine),
-            "daily_notional": seq.daily_notional(account, ts_ns),
+            "open_orders": state.open_orders,
+            "daily_notional": state.daily_notional,
         },
         "holds": holds,
         "symbols": symbols,
-        "halt_s": seq.halt_ns // 10**9,
+        "halt_s": state.halt_s,
     }
 
 

@@ -65,3 +65,18 @@ def test_order_updates_name_their_kind_with_exec_type(seq):
     assert kinds == [ExecType.NEW, ExecType.AMENDED, ExecType.NEW, ExecType.TRADE, ExecType.TRADE,
                      ExecType.CANCELED]
     assert all(type(k) is ExecType for k in kinds)
+
+
+def test_risk_state_reads_an_accounts_limits_switches_and_usage(seq):
+    from exchange.engine import SetKillSwitch, SetRiskLimits
+    seq.apply(SetRiskLimits(4, 1, max_open_orders=5))
+    seq.apply(PlaceOrder(5, 1, "AAPL", "buy", "LIMIT", qty=3, price=9_900))
+    seq.apply(PlaceOrder(6, 1, "AAPL", "buy", "LIMIT", qty=2, price=9_800))
+    seq.apply(SetKillSwitch(7, 2, True, api_key="k2"))
+    state = seq.risk_state(1, 8)
+    assert state.limits.max_open_orders == 5 and state.own_limits[2] == 5
+    assert (state.kill_switch, state.killed_api_keys, state.open_orders) == (False, (), 2)
+    assert state.by_symbol == {"AAPL": (2, 5)} and state.daily_notional == 0
+    assert seq.risk_state(2, 8).killed_api_keys == ("k2",)
+    with pytest.raises(AttributeError):
+        state.open_orders = 0
