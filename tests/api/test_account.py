@@ -2,8 +2,8 @@
 
 import asyncio
 
-from exchange.api.state import POOL, VENUE
-from exchange.server import create_account
+from exchange.bootstrap import create_account
+from exchange.keys import POOL, VENUE
 
 
 def _usd(account):
