@@ -736,6 +736,8 @@ def test_move_moves_a_record_and_reports_nothing(standard):
     assert standard.depth()[0][0] == (100, 3, 1)
     assert standard.move(rec, 1, 100) is MOVED_KEPT  # a decrease in place: it keeps its priority
     assert standard.order("r") == (BUY, 100, 1, 1)
+    with pytest.raises(AttributeError):   # the shared results cannot be changed
+        MOVED_KEPT.events = [Amended.of("r", BUY, 100, 1, True)]
 
 
 def test_move_into_a_cross_returns_amends_events(standard):

@@ -111,10 +111,15 @@ class Moved:
     (empty unless it crossed or was refused). Never changed once made."""
 
     __slots__ = ("outcome", "events")
+    outcome: MoveOutcome
+    events: "tuple[()] | list[Any]"
 
     def __init__(self, outcome: MoveOutcome, events: "tuple[()] | list[Any]" = ()):
-        self.outcome = outcome
-        self.events = events
+        object.__setattr__(self, "outcome", outcome)   # (two of them are shared: frozen)
+        object.__setattr__(self, "events", events)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a Moved is never changed")
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Moved) and self.outcome is other.outcome
