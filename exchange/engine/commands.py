@@ -11,12 +11,29 @@ a command is a request, not a promise.
 import types
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, dataclass_transform
 
 from .enums import STP, OrderType, Side, TimeInForce
 from .instrument import Instrument
 
 _C = TypeVar("_C")
+
+
+class AdminRecord(NamedTuple):
+    """Who asked for an operator's command and why: carried by the command, never read by
+    the engine. The journal writer (exchange.store) appends it to the admin actions' chain
+    in the same transaction as the command, if the command was not rejected.
+
+    ``actor``: the operator's account (None: the command line); ``role``: theirs;
+    ``action`` and ``target`` name what was done to what; ``details``: what jsonb keeps
+    exactly (strings, int64 integers, booleans, null, lists, string-keyed dicts).
+    """
+
+    actor: int | None
+    role: str
+    action: str
+    target: str
+    details: dict[str, Any]
 
 
 class _Typed:
@@ -170,6 +187,7 @@ class Deposit(_Typed):
     asset: str
     amount: int
     ref: str | None = None
+    admin: AdminRecord | None = None
 
 
 @command
@@ -185,28 +203,36 @@ class Withdraw(_Typed):
 class RequestWithdrawal(_Typed):
     """Hold ``amount`` for a withdrawal an operator must approve or reject.
 
-    ``withdrawal_id`` is the caller's (unique) id for it."""
+    ``withdrawal_id`` is the caller's (unique) id for it; ``destination`` where to pay
+    it, opaque to the engine (carried into its WithdrawalUpdated event unread)."""
 
     ts_ns: int
     account: int
     asset: str
     amount: int
     withdrawal_id: str
+    destination: str | None = None
 
 
 @command
 class ResolveWithdrawal(_Typed):
-    """Approve (the held amount leaves the venue) or reject (it is released)."""
+    """Approve (the held amount leaves the venue) or reject (it is released).
+
+    ``note`` and ``admin`` (the operator) are opaque to the engine: the journal
+    writer stores them with the resolution."""
 
     ts_ns: int
     withdrawal_id: str
     approve: bool
+    note: str | None = None
+    admin: AdminRecord | None = None
 
 
 @command
 class ListInstrument(_Typed):
     ts_ns: int
     instrument: Instrument
+    admin: AdminRecord | None = None
 
 
 @command
@@ -217,6 +243,7 @@ class SetInstrumentStatus(_Typed):
     ts_ns: int
     symbol: str
     status: str
+    admin: AdminRecord | None = None
 
 
 @command
@@ -250,6 +277,7 @@ class ChangeInstrument(_Typed):
     maker_fee_ppm: int | None = None
     taker_fee_ppm: int | None = None
     cancel_off_grid: bool = False
+    admin: AdminRecord | None = None
 
 
 @command
@@ -293,6 +321,7 @@ class SetRiskLimits(_Typed):
     max_open_orders: int | None = None
     max_position: int | None = None
     max_daily_notional: int | None = None
+    admin: AdminRecord | None = None
 
 
 @command
@@ -305,3 +334,4 @@ class SetKillSwitch(_Typed):
     account: int
     active: bool
     api_key: str | None = None
+    admin: AdminRecord | None = None

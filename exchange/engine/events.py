@@ -328,10 +328,12 @@ class BalanceChanged(Event):
 
 class WithdrawalUpdated(Event):
     """A withdrawal was requested (PENDING: its amount is held), APPROVED (paid out) or
-    REJECTED (released).
+    REJECTED (released). ``destination`` is the request's, carried unread (None on a
+    resolution: the stored row keeps the request's).
     """
 
-    __slots__ = ("seq", "ts_ns", "withdrawal_id", "account", "asset", "amount", "status")
+    __slots__ = ("seq", "ts_ns", "withdrawal_id", "account", "asset", "amount", "status",
+                 "destination")
     seq: int
     ts_ns: int
     withdrawal_id: str
@@ -339,6 +341,7 @@ class WithdrawalUpdated(Event):
     asset: str
     amount: int
     status: str
+    destination: str | None
 
 
 class CommandRejected(Event):

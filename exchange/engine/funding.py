@@ -38,7 +38,7 @@ class Funding(Core):
         self.withdrawals[cmd.withdrawal_id] = (cmd.account, cmd.asset, cmd.amount)
         self.ledger.hold(self.seq, self.ledger.balance(cmd.account, cmd.asset), cmd.amount, cmd.withdrawal_id, events)
         events.append(WithdrawalUpdated.of(self.seq, cmd.ts_ns, cmd.withdrawal_id, cmd.account,
-                                           cmd.asset, cmd.amount, "PENDING"))
+                                           cmd.asset, cmd.amount, "PENDING", cmd.destination))
 
     def _resolve_withdrawal(self, cmd: ResolveWithdrawal, events: list[Event]) -> None:
         pending = self.withdrawals.pop(cmd.withdrawal_id, None)
@@ -53,4 +53,4 @@ class Funding(Core):
                                 cmd.withdrawal_id, events)
         events.append(WithdrawalUpdated.of(self.seq, cmd.ts_ns, cmd.withdrawal_id, account,
                                            asset, amount,
-                                           "APPROVED" if cmd.approve else "REJECTED"))
+                                           "APPROVED" if cmd.approve else "REJECTED", None))
