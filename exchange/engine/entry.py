@@ -18,16 +18,15 @@ likewise enters through the book's trusted ``submit``.
 
 from __future__ import annotations
 
-from .book import REFUSED as M_REFUSED
 from typing import Any
 
-from .commands import AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, CancelReplace, PlaceOrder
-from .core import (BUY, CLIENT_ID_CHARS, Core, DAY, DAY_NS, FOK, GTC, GTD, HOLD, IOC, LIMIT_MAKER,
-                   MARKET, MARKET_LIKE, PRICED, RELEASE, R_USER, SELL, STOPS,
-                   STOP_LOSS, STOP_LOSS_LIMIT, TRADING, TYPE_OF, X_AMENDED,
-                   X_CANCELED, X_NEW, off_grid, positive)
-from .enums import SIDE_OF, STP_OF, TIF_OF
-from .enums import OrderType, Side
+from .book import REFUSED as M_REFUSED
+from .commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, CancelReplace,
+                       PlaceOrder)
+from .core import (BUY, CLIENT_ID_CHARS, DAY, DAY_NS, FOK, GTC, GTD, HOLD, IOC, LIMIT_MAKER, MARKET,
+                   MARKET_LIKE, PRICED, R_USER, RELEASE, SELL, STOP_LOSS, STOP_LOSS_LIMIT, STOPS,
+                   TRADING, TYPE_OF, X_AMENDED, X_CANCELED, X_NEW, Core, off_grid, positive)
+from .enums import SIDE_OF, STP_OF, TIF_OF, OrderType, Side
 from .events import Event, OrderSpec, OrderUpdated, Reason
 from .instrument import PPM
 from .orders import CANCELED, NEW, Order

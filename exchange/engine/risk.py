@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from heapq import heappop
 from typing import TYPE_CHECKING, Any
 
+from .commands import SetKillSwitch, SetRiskDefaults, SetRiskLimits
 from .core import (BOOK_TIF, BUY, DAY_NS, FOK, GTC, HALT, IOC, MARKET, PRICED, R_HALT, R_IOC, SELL,
                    TRADING, Core)
-from .commands import SetKillSwitch, SetRiskDefaults, SetRiskLimits
 from .enums import OrderType, Side
 from .events import Event, Expired, InstrumentChanged, Reason
 

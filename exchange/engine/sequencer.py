@@ -27,7 +27,7 @@ from .commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, C
                        ChangeInstrument, Deposit, ExpireOrders, ListInstrument, PlaceOrder,
                        RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch,
                        SetRiskDefaults, SetRiskLimits, Withdraw)
-from .core import BUY, Core, SELL, X_EXPIRED
+from .core import BUY, SELL, X_EXPIRED, Core
 from .entry import OrderEntry
 from .events import DepthUpdated, Event, Reason
 from .funding import Funding

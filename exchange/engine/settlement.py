@@ -9,10 +9,10 @@ starts the stops a trade's price reached.
 
 from __future__ import annotations
 
-from .core import (BOOK_TIF, BUY, Core, DAY_NS, MARKET_LIKE, RELEASE, R_HALT, R_MARKET, R_STP,
-                   TRADING, X_CANCELED, X_EXPIRED, X_TRADE, X_TRIGGERED)
 from typing import TYPE_CHECKING, Any
 
+from .core import (BOOK_TIF, BUY, DAY_NS, MARKET_LIKE, R_HALT, R_MARKET, R_STP, RELEASE, TRADING,
+                   X_CANCELED, X_EXPIRED, X_TRADE, X_TRIGGERED, Core)
 from .enums import ExecType, OrderStatus
 from .events import (Accepted, Canceled, Event, Expired, Filled, Reason, Rejected, Rested,
                      Traded)
