@@ -1,9 +1,10 @@
-"""Command line: ``exchange serve | migrate | role | audit verify | demo``.
+"""Command line: ``exchange serve | migrate | role | audit verify | secrets | demo``.
 
 ``exchange`` alone prints the help and exits 2 (a usage error, like any
 other argparse usage error). Every command that opens the database takes it
 from the same settings (``Settings.data_path()``, ``database_url``), so
-``migrate``, ``role`` and ``audit`` find the data directory ``serve`` uses.
+``migrate``, ``role``, ``audit`` and ``secrets`` find the data directory
+``serve`` uses.
 """
 
 import argparse
@@ -27,13 +28,13 @@ def main(argv=None):
                        help="log lines as text or JSON objects (EXCHANGE_LOG_FORMAT)")
     migrate = sub.add_parser("migrate", help="apply the database migrations and exit")
     migrate.add_argument("--data-dir", help="data directory of the embedded PostgreSQL "
-                       "(default: the one serve uses, EXCHANGE_DATA_DIR or ./data)")
+                         "(default: the one serve uses, EXCHANGE_DATA_DIR or ./data)")
     role = sub.add_parser("role", help="set an account's platform role "
                           "(trader, operator, compliance)")
     role.add_argument("account", help="the account id or the login email")
     role.add_argument("role", help="trader, operator or compliance")
     role.add_argument("--data-dir", help="data directory of the embedded PostgreSQL "
-                       "(default: the one serve uses, EXCHANGE_DATA_DIR or ./data)")
+                      "(default: the one serve uses, EXCHANGE_DATA_DIR or ./data)")
     audit = sub.add_parser("audit", help="the journal's audit trail")
     audit_sub = audit.add_subparsers(dest="audit_cmd", required=True)
     verify = audit_sub.add_parser("verify", help="recompute the hash chains of the journal "
@@ -41,6 +42,15 @@ def main(argv=None):
                                   "row if one does not verify")
     verify.add_argument("--data-dir", help="data directory of the embedded PostgreSQL "
                        "(default: the one serve uses, EXCHANGE_DATA_DIR or ./data)")
+    secrets_cmd = sub.add_parser("secrets", help="the secrets at rest (API and TOTP secrets)")
+    secrets_sub = secrets_cmd.add_subparsers(dest="secrets_cmd", required=True)
+    rotate = secrets_sub.add_parser(
+        "rotate", help="re-seal every API and TOTP secret under a new key; with the key file "
+        "(<data-dir>/secrets-key) the new key is made and the file updated, a running server "
+        "follows; with EXCHANGE_SECRETS_KEY, put the new key first and restart before")
+    rotate.add_argument("--data-dir", help="data directory: embedded PostgreSQL, secrets-key "
+                        "(default: the one serve uses, EXCHANGE_DATA_DIR or ./data)")
+    secrets_sub.add_parser("new-key", help="print a new key for EXCHANGE_SECRETS_KEY")
     sub.add_parser("demo", help="run the engine demo")
     args = ap.parse_args(argv)
     if args.cmd is None:
@@ -49,6 +59,10 @@ def main(argv=None):
     if args.cmd == "demo":
         from .demo import main as demo
         demo()
+        return
+    if args.cmd == "secrets" and args.secrets_cmd == "new-key":
+        from .store.sealing import new_key
+        print(new_key())
         return
     from . import settings as config
     try:
@@ -74,6 +88,16 @@ def main(argv=None):
         except RoleError as e:
             sys.exit(f"exchange: {e}")
         print(f"account {account_id}: role {previous} -> {args.role}")
+    elif args.cmd == "secrets":
+        from .rotation import rotate as rotate_secrets
+        from .store.sealing import SealingError
+        try:
+            report = asyncio.run(rotate_secrets(settings))
+        except SealingError as e:
+            sys.exit(f"exchange: secrets rotate: {e}")
+        rows = ", ".join(f"{n} in {table}" for table, n in report["rows"].items())
+        where = report["key_file"] or "EXCHANGE_SECRETS_KEY (its first key)"
+        print(f"re-sealed {rows} under the new key of {where}")
     elif args.cmd == "audit":
         from .store.audit import verify_all_configured
         verdicts = asyncio.run(verify_all_configured(settings))
