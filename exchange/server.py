@@ -122,7 +122,8 @@ def _venue(on_fatal):
             chain_head = await audit.chain_head(conn)  # nothing writes the journal yet
         metrics = app[METRICS]
         batcher = Batcher(pool, on_fatal=on_fatal or _exit_on_fatal, metrics=metrics,
-                          chain_head=chain_head, cut=sequencer.depth_changes)
+                          chain_head=chain_head, cut=sequencer.depth_changes,
+                          committed_seq=sequencer.seq)
         metrics.watch_journal(batcher)
         app[MARKETDATA] = MarketData(sequencer)   # the recovered state is all committed
         batcher.start()   # nothing is submitted before the listeners are registered
