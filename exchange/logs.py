@@ -17,6 +17,7 @@ the request's bytes. As a second line of defence both formatters
 included.
 """
 
+import contextlib
 import datetime
 import json
 import logging
@@ -133,3 +134,29 @@ def configure(level: str = "INFO", log_format: str = "text", stream=None) -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+class Demote(logging.Filter):
+    """Lower a logger's INFO records to DEBUG (shown only when DEBUG is enabled).
+
+    For chatty libraries (pgserver logs every initdb and pg_ctl run, with their
+    whole output, at INFO): their lines stay available with ``log_level = DEBUG``
+    without drowning the start-up's own lines.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
+@contextlib.contextmanager
+def demoted(name: str):
+    """Within the block, logger ``name``'s INFO records are DEBUG records."""
+    logger, demote = logging.getLogger(name), Demote()
+    logger.addFilter(demote)
+    try:
+        yield
+    finally:
+        logger.removeFilter(demote)

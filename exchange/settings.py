@@ -101,6 +101,12 @@ class Settings:
     price_move_bps: int = 500         # a move this large ...
     price_window_s: int = 60          # ... within this many seconds
 
+    def data_path(self) -> pathlib.Path:
+        """Return the data directory as an absolute path: the one place every command
+        (``serve``, ``migrate``, ``role``, ``audit``) takes it from. ``data_dir`` is
+        relative to the working directory (``./data`` by default)."""
+        return pathlib.Path(self.data_dir).resolve()
+
 
 def parse_networks(text: str) -> tuple:
     """``trusted_proxies``: comma-separated IP addresses or CIDR networks (``10.0.0.0/8``,

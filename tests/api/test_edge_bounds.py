@@ -7,7 +7,7 @@ max_connections_per_ip connections (one more gets 429 and is closed).
 "At once" is shown without timing: those tests set the body deadline to an hour, so a
 server that waited for the body would never answer within the test's wait."""
 
-from edge_sockets import connect, edge_server, eof, json_of, read_response, request, until
+from tests.helpers.edge_sockets import connect, edge_server, eof, json_of, read_response, request, until
 
 ORDER = b"POST /api/v3/order HTTP/1.1\r\nHost: x\r\nX-MBX-APIKEY: abc\r\n" \
         b"Content-Type: application/x-www-form-urlencoded\r\n"

@@ -11,7 +11,7 @@ import pytest
 
 from exchange.logs import JsonFormatter, TextFormatter, configure, redact
 
-from edge_sockets import connect, edge_server, request, until
+from tests.helpers.edge_sockets import connect, edge_server, request, until
 
 SECRET = "s3cr3t" + "f" * 58    # shaped like an API secret; no test sends a real one
 

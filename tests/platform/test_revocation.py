@@ -22,7 +22,7 @@ from exchange.keys import GRANTS, HUB, POOL, USER_FEED
 from exchange.server import set_account_role
 from exchange.settings import Settings
 
-from platform_clients import api_key
+from tests.helpers.platform_clients import api_key
 
 WAIT_S = 30.0   # generous: waiting for a message is never a timing assertion
 
