@@ -1,4 +1,4 @@
-"""Command line: ``exchange serve | migrate | role | audit verify | demo``."""
+"""Command line: ``exchange serve | migrate | role | audit verify | audit replay | demo``."""
 
 import argparse
 import asyncio
@@ -28,6 +28,12 @@ def main(argv=None):
                                   "and of the admin actions; exit 1 and name the first broken "
                                   "row if one does not verify")
     verify.add_argument("--data-dir", help="data directory of the embedded PostgreSQL")
+    replay = audit_sub.add_parser("replay", help="replay the whole journal from its first "
+                                  "command and compare every row of the state tables, and "
+                                  "each stored snapshot, with the replayed state; exit 1 and "
+                                  "name the first difference (takes time in proportion to "
+                                  "the whole history)")
+    replay.add_argument("--data-dir", help="data directory of the embedded PostgreSQL")
     sub.add_parser("demo", help="run the engine demo")
     args = ap.parse_args(argv)
     if args.cmd == "demo":
@@ -58,6 +64,12 @@ def main(argv=None):
         except RoleError as e:
             sys.exit(f"exchange: {e}")
         print(f"account {account_id}: role {previous} -> {args.role}")
+    elif args.cmd == "audit" and args.audit_cmd == "replay":
+        from .store.recovery import audit_replay_configured
+        ok, message = asyncio.run(audit_replay_configured(settings))
+        if not ok:
+            sys.exit(f"exchange: audit: {message}")
+        print(message)
     elif args.cmd == "audit":
         from .store.audit import verify_all_configured
         verdicts = asyncio.run(verify_all_configured(settings))

@@ -229,6 +229,37 @@ class OrderBook:
     def __contains__(self, order_id):
         return order_id in self._orders
 
+    def resting(self, side):
+        """Yield ``(price, records)`` for each non-empty level of ``side``, best first, with
+        its records (``BookOrder``) in time priority; for reading the state out
+        (``exchange.engine.state``). O(levels log levels + orders)."""
+        for lvl in (self._bids if SIDE_OF[side] is BUY else self._asks).iter_levels():
+            yield lvl.price, list(lvl.orders.values())
+
+    def restore(self, side, price, records, visible, display):
+        """Rest ``records`` at the back of ``price`` on ``side``, with their visible parts and
+        display sizes, without checks or events: the trusted path that rebuilds a book from
+        a saved state (``exchange.engine.state``; the caller runs ``check()`` after). Each
+        record's order_id, side (``side``), price (``price``), open, post_only, owner and
+        stp must be set and it must not rest here yet. O(len(records)) plus a new level's
+        O(log levels)."""
+        book_side = self._bids if SIDE_OF[side] is BUY else self._asks
+        lvl = book_side.levels.get(price)
+        if lvl is None:
+            lvl = book_side.add_level(price)
+        ids = [o.order_id for o in records]
+        for o, v, d in zip(records, visible, display):
+            o.visible = v
+            o.display = d
+            o.level = lvl
+            o.book_side = book_side
+        lvl.orders.update(zip(ids, records))
+        self._orders.update(zip(ids, records))
+        lvl.qty += sum(visible)
+        if price > book_side.best if book_side.bid else price < book_side.best:
+            book_side.best = price
+
+
     def __len__(self):
         return len(self._orders)
 
