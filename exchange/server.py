@@ -2,8 +2,9 @@
 
 Long-lived resources start and stop as pairs in cleanup contexts, in order:
 the database (embedded PostgreSQL when no DSN, migrations applied), then the
-venue (state recovered by journal replay, the write-behind batcher started;
-on an empty journal the demo venue is set up), then the expiry clock (a task
+venue (state recovered from the newest snapshot and the journal after it, the
+write-behind batcher started; on an empty journal the demo venue is set up),
+then the expiry clock (a task
 that submits ``ExpireOrders`` when a DAY/GTD order is due), each under a
 typed AppKey. If recovery finds the durable state inconsistent the server
 refuses to start. Journal rows written before the audit hash chain existed are
@@ -153,7 +154,9 @@ def _venue(on_fatal):
         app[RECOVERED] = report
         log.info("recovered the venue at seq %d (%s, then %d journal commands)", sequencer.seq,
                  "from the snapshot at seq %d" % report["snapshot"] if report["snapshot"]
-                 else "from the start", report["replayed"], extra={"seq": sequencer.seq})
+                 else "from the start", report["replayed"],
+                 extra={"seq": sequencer.seq, "snapshot_seq": report["snapshot"],
+                        "replayed": report["replayed"]})
         async with pool.acquire() as conn:
             chain_head = await audit.chain_head(conn)  # nothing writes the journal yet
         metrics = app[METRICS]
