@@ -236,29 +236,26 @@ class OrderBook:
         for lvl in (self._bids if SIDE_OF[side] is BUY else self._asks).iter_levels():
             yield lvl.price, list(lvl.orders.values())
 
-    def restore(self, side, price, records, visible, display):
-        """Rest ``records`` at the back of ``price`` on ``side``, with their visible parts and
-        display sizes, without checks or events: the trusted path that rebuilds a book from
-        a saved state (``exchange.engine.state``; the caller runs ``check()`` after). Each
-        record's order_id, side (``side``), price (``price``), open, post_only, owner and
-        stp must be set and it must not rest here yet. O(len(records)) plus a new level's
-        O(log levels)."""
+    def restore(self, side, price, records):
+        """Rest ``records`` at the back of ``price`` on ``side``, without checks or events:
+        the trusted path that rebuilds a book from a saved state (``exchange.engine.state``;
+        the caller runs ``check()`` after). Each record's order_id, side (``side``), price
+        (``price``), open, visible, display, post_only, owner and stp must be set, and it
+        must not rest here yet. O(len(records)) plus a new level's O(log levels)."""
         book_side = self._bids if SIDE_OF[side] is BUY else self._asks
         lvl = book_side.levels.get(price)
         if lvl is None:
             lvl = book_side.add_level(price)
-        ids = [o.order_id for o in records]
-        for o, v, d in zip(records, visible, display):
-            o.visible = v
-            o.display = d
+        orders, index = lvl.orders, self._orders
+        qty = 0
+        for o in records:
             o.level = lvl
             o.book_side = book_side
-        lvl.orders.update(zip(ids, records))
-        self._orders.update(zip(ids, records))
-        lvl.qty += sum(visible)
+            orders[o.order_id] = index[o.order_id] = o
+            qty += o.visible
+        lvl.qty += qty
         if price > book_side.best if book_side.bid else price < book_side.best:
             book_side.best = price
-
 
     def __len__(self):
         return len(self._orders)
@@ -668,20 +665,27 @@ class OrderBook:
     # ---- invariants ------------------------------------------------------
 
     def check(self):
-        """Assert every structural invariant; O(n). For tests."""
-        seen = set()
+        """Assert every structural invariant; O(n). For tests, and after a restore."""
+        index = self._orders
+        count = 0
         for s in (self._bids, self._asks):
             assert sorted(s.heap) == sorted(s.sign * p for p in s.levels), "heap != levels"
             assert s.sign == (-1 if s.bid else 1) and s.empty == s.sign * INF
             live = [p for p, lvl in s.levels.items() if lvl.orders]
             assert s.best == ((max if s.bid else min)(live) if live else s.empty), "stale best"
+            side = s.side
             for price, lvl in s.levels.items():
                 assert lvl.price == price
-                assert lvl.qty == sum(o.visible for o in lvl.orders.values()), "level qty"
+                visible = 0
                 for oid, o in lvl.orders.items():
-                    assert oid == o.order_id and o.level is lvl and o.side is s.side
-                    assert o.price == price and 0 < o.visible <= o.open
-                    assert self._orders.get(oid) is o, "order not indexed"
-                    seen.add(oid)
-        assert seen == set(self._orders), "index has orders outside the levels"
+                    v = o.visible
+                    assert oid == o.order_id and o.level is lvl and o.side is side
+                    assert o.price == price and 0 < v <= o.open
+                    assert index.get(oid) is o, "order not indexed"
+                    visible += v
+                assert lvl.qty == visible, "level qty"
+                count += len(lvl.orders)
+        # Each record above is indexed under its own id and sits in one level only (its
+        # ``level``): as many of them as the index holds means it holds no other.
+        assert count == len(index), "index has orders outside the levels"
         assert self._bids.best < self._asks.best, "crossed book"  # the sentinels included

@@ -19,14 +19,21 @@ Format 1 (every name below is a key of the top-level dict)::
                                   enums as their values, allowed_stp a sorted list},
                      status, last_price, update_id, reopen_ns,
                      touched: [[bid prices], [ask prices]],
-                     book: [[[price, [order ids], [visible], [display]], ...] bids, best
-                            first, ids in time priority, then the same for the asks]}, ...]
+                     book: [[[price, orders], ...] bids best first, [...] asks]}, ...]
                                                           in listing order
-    orders         {column: [value per open order]}      ascending order id; columns:
-                   order_id, market (index in markets), account, source,
-                   client_order_id, side, type, tif, price, qty, quote_qty, stop_price,
-                   display_qty, stp, post_only, status, open, executed_qty, cum_quote,
-                   hold, budget, working, expire_ts_ns, created_ts_ns (enums as values)
+    orders         {column: [value per open order]}: first the orders resting in
+                   the books, market by market, bids then asks, level by level as
+                   ``book`` lists them and in time priority within a level (a
+                   level's ``orders`` is how many of the next rows it holds); then
+                   the stops still waiting, by order id. Columns: order_id, market
+                   (index in markets), account, source, client_order_id, side, type,
+                   tif, price, qty, quote_qty, stop_price, display_qty, stp, post_only,
+                   status, open, executed_qty, cum_quote, hold, budget, working,
+                   expire_ts_ns, created_ts_ns, visible and display (the book's
+                   shown part and iceberg slice; None for a waiting stop). The enum
+                   columns (side, type, tif, stp, status) hold codes: indexes into
+                   the lists of values under the key ``enums`` ({column: [value,
+                   ...]}), so that a value is decoded once, not once per order
     balances       {account: [...], asset: [...], free: [...], locked: [...]}
                                                           every balance, in creation order
     external       [[asset, deposits - withdrawals], ...]
@@ -66,14 +73,18 @@ ORDER_COLUMNS = (
     "order_id", "market", "account", "source", "client_order_id", "side", "type", "tif",
     "price", "qty", "quote_qty", "stop_price", "display_qty", "stp", "post_only", "status",
     "open", "executed_qty", "cum_quote", "hold", "budget", "working", "expire_ts_ns",
-    "created_ts_ns")
+    "created_ts_ns", "visible", "display")
 _INSTRUMENT_FIELDS = tuple(f.name for f in fields(Instrument) if f.init)
 _DECIMAL_FIELDS = frozenset({"tick_size", "step_size"})
 _TYPE_OF = {m.value: m for m in OrderType}
 _ORDER_STATUS_OF = {m.value: m for m in OrderStatus}
+# the enum columns of ``orders``: each value's member, from its string
+ENUM_COLUMNS = {"side": SIDE_OF, "type": _TYPE_OF, "tif": TIF_OF, "stp": STP_OF,
+                "status": _ORDER_STATUS_OF}
+_CODES = {name: {m: i for i, m in enumerate(dict.fromkeys(of.values()))}
+          for name, of in ENUM_COLUMNS.items()}   # column -> member -> its code (dump)
 BUY = Side.BUY
-_STOP_RISES = frozenset({("buy", "STOP_LOSS"), ("buy", "STOP_LOSS_LIMIT"),
-                         ("sell", "TAKE_PROFIT"), ("sell", "TAKE_PROFIT_LIMIT")})
+_STOP_LOSSES = frozenset({OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT})
 # upgrades[v](data) -> the same state as format v + 1 (none yet: format 1 is the first)
 UPGRADES: dict = {}
 
@@ -118,27 +129,42 @@ def dump(seq: Sequencer) -> dict:
     """Return the whole state of ``seq`` as plain data of format ``FORMAT``; O(state)."""
     market_index = {}
     markets = []
+    resting = []   # the books' orders, in the order the books hold them
     for i, (symbol, mkt) in enumerate(seq.markets.items()):
         market_index[symbol] = i
-        book = mkt.book
+        book = []
+        for side in (BUY, Side.SELL):
+            levels = []
+            for price, records in mkt.book.resting(side):
+                levels.append([price, len(records)])
+                resting += records
+            book.append(levels)
         markets.append({
             "instrument": _instrument_data(mkt.inst), "status": mkt.status.value,
             "last_price": mkt.last_price, "update_id": mkt.update_id,
             "reopen_ns": mkt.reopen_ns,
             "touched": [sorted({lvl.price for lvl in mkt.touched_bids}),
                         sorted({lvl.price for lvl in mkt.touched_asks})],
-            "book": [_levels(book.resting(BUY)), _levels(book.resting(Side.SELL))],
+            "book": book,
         })
-    orders = list(seq.orders.values())   # ascending order id (placement order)
+    waiting = [o for o in seq.orders.values() if not o.working]   # by order id
     columns = {name: [] for name in ORDER_COLUMNS}
-    if orders:
-        rows = zip(*[(o.order_id, market_index[o.symbol], o.account, o.source,
-                      o.client_order_id, o.side.value, o.type.value, o.tif.value, o.price,
-                      o.qty, o.quote_qty, o.stop_price, o.display_qty, o.stp.value,
-                      o.post_only, o.status.value, o.open, o.executed_qty, o.cum_quote,
-                      o.hold, o.budget, o.working, o.spec.expire_ts_ns, o.spec.created_ts_ns)
-                     for o in orders])
-        columns = dict(zip(ORDER_COLUMNS, map(list, rows)))
+    side, type_, tif, stp, status = (_CODES[name] for name in ENUM_COLUMNS)
+    if resting or waiting:
+        rows = [(o.order_id, market_index[o.symbol], o.account, o.source, o.client_order_id,
+                 side[o.side], type_[o.type], tif[o.tif], o.price, o.qty, o.quote_qty,
+                 o.stop_price, o.display_qty, stp[o.stp], o.post_only, status[o.status], o.open,
+                 o.executed_qty, o.cum_quote, o.hold, o.budget, o.working,
+                 o.spec.expire_ts_ns, o.spec.created_ts_ns, o.visible, o.display)
+                for o in resting]
+        rows += [(o.order_id, market_index[o.symbol], o.account, o.source, o.client_order_id,
+                  side[o.side], type_[o.type], tif[o.tif], o.price, o.qty, o.quote_qty,
+                  o.stop_price, o.display_qty, stp[o.stp], o.post_only, status[o.status],
+                  o.open, o.executed_qty, o.cum_quote, o.hold, o.budget, o.working,
+                  o.spec.expire_ts_ns, o.spec.created_ts_ns, None, None)
+                 for o in waiting]
+        columns = dict(zip(ORDER_COLUMNS, map(list, zip(*rows))))
+    columns["enums"] = {name: [m.value for m in codes] for name, codes in _CODES.items()}
     balances = list(seq.ledger.balances())
     limits = seq.risk_defaults
     return {
@@ -161,11 +187,6 @@ def dump(seq: Sequencer) -> dict:
                  "killed": sorted(seq.killed), "killed_keys": sorted(map(list, seq.killed_keys)),
                  "daily": [[a, day, notional] for a, (day, notional) in seq.daily.items()]},
     }
-
-
-def _levels(resting):
-    return [[price, [o.order_id for o in records], [o.visible for o in records],
-             [o.display for o in records]] for price, records in resting]
 
 
 def _instrument_data(inst: Instrument) -> dict:
@@ -230,12 +251,16 @@ def _load(data):
         balance[(account, asset)] = bal
     ledger.external = {a: v for a, v in data["external"]}
     records = _orders(seq, markets, data["orders"], balance)
+    start = 0
     for mkt, m in zip(markets, data["markets"]):
         bids, asks = m["book"]
         book = mkt.book
         for side, levels in ((BUY, bids), (Side.SELL, asks)):
-            for price, ids, visible, display in levels:
-                book.restore(side, price, [records[i] for i in ids], visible, display)
+            for price, count in levels:
+                book.restore(side, price, records[start:start + count])
+                start += count
+    if any(o.working for o in records[start:]) or not all(o.working for o in records[:start]):
+        raise StateError("the books do not hold exactly the working orders")
     seq.withdrawals = {w: (account, asset, amount)
                        for w, account, asset, amount in data["withdrawals"]}
     seq._expiries = [(ts, oid) for ts, oid in data["expiries"]]
@@ -255,23 +280,26 @@ def _load(data):
 
 
 def _orders(seq, markets, columns, balance):
-    """Build every open order from its columns into ``seq``'s indexes and its market's stop
-    lists; return {order_id: Order}. The hot loop of a restart: locals only, no calls
-    but the constructors and the enum lookups."""
-    orders, by_account, by_client = seq.orders, seq.by_account, seq.by_client
+    """Build every open order from its columns (in the order they come: the books' order)
+    into ``seq``'s indexes (by order id) and its market's stop lists; return the
+    orders in the columns' order. The hot loop of a restart: locals only, no calls but
+    the constructors."""
     new = object.__new__
-    side_of, type_of, tif_of, stp_of, status_of = (SIDE_OF, _TYPE_OF, TIF_OF, STP_OF,
-                                                   _ORDER_STATUS_OF)
-    rises = _STOP_RISES
+    enums = columns["enums"]
+    side_of, type_of, tif_of, stp_of, status_of = (
+        tuple(ENUM_COLUMNS[name][value] for value in enums[name]) for name in ENUM_COLUMNS)
+    stop_losses = _STOP_LOSSES
     # per market: account -> its Balance in the quote (a buy's hold), in the base (a sell's)
     holds_in = [tuple({a: b for (a, asset), b in balance.items() if asset == held}
                       for held in (m.inst.quote, m.inst.base)) for m in markets]
     symbols = [m.inst.symbol for m in markets]
     rising = [[] for _ in markets]
     falling = [[] for _ in markets]
+    records = []
+    keep = records.append
     for (oid, mi, account, source, coid, side, type_, tif, price, qty, quote_qty, stop_price,
          display_qty, stp, post_only, status, open_, executed, cum_quote, hold, budget, working,
-         expire, created) in zip(*[columns[name] for name in ORDER_COLUMNS]):
+         expire, created, visible, display) in zip(*[columns[name] for name in ORDER_COLUMNS]):
         symbol = symbols[mi]
         o = new(Order)
         o.order_id = oid
@@ -300,7 +328,9 @@ def _orders(seq, markets, columns, balance):
         o.working = working
         if working:
             o.stop_key = None
-        elif (side, type_) in rises:
+            o.visible = visible
+            o.display = display
+        elif (s is BUY) == (t in stop_losses):   # it triggers on a rising price (_rises)
             o.stop_key = key = (stop_price, oid)
             rising[mi].append(key)
         else:
@@ -320,14 +350,24 @@ def _orders(seq, markets, columns, balance):
         spec.stp = p
         spec.expire_ts_ns = expire
         spec.created_ts_ns = created
+        keep(o)
+    for mkt, up, down in zip(markets, rising, falling):
+        mkt.rising = SortedList(up)
+        mkt.falling = SortedList(down)
+    # The indexes go by order id (placement order), which is what iterating them means:
+    # the columns are nearly sorted runs (a level's orders are mostly in id order).
+    ids, accounts, coids = columns["order_id"], columns["account"], columns["client_order_id"]
+    orders, by_account, by_client = seq.orders, seq.by_account, seq.by_client
+    for i in sorted(range(len(ids)), key=ids.__getitem__):
+        oid, account, o = ids[i], accounts[i], records[i]
         orders[oid] = o
         try:
             by_account[account][oid] = o
         except KeyError:
             by_account[account] = {oid: o}
+        coid = coids[i]
         if coid is not None:
             by_client[(account, coid)] = o
-    for mkt, up, down in zip(markets, rising, falling):
-        mkt.rising = SortedList(up)
-        mkt.falling = SortedList(down)
-    return orders
+    if len(orders) != len(ids):
+        raise StateError("two open orders with one id")
+    return records

@@ -14,9 +14,10 @@ Then the checks, all of them cheap next to loading the state:
 - the engine's invariants (``Sequencer.check()``: books, holds, conservation);
 - a digest of the state tables written beside the journal in the same
   transactions, compared with the same digest of the rebuilt state: per asset,
-  the count of non-zero balances and the sums of free and locked; per symbol
-  and status, the count of open orders and the sums of their ids, prices,
-  quantities, executed quantities, quote amounts and working flags; per asset,
+  the count of non-zero balances and the sums of free and locked; per symbol,
+  the count of open orders, the sums of their ids, prices, quantities, executed
+  quantities and quote amounts, and how many work and how many are partially
+  filled; per asset,
   the count and sum of pending withdrawals; and every instrument's status and
   rules (a handful of rows). Only where a digest differs are that asset's or
   symbol's rows fetched and compared, to name the rows in the error.
@@ -31,15 +32,20 @@ state at its seq — is ``audit_replay`` (``exchange audit replay``), which
 takes time in proportion to the venue's whole history.
 """
 
+import gc
 import logging
+import time
 from dataclasses import replace
+from operator import attrgetter
 
 from ..engine import state
+from ..engine.enums import Side
 from ..engine.events import CommandRejected
-from ..engine.orders import OPEN
+from ..engine.orders import OPEN, PARTIALLY_FILLED
 from ..engine.sequencer import Sequencer
 from . import codec, snapshots
 
+BUY, SELL = Side.BUY, Side.SELL
 FETCH = 20_000  # journal rows per round trip
 _SHOW = 5       # mismatches listed in an error
 
@@ -52,17 +58,28 @@ class RecoveryError(RuntimeError):
 
 
 async def recover(pool, day_end_s: int = 0, *, use_snapshot: bool = True,
-                  report: dict | None = None) -> Sequencer:
+                  report: dict | None = None, timings: dict | None = None) -> Sequencer:
     """Return a Sequencer rebuilt from the newest usable snapshot (``use_snapshot``) and
     the journal after it; raise RecoveryError on any mismatch. ``report``, if given,
-    receives ``snapshot`` (its seq, or None) and ``replayed`` (journal commands applied)."""
+    receives ``snapshot`` (its seq, or None) and ``replayed`` (journal commands applied);
+    ``timings``, if given, the seconds each phase took (``load``: fetch and load the
+    snapshot, ``replay``, ``check``: the invariants, ``digest``: the tables' digests)."""
     report = {} if report is None else report
+    timings = {} if timings is None else timings
+    # Millions of objects are made and none is garbage: a collection would only walk them
+    # (each full one all of them); the engine's records hold no cycles (server.tune_gc).
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        return await _recover(pool, day_end_s, use_snapshot, report)
-    except _SnapshotFailed as e:
-        log.error("recovery from the snapshot at seq %d failed (%s); replaying the whole "
-                  "journal", e.seq, e.__cause__)
-        return await _recover(pool, day_end_s, False, report)
+        try:
+            return await _recover(pool, day_end_s, use_snapshot, report, timings)
+        except _SnapshotFailed as e:
+            log.error("recovery from the snapshot at seq %d failed (%s); replaying the whole "
+                      "journal", e.seq, e.__cause__)
+            return await _recover(pool, day_end_s, False, report, timings)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _SnapshotFailed(Exception):
@@ -71,23 +88,32 @@ class _SnapshotFailed(Exception):
         self.seq = seq
 
 
-async def _recover(pool, day_end_s, use_snapshot, report):
+async def _recover(pool, day_end_s, use_snapshot, report, timings):
     started = None
+    clock = time.perf_counter
     async with pool.acquire() as conn:
         # One view of the journal, the snapshot and the tables it is all checked against.
         async with conn.transaction(isolation="repeatable_read", readonly=True):
+            t = clock()
             found = await snapshots.latest(conn, day_end_s) if use_snapshot else None
             if found is None:
                 seq = Sequencer(day_end_s)
             else:
                 started, seq = found
+            timings["load"] = clock() - t
             try:
+                t = clock()
                 replayed = await _replay(conn, seq)
+                timings["replay"] = clock() - t
+                t = clock()
                 try:
                     seq.check()
                 except AssertionError as e:
                     raise RecoveryError(f"the recovered state breaks an invariant: {e}") from e
+                timings["check"] = clock() - t
+                t = clock()
                 await check_digests(conn, seq)
+                timings["digest"] = clock() - t
             except RecoveryError as e:
                 if started is None:
                     raise
@@ -144,9 +170,10 @@ SELECT asset, count(*), sum(free), sum(locked) FROM balances
 WHERE free <> 0 OR locked <> 0 GROUP BY asset
 """
 ORDER_DIGEST = """
-SELECT symbol, status, count(*), sum(order_id), sum(coalesce(price, 0)), sum(coalesce(qty, 0)),
-       sum(executed_qty), sum(cum_quote), count(*) FILTER (WHERE working)
-FROM orders WHERE status IN ('NEW', 'PARTIALLY_FILLED') GROUP BY symbol, status
+SELECT symbol, count(*), sum(order_id), sum(coalesce(price, 0)), sum(coalesce(qty, 0)),
+       sum(executed_qty), sum(cum_quote), count(*) FILTER (WHERE working),
+       count(*) FILTER (WHERE status = 'PARTIALLY_FILLED')
+FROM orders WHERE status IN ('NEW', 'PARTIALLY_FILLED') GROUP BY symbol
 """
 WITHDRAWAL_DIGEST = """
 SELECT asset, count(*), sum(amount) FROM withdrawals WHERE status = 'PENDING' GROUP BY asset
@@ -164,14 +191,13 @@ async def check_digests(conn, seq) -> None:
                                 "WHERE asset = ANY($1::text[])", bad)
         _check_balances(seq, rows, assets=set(bad))
         raise RecoveryError(f"the balances' digest of {', '.join(bad)} differs, the rows not")
-    stored = {(r[0], r[1]): tuple(int(v) for v in r[2:])
-              for r in await conn.fetch(ORDER_DIGEST)}
+    stored = {r[0]: tuple(int(v) for v in r[1:]) for r in await conn.fetch(ORDER_DIGEST)}
     bad = _differing(order_digest(seq), stored)
     if bad:
-        symbols = sorted({symbol for symbol, _ in bad})
-        rows = await conn.fetch(_OPEN_ORDERS + " AND symbol = ANY($1::text[])", symbols)
-        _check_orders(seq, rows, symbols=set(symbols))
-        raise RecoveryError(f"the open orders' digest of {bad} differs, the rows not")
+        rows = await conn.fetch(_OPEN_ORDERS + " AND symbol = ANY($1::text[])", bad)
+        _check_orders(seq, rows, symbols=set(bad))
+        raise RecoveryError(f"the open orders' digest of {', '.join(bad)} differs, the rows "
+                            "not")
     stored = {r[0]: tuple(int(v) for v in r[1:]) for r in await conn.fetch(WITHDRAWAL_DIGEST)}
     bad = _differing(withdrawal_digest(seq), stored)
     if bad:
@@ -200,25 +226,32 @@ def balance_digest(seq) -> dict:
     return {k: tuple(v) for k, v in out.items()}
 
 
+_ID, _PRICE, _QTY, _EXECUTED, _CUM_QUOTE, _WORKING, _STATUS = map(attrgetter, (
+    "order_id", "price", "qty", "executed_qty", "cum_quote", "working", "status"))
+
+
 def order_digest(seq) -> dict:
-    """{(symbol, status): (count, sum of ids, of prices, of qtys, of executed qtys, of
-    cum quotes, working ones)} of ``seq``'s open orders (a missing price or qty
-    counts 0)."""
-    groups = {}
-    for o in seq.orders.values():
-        key = (o.symbol, o.status.value)
-        g = groups.get(key)
-        if g is None:
-            groups[key] = [o]
-        else:
-            g.append(o)
+    """{symbol: (open orders, sum of their ids, of prices, of qtys, of executed qtys, of
+    cum quotes, working ones, partially filled ones)} of ``seq`` (a missing price or
+    qty counts 0). Reads each market's orders where they are, the books' in book
+    order and then the waiting stops (``check()`` has shown that these are exactly
+    the open orders), and sums each column in C: O(open orders)."""
     out = {}
-    for key, g in groups.items():
-        out[key] = (len(g), sum([o.order_id for o in g]),
-                    sum([o.price for o in g if o.price is not None]),
-                    sum([o.qty for o in g if o.qty is not None]),
-                    sum([o.executed_qty for o in g]), sum([o.cum_quote for o in g]),
-                    sum([1 for o in g if o.working]))
+    orders = seq.orders
+    for symbol, mkt in seq.markets.items():
+        records = []
+        for side in (BUY, SELL):
+            for _, level in mkt.book.resting(side):
+                records += level
+        records += [orders[key[1]] for key in mkt.rising]
+        records += [orders[key[1]] for key in mkt.falling]
+        if records:
+            out[symbol] = (len(records), sum(map(_ID, records)),
+                           sum(filter(None, map(_PRICE, records))),
+                           sum(filter(None, map(_QTY, records))),
+                           sum(map(_EXECUTED, records)), sum(map(_CUM_QUOTE, records)),
+                           sum(map(_WORKING, records)),
+                           list(map(_STATUS, records)).count(PARTIALLY_FILLED))
     return out
 
 
