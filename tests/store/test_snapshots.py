@@ -100,7 +100,7 @@ async def test_a_snapshot_missing_a_part_is_not_used(pool):
 
 
 async def test_take_forks_and_stores_the_state_at_the_fork(pool, tmp_path, monkeypatch):
-    monkeypatch.setattr(snapshots, "PART_BYTES", 4096)   # several parts
+    monkeypatch.setattr(snapshots, "PART_BYTES", 512)   # several parts
     rng = random.Random(9)
     seq = Sequencer()
     batcher = await _journal(pool, seq, itertools.chain(setup_commands(),
