@@ -12,12 +12,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from aiohttp import web
 
 from . import errors, history
-from .app import json
+from .responses import json
 from .auth import public_params
 from .errors import ApiError
 from .exchange_info import exchange_info
 from .ratelimit import weight
-from .state import MARKETDATA, POOL, VENUE
+from ..keys import MARKETDATA, POOL, VENUE
 
 routes = web.RouteTableDef()
 NS_PER_MS = 1_000_000
