@@ -75,7 +75,6 @@ ORDER_COLUMNS = (
     "open", "executed_qty", "cum_quote", "hold", "budget", "working", "expire_ts_ns",
     "created_ts_ns", "visible", "display")
 _INSTRUMENT_FIELDS = tuple(f.name for f in fields(Instrument) if f.init)
-_DECIMAL_FIELDS = frozenset({"tick_size", "step_size"})
 _TYPE_OF = {m.value: m for m in OrderType}
 _ORDER_STATUS_OF = {m.value: m for m in OrderStatus}
 # the enum columns of ``orders``: each value's member, from its string
@@ -155,14 +154,9 @@ def dump(seq: Sequencer) -> dict:
                  side[o.side], type_[o.type], tif[o.tif], o.price, o.qty, o.quote_qty,
                  o.stop_price, o.display_qty, stp[o.stp], o.post_only, status[o.status], o.open,
                  o.executed_qty, o.cum_quote, o.hold, o.budget, o.working,
-                 o.spec.expire_ts_ns, o.spec.created_ts_ns, o.visible, o.display)
-                for o in resting]
-        rows += [(o.order_id, market_index[o.symbol], o.account, o.source, o.client_order_id,
-                  side[o.side], type_[o.type], tif[o.tif], o.price, o.qty, o.quote_qty,
-                  o.stop_price, o.display_qty, stp[o.stp], o.post_only, status[o.status],
-                  o.open, o.executed_qty, o.cum_quote, o.hold, o.budget, o.working,
-                  o.spec.expire_ts_ns, o.spec.created_ts_ns, None, None)
-                 for o in waiting]
+                 o.spec.expire_ts_ns, o.spec.created_ts_ns,
+                 o.visible if o.working else None, o.display if o.working else None)
+                for o in resting + waiting]
         columns = dict(zip(ORDER_COLUMNS, map(list, zip(*rows))))
     columns["enums"] = {name: [m.value for m in codes] for name, codes in _CODES.items()}
     balances = list(seq.ledger.balances())

@@ -131,3 +131,26 @@ async def test_recovery_detects_an_undecodable_command(journaled):
                            "WHERE seq = 2")
     with pytest.raises(RecoveryError, match="seq 2: undecodable command.*colour"):
         await recover(pool)
+
+
+async def test_recovery_detects_a_tampered_pending_withdrawal(pool):
+    from exchange.engine import RequestWithdrawal
+    seq = Sequencer()
+    await _journal(pool, seq, itertools.chain(setup_commands(), [
+        RequestWithdrawal(5, 2, "USD", 700, "w-1"), RequestWithdrawal(6, 3, "USD", 900, "w-2")]))
+    assert len(seq.withdrawals) == 2
+    rebuilt = await recover(pool)
+    assert rebuilt.withdrawals == seq.withdrawals
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE withdrawals SET amount = 800 WHERE withdrawal_id = 'w-1'")
+    with pytest.raises(RecoveryError, match=r"pending withdrawals differ.*w-1: replayed "
+                                            r"\(2, 'USD', 700\), table \(2, 'USD', 800\)"):
+        await recover(pool)
+
+
+async def test_recovery_detects_a_tampered_instrument_status(journaled):
+    pool, _ = journaled
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE instruments SET status = 'HALT' WHERE symbol = 'BBB'")
+    with pytest.raises(RecoveryError, match=r"instruments differ.*BBB: replayed \w+, table HALT"):
+        await recover(pool)
