@@ -32,8 +32,11 @@ state at its seq — is ``audit_replay`` (``exchange audit replay``), which
 takes time in proportion to the venue's whole history.
 """
 
+import asyncio
+import contextlib
 import gc
 import logging
+import re
 import time
 from dataclasses import replace
 from operator import attrgetter
@@ -62,8 +65,9 @@ async def recover(pool, day_end_s: int = 0, *, use_snapshot: bool = True,
     """Return a Sequencer rebuilt from the newest usable snapshot (``use_snapshot``) and
     the journal after it; raise RecoveryError on any mismatch. ``report``, if given,
     receives ``snapshot`` (its seq, or None) and ``replayed`` (journal commands applied);
-    ``timings``, if given, the seconds each phase took (``load``: fetch and load the
-    snapshot, ``replay``, ``check``: the invariants, ``digest``: the tables' digests)."""
+    ``timings``, if given, the seconds each phase took (``fetch`` and ``load``: the
+    snapshot, ``replay``, ``check``: the invariants, ``digest``: the comparison with
+    the tables' digests, counted from when the state was ready)."""
     report = {} if report is None else report
     timings = {} if timings is None else timings
     # Millions of objects are made and none is garbage: a collection would only walk them
@@ -94,33 +98,88 @@ async def _recover(pool, day_end_s, use_snapshot, report, timings):
     async with pool.acquire() as conn:
         # One view of the journal, the snapshot and the tables it is all checked against.
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            t = clock()
-            found = await snapshots.latest(conn, day_end_s) if use_snapshot else None
-            if found is None:
-                seq = Sequencer(day_end_s)
-            else:
-                started, seq = found
-            timings["load"] = clock() - t
+            # The tables' digests are aggregates PostgreSQL computes while this process
+            # loads the state: on a second connection, in this transaction's view.
+            tables = await _TableDigests.start(pool, conn)
             try:
                 t = clock()
-                replayed = await _replay(conn, seq)
-                timings["replay"] = clock() - t
+                found = await snapshots.fetch_latest(conn, day_end_s) if use_snapshot else None
+                timings["fetch"] = clock() - t
                 t = clock()
+                found = None if found is None else snapshots.load(*found)
+                if found is None:
+                    seq = Sequencer(day_end_s)
+                else:
+                    started, seq = found
+                timings["load"] = clock() - t
                 try:
-                    seq.check()
-                except AssertionError as e:
-                    raise RecoveryError(f"the recovered state breaks an invariant: {e}") from e
-                timings["check"] = clock() - t
-                t = clock()
-                await check_digests(conn, seq)
-                timings["digest"] = clock() - t
-            except RecoveryError as e:
-                if started is None:
-                    raise
-                raise _SnapshotFailed(started) from e
+                    t = clock()
+                    replayed = await _replay(conn, seq)
+                    timings["replay"] = clock() - t
+                    t = clock()
+                    try:
+                        seq.check()
+                    except AssertionError as e:
+                        raise RecoveryError(
+                            f"the recovered state breaks an invariant: {e}") from e
+                    timings["check"] = clock() - t
+                    t = clock()
+                    await check_digests(conn, seq, await tables.result())
+                    timings["digest"] = clock() - t
+                except RecoveryError as e:
+                    if started is None:
+                        raise
+                    raise _SnapshotFailed(started) from e
+            finally:
+                await tables.close()
     seq.reset_depth_ids()
     report["snapshot"], report["replayed"] = started, replayed
     return seq
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+class _TableDigests:
+    """The tables' digests (``table_digests``) in a transaction's view: computed by
+    PostgreSQL on a second connection while this process loads the state, or, when
+    the pool has none to spare, on the transaction's own connection when asked for."""
+
+    def __init__(self, conn, task=None):
+        self.conn, self.task = conn, task
+
+    @classmethod
+    async def start(cls, pool, conn) -> "_TableDigests":
+        """Start them (the query is on its way when this returns)."""
+        if pool.get_max_size() < 2:
+            return cls(conn)
+        view = await conn.fetchval("SELECT pg_export_snapshot()")
+        if not _SNAPSHOT_ID.fullmatch(view):
+            raise RecoveryError(f"unexpected snapshot id {view!r}")
+        sent = asyncio.Event()
+
+        async def run():
+            async with pool.acquire() as other:
+                async with other.transaction(isolation="repeatable_read", readonly=True):
+                    await other.execute(f"SET TRANSACTION SNAPSHOT '{view}'")
+                    return await table_digests(other, sent)
+
+        task = asyncio.ensure_future(run())
+        waiter = asyncio.ensure_future(sent.wait())
+        await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        return cls(conn, task)
+
+    async def result(self) -> dict:
+        if self.task is None:
+            return await table_digests(self.conn)
+        return await self.task
+
+    async def close(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
 
 
 async def _replay(conn, seq, until: int | None = None) -> int:
@@ -180,26 +239,49 @@ SELECT asset, count(*), sum(amount) FROM withdrawals WHERE status = 'PENDING' GR
 """
 
 
-async def check_digests(conn, seq) -> None:
-    """Compare the tables' digests with ``seq``'s; on a difference, compare the rows of
-    what differs and raise RecoveryError naming them. O(open orders + balances) in
-    memory, one aggregate query per table."""
-    stored = {r[0]: tuple(int(v) for v in r[1:]) for r in await conn.fetch(BALANCE_DIGEST)}
-    bad = _differing(balance_digest(seq), stored)
+TABLE_DIGESTS = f"""
+SELECT 'balances', asset, count, free, locked, 0, 0, 0, 0, 0
+FROM ({BALANCE_DIGEST}) AS b (asset, count, free, locked)
+UNION ALL
+SELECT 'orders', symbol, count, ids, prices, qtys, executed, cum_quote, working, partial
+FROM ({ORDER_DIGEST}) AS o (symbol, count, ids, prices, qtys, executed, cum_quote, working,
+                           partial)
+UNION ALL
+SELECT 'withdrawals', asset, count, amount, 0, 0, 0, 0, 0, 0
+FROM ({WITHDRAWAL_DIGEST}) AS w (asset, count, amount)
+"""
+_DIGEST_WIDTH = {"balances": 3, "orders": 8, "withdrawals": 2}
+
+
+async def table_digests(conn, sent: asyncio.Event | None = None) -> dict:
+    """The tables' digests as ``{"balances": {asset: (...)}, "orders": {symbol: (...)},
+    "withdrawals": {asset: (...)}}``, in one query (``sent`` is set as it goes out)."""
+    stmt = await conn.prepare(TABLE_DIGESTS)
+    if sent is not None:
+        sent.set()   # the waiter runs after this task next waits: with the query sent
+    out = {kind: {} for kind in _DIGEST_WIDTH}
+    for kind, key, *values in await stmt.fetch():
+        out[kind][key] = tuple(int(v) for v in values[:_DIGEST_WIDTH[kind]])
+    return out
+
+
+async def check_digests(conn, seq, stored: dict) -> None:
+    """Compare the tables' digests ``stored`` (``table_digests``) with ``seq``'s; on a
+    difference, compare the rows of what differs and raise RecoveryError naming them.
+    O(open orders + balances)."""
+    bad = _differing(balance_digest(seq), stored["balances"])
     if bad:
         rows = await conn.fetch("SELECT account_id, asset, free, locked FROM balances "
                                 "WHERE asset = ANY($1::text[])", bad)
         _check_balances(seq, rows, assets=set(bad))
         raise RecoveryError(f"the balances' digest of {', '.join(bad)} differs, the rows not")
-    stored = {r[0]: tuple(int(v) for v in r[1:]) for r in await conn.fetch(ORDER_DIGEST)}
-    bad = _differing(order_digest(seq), stored)
+    bad = _differing(order_digest(seq), stored["orders"])
     if bad:
         rows = await conn.fetch(_OPEN_ORDERS + " AND symbol = ANY($1::text[])", bad)
         _check_orders(seq, rows, symbols=set(bad))
         raise RecoveryError(f"the open orders' digest of {', '.join(bad)} differs, the rows "
                             "not")
-    stored = {r[0]: tuple(int(v) for v in r[1:]) for r in await conn.fetch(WITHDRAWAL_DIGEST)}
-    bad = _differing(withdrawal_digest(seq), stored)
+    bad = _differing(withdrawal_digest(seq), stored["withdrawals"])
     if bad:
         rows = await conn.fetch(_PENDING_WITHDRAWALS)
         _check_withdrawals(seq, rows)

@@ -91,6 +91,13 @@ def loads(blob: bytes) -> Sequencer:
 async def latest(conn, day_end_s: int):
     """``(seq, Sequencer)`` of the newest usable snapshot, or None. Call it inside the
     transaction that reads the journal, so that both are one view."""
+    found = await fetch_latest(conn, day_end_s)
+    return None if found is None else load(*found)
+
+
+async def fetch_latest(conn, day_end_s: int):
+    """``(seq, format, bytes)`` of the newest snapshot taken under ``day_end_s`` in a
+    format this code can load and complete, or None (``load`` makes the Sequencer)."""
     row = await conn.fetchrow(
         "SELECT seq, parts, format FROM snapshots WHERE format <= $1 AND day_end_utc_s = $2 "
         "AND seq <= (SELECT coalesce(max(seq), 0) FROM journal) ORDER BY seq DESC LIMIT 1",
@@ -103,19 +110,22 @@ async def latest(conn, day_end_s: int):
         log.warning("snapshot at seq %d has %d of its %d parts: not used", row["seq"],
                     len(parts), row["parts"])
         return None
-    blob = b"".join(p["data"] for p in parts)
-    del parts
+    return row["seq"], row["format"], b"".join(p["data"] for p in parts)
+
+
+def load(seq: int, format: int, blob: bytes):
+    """``(seq, Sequencer)`` from what ``fetch_latest`` found, or None (logged) if it does
+    not load or holds another seq's state."""
     try:
         sequencer = loads(blob)
     except Exception:
-        log.exception("snapshot at seq %d (format %d) does not load: not used", row["seq"],
-                      row["format"])
+        log.exception("snapshot at seq %d (format %d) does not load: not used", seq, format)
         return None
-    if sequencer.seq != row["seq"]:
-        log.warning("snapshot at seq %d holds the state at seq %d: not used", row["seq"],
+    if sequencer.seq != seq:
+        log.warning("snapshot at seq %d holds the state at seq %d: not used", seq,
                     sequencer.seq)
         return None
-    return row["seq"], sequencer
+    return seq, sequencer
 
 
 async def store(pool, seq: int, day_end_s: int, blob: bytes,

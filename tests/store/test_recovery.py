@@ -154,3 +154,19 @@ async def test_recovery_detects_a_tampered_instrument_status(journaled):
         await conn.execute("UPDATE instruments SET status = 'HALT' WHERE symbol = 'BBB'")
     with pytest.raises(RecoveryError, match=r"instruments differ.*BBB: replayed \w+, table HALT"):
         await recover(pool)
+
+
+async def test_recovery_on_a_pool_of_one_connection_reads_the_digests_on_it(journaled,
+                                                                             fresh_dsn,
+                                                                             tmp_path):
+    from exchange.store import open_database
+    pool, seq = journaled
+    one = await open_database(fresh_dsn, tmp_path, min_size=1, max_size=1)
+    try:
+        assert snapshot(await recover(one.pool)) == snapshot(seq)
+        await pool.execute("UPDATE balances SET locked = locked + 1 "
+                           "WHERE account_id = 4 AND asset = 'AAA'")
+        with pytest.raises(RecoveryError, match=r"balances differ.*\(4, 'AAA'\)"):
+            await recover(one.pool)
+    finally:
+        await one.close()
