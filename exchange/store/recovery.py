@@ -186,11 +186,13 @@ async def _replay(conn, seq, until: int | None = None) -> int:
     """Apply the journal's commands after ``seq.seq`` (through ``until``, if given); return
     how many."""
     if until is None:
-        cursor = await conn.cursor("SELECT seq, command, rejected FROM journal WHERE seq > $1 "
-                                   "ORDER BY seq", seq.seq)
-    else:
-        cursor = await conn.cursor("SELECT seq, command, rejected FROM journal WHERE seq > $1 "
-                                   "AND seq <= $2 ORDER BY seq", seq.seq, until)
+        until = await conn.fetchval("SELECT max(seq) FROM journal")
+    if until is None or until <= seq.seq:
+        return 0
+    # Bounded on both sides: a planner without statistics yet (a journal just written)
+    # would read a one-sided range as a third of the table, and sort all of it.
+    cursor = await conn.cursor("SELECT seq, command, rejected FROM journal WHERE seq > $1 "
+                               "AND seq <= $2 ORDER BY seq", seq.seq, until)
     apply, decode = seq.apply, codec.decode
     replayed = 0
     while True:
