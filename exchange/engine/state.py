@@ -55,6 +55,7 @@ All reading and writing of the sequencer's attributes is in ``dump`` and
 ``load``; the rest works on plain data and on the records they hand over.
 """
 
+from collections.abc import Callable
 from dataclasses import fields
 from decimal import Decimal
 
@@ -85,7 +86,7 @@ _CODES = {name: {m: i for i, m in enumerate(dict.fromkeys(of.values()))}
 BUY = Side.BUY
 _STOP_LOSSES = frozenset({OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT})
 # upgrades[v](data) -> the same state as format v + 1 (none yet: format 1 is the first)
-UPGRADES: dict = {}
+UPGRADES: dict[int, Callable[[dict], dict]] = {}
 
 
 class StateError(ValueError):
@@ -98,7 +99,7 @@ class _Touched:
 
     __slots__ = ("price",)
 
-    def __init__(self, price):
+    def __init__(self, price: int) -> None:
         self.price = price
 
 
@@ -213,7 +214,7 @@ def load(data: dict) -> Sequencer:
         raise StateError(f"malformed state: {type(e).__name__}: {e}") from e
 
 
-def _load(data):
+def _load(data: dict) -> Sequencer:
     day_end_ns = data["day_end_ns"]
     if type(day_end_ns) is not int or day_end_ns % 10**9:
         raise StateError(f"day_end_ns {day_end_ns!r}")
@@ -273,7 +274,7 @@ def _load(data):
     return seq
 
 
-def _orders(seq, markets, columns, balance):
+def _orders(seq: Sequencer, markets: list, columns: dict, balance: dict) -> list:
     """Build every open order from its columns (in the order they come: the books' order)
     into ``seq``'s indexes (by order id) and its market's stop lists; return the
     orders in the columns' order. The hot loop of a restart: locals only, no calls but
