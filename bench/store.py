@@ -165,6 +165,10 @@ async def time_restarts(pool, dsn):
     class Drained:   # the journal has committed everything (what take() waits for)
         backlog, committed_seq, error = 0, rebuilt.seq, None
 
+        @staticmethod
+        async def wait_committed(seq):
+            pass
+
     stalls = []
     loop = asyncio.get_running_loop()
 

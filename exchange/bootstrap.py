@@ -17,6 +17,7 @@ from .engine.instrument import minor_unit, to_units
 from .engine.risk import LIMIT_FIELDS
 from .keys import CONFIG, POOL, VENUE
 from .settings import Settings
+from .store.queries import accounts
 from .venue import Venue
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,7 @@ async def create_account(app: web.Application, name: str, funds: dict | None = N
     api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
     async with pool.acquire() as conn:
         async with conn.transaction():
-            account_id = await conn.fetchval(
-                "INSERT INTO accounts (account_id, name) "
-                "SELECT coalesce(max(account_id), 0) + 1, $1 FROM accounts RETURNING account_id",
-                name)
+            account_id = (await accounts.create(conn, name))["account_id"]
             await conn.execute(
                 "INSERT INTO api_keys (api_key, secret, account_id, permissions) "
                 "VALUES ($1, $2, $3, $4)", api_key, secret, account_id, list(permissions))

@@ -7,7 +7,9 @@
 - ``recovery``: rebuild the sequencer from a snapshot and the journal after it, check it
   against digests of the tables; ``audit_replay``, the full replay that proves every row;
 - ``snapshots``: the state (``exchange.engine.state``) at a committed seq, MessagePack-encoded,
-  so that recovery replays only the tail.
+  so that recovery replays only the tail;
+- ``actions``: the admin actions' chain (records carried by commands, written by the batcher);
+- ``queries``: the SQL the handlers run, per concept, as named async functions.
 """
 
 from .batcher import Batcher
