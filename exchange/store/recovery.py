@@ -17,10 +17,11 @@ Then the checks, all of them cheap next to loading the state:
   the count of non-zero balances and the sums of free and locked; per symbol,
   the count of open orders, the sums of their ids, prices, quantities, executed
   quantities and quote amounts, and how many work and how many are partially
-  filled; per asset,
-  the count and sum of pending withdrawals; and every instrument's status and
-  rules (a handful of rows). Only where a digest differs are that asset's or
-  symbol's rows fetched and compared, to name the rows in the error.
+  filled; per asset, the count and sum of pending withdrawals; and every
+  instrument's status and rules (a handful of rows). PostgreSQL computes the
+  tables' side in one query on a second connection, in this transaction's
+  snapshot, while the state loads. Only where a digest differs are that
+  asset's or symbol's rows fetched and compared, to name them in the error.
 
 Any difference raises RecoveryError, and the server must refuse to serve. A
 recovery from a snapshot that fails is done again from the whole journal (and
