@@ -219,6 +219,10 @@ class OrderBook:
         o = self._orders.get(order_id)
         return None if o is None else (o.side, o.price, o.open, o.visible)
 
+    def record(self, order_id):
+        """Return the book's record (``BookOrder``) of a resting order, or None; O(1)."""
+        return self._orders.get(order_id)
+
     def orders(self):
         """Yield ``(order_id, side, price, open, visible)`` of resting orders in priority order."""
         for s in (self._bids, self._asks):

@@ -1111,7 +1111,7 @@ class Sequencer:
         balance's locked part equals the holds of its open orders and pending
         withdrawals; every asset is conserved; no balance is negative.
         """
-        holds = {}
+        held = {}   # Balance -> the holds of the open orders in it
         markets = self.markets
         working = dict.fromkeys(markets, 0)   # symbol -> its open orders in the book
         waiting = dict.fromkeys(markets, 0)   # symbol -> its stops not triggered
@@ -1119,14 +1119,14 @@ class Sequencer:
             assert o.status in OPEN, f"closed order {o.order_id} still open"
             hold, balance = o.hold, o.hold_balance
             assert hold >= 0 and balance.account == o.account
-            key = (o.account, balance.asset)
-            holds[key] = holds.get(key, 0) + hold
+            held[balance] = held.get(balance, 0) + hold
             mkt = markets[o.symbol]
             assert o.market is mkt, f"order {o.order_id}'s market"
             if o.working:
                 working[o.symbol] += 1
-                side, price, open_, _ = mkt.book.order(o.order_id)
-                assert (side, price, open_) == (o.side, o.price, o.open), f"order {o.order_id}"
+                # the Order is the book's record of it (so the book's side, price and open
+                # quantity are the order's own)
+                assert mkt.book.record(o.order_id) is o, f"order {o.order_id} in its book"
                 assert o.qty == o.executed_qty + o.open, f"order {o.order_id}'s qty"
                 if o.side is BUY:
                     assert hold == mkt.inst.buy_hold(o.price, o.open), f"hold {o.order_id}"
@@ -1136,6 +1136,9 @@ class Sequencer:
                 waiting[o.symbol] += 1
                 assert o.stop_key in (mkt.rising if o.stop_key[0] > 0 else mkt.falling)
         assert self._due == self._earliest_due(), "due time"
+        holds = {}   # (account, asset) -> what its locked balance must be
+        for b, amount in held.items():
+            holds[(b.account, b.asset)] = holds.get((b.account, b.asset), 0) + amount
         for account, asset, amount in self.withdrawals.values():
             holds[(account, asset)] = holds.get((account, asset), 0) + amount
         for symbol, mkt in markets.items():
