@@ -190,3 +190,23 @@ def test_a_state_this_code_cannot_load_is_refused_with_a_reason():
         state.load({k: v for k, v in data.items() if k != "format"})
     with pytest.raises(state.StateError, match="malformed state: KeyError"):
         state.load({k: v for k, v in data.items() if k != "orders"})
+
+
+def test_check_refuses_a_loaded_state_whose_parts_disagree():
+    """``load`` trusts its input; ``check()`` after it is what finds a state that cannot be."""
+    seq, _ = venue(2024, 250)
+    data = state.dump(seq)
+    assert data["orders"]["order_id"], "the venue has open orders"
+    wrong = through_storage(data)
+    wrong["orders"]["hold"][0] += 1                       # a hold no balance holds
+    with pytest.raises(AssertionError):
+        state.load(wrong).check()
+    wrong = through_storage(data)
+    wrong["balances"]["free"][0] += 5                     # money from nowhere
+    with pytest.raises(AssertionError, match="not conserved"):
+        state.load(wrong).check()
+    wrong = through_storage(data)
+    levels = next(side for m in wrong["markets"] for side in m["book"] if side)
+    levels[0][1] -= 1                                     # a resting order left out of its book
+    with pytest.raises(state.StateError, match="the books do not hold exactly"):
+        state.load(wrong)
