@@ -58,6 +58,8 @@ All reading and writing of the sequencer's attributes is in ``dump`` and
 from collections.abc import Callable
 from dataclasses import fields
 from decimal import Decimal
+from operator import attrgetter
+from typing import Any
 
 from sortedcontainers import SortedList
 
@@ -66,7 +68,10 @@ from .events import OrderSpec
 from .instrument import Instrument
 from .orders import Order
 from .risk import Limits
-from .sequencer import Sequencer, _Market
+from .book import _Level
+from .ledger import Balance
+from .market import Market
+from .sequencer import Sequencer
 
 FORMAT = 1
 
@@ -79,31 +84,23 @@ _INSTRUMENT_FIELDS = tuple(f.name for f in fields(Instrument) if f.init)
 _TYPE_OF = {m.value: m for m in OrderType}
 _ORDER_STATUS_OF = {m.value: m for m in OrderStatus}
 # the enum columns of ``orders``: each value's member, from its string
-ENUM_COLUMNS = {"side": SIDE_OF, "type": _TYPE_OF, "tif": TIF_OF, "stp": STP_OF,
-                "status": _ORDER_STATUS_OF}
-_CODES = {name: {m: i for i, m in enumerate(dict.fromkeys(of.values()))}
-          for name, of in ENUM_COLUMNS.items()}   # column -> member -> its code (dump)
+ENUM_COLUMNS: dict[str, dict[Any, Any]] = {
+    "side": SIDE_OF, "type": _TYPE_OF, "tif": TIF_OF, "stp": STP_OF, "status": _ORDER_STATUS_OF}
+_CODES: dict[str, dict[Any, int]] = {   # column -> member -> its code (dump)
+    name: {m: i for i, m in enumerate(dict.fromkeys(of.values()))}
+    for name, of in ENUM_COLUMNS.items()}
 BUY = Side.BUY
 _STOP_LOSSES = frozenset({OrderType.STOP_LOSS, OrderType.STOP_LOSS_LIMIT})
 # upgrades[v](data) -> the same state as format v + 1 (none yet: format 1 is the first)
-UPGRADES: dict[int, Callable[[dict], dict]] = {}
+Data = dict[str, Any]   # a state as plain data
+UPGRADES: dict[int, Callable[[Data], Data]] = {}
 
 
 class StateError(ValueError):
     """Data that is not a state this code can load (unknown or malformed format)."""
 
 
-class _Touched:
-    """A changed depth level's price, as ``depth_changes`` reads its touched sets (each
-    member's ``price``): it stands for a level until the next ``depth_changes``."""
-
-    __slots__ = ("price",)
-
-    def __init__(self, price: int) -> None:
-        self.price = price
-
-
-def upgrade(data: dict) -> dict:
+def upgrade(data: Data) -> Data:
     """Return ``data`` brought up to ``FORMAT``; raise StateError if it cannot be."""
     if type(data) is not dict:
         raise StateError("a state is a dict")
@@ -125,17 +122,17 @@ def upgrade(data: dict) -> dict:
 
 # ---- reading the state out ------------------------------------------------------------
 
-def dump(seq: Sequencer) -> dict:
+def dump(seq: Sequencer) -> Data:
     """Return the whole state of ``seq`` as plain data of format ``FORMAT``; O(state)."""
-    market_index = {}
-    markets = []
-    resting = []   # the books' orders, in the order the books hold them
+    market_index: dict[str, int] = {}
+    markets: list[dict[str, Any]] = []
+    resting: list[Any] = []   # the books' orders (Order records), in the books' order
     for i, (symbol, mkt) in enumerate(seq.markets.items()):
         market_index[symbol] = i
-        book = []
-        for side in (BUY, Side.SELL):
-            levels = []
-            for price, records in mkt.book.resting(side):
+        book: list[list[list[int]]] = []
+        for book_side in (BUY, Side.SELL):
+            levels: list[list[int]] = []
+            for price, records in mkt.book.resting(book_side):
                 levels.append([price, len(records)])
                 resting += records
             book.append(levels)
@@ -148,7 +145,7 @@ def dump(seq: Sequencer) -> dict:
             "book": book,
         })
     waiting = [o for o in seq.orders.values() if not o.working]   # by order id
-    columns = {name: [] for name in ORDER_COLUMNS}
+    columns: dict[str, Any] = {name: [] for name in ORDER_COLUMNS}
     side, type_, tif, stp, status = (_CODES[name] for name in ENUM_COLUMNS)
     if resting or waiting:
         rows = [(o.order_id, market_index[o.symbol], o.account, o.source, o.client_order_id,
@@ -184,8 +181,8 @@ def dump(seq: Sequencer) -> dict:
     }
 
 
-def _instrument_data(inst: Instrument) -> dict:
-    out = {}
+def _instrument_data(inst: Instrument) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for name in _INSTRUMENT_FIELDS:
         value = getattr(inst, name)
         if isinstance(value, Decimal):
@@ -198,9 +195,57 @@ def _instrument_data(inst: Instrument) -> dict:
     return out
 
 
+# ---- a digest of it ---------------------------------------------------------------------
+
+_ID, _PRICE, _QTY, _EXECUTED, _CUM_QUOTE, _WORKING, _STATUS = map(attrgetter, (
+    "order_id", "price", "qty", "executed_qty", "cum_quote", "working", "status"))
+
+
+def digest(seq: Sequencer) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Return counts and sums of ``seq``'s state, to compare with the same of the state
+    tables (``exchange.store.recovery``): ``balances``: {asset: (non-zero balances, sum
+    of free, sum of locked)}; ``orders``: {symbol: (open orders, sum of their ids, of
+    prices, of qtys, of executed qtys, of cum quotes, working ones, partially filled
+    ones)} (a missing price or qty counts 0); ``withdrawals``: {asset: (pending, their
+    sum)}. Reads each market's orders where they rest, then its waiting stops (which
+    ``check()`` shows are exactly its open orders), and sums each column in C.
+    O(open orders + balances)."""
+    balances: dict[str, list[int]] = {}
+    for _, asset, free, locked in seq.ledger.nonzero():
+        d = balances.get(asset)
+        if d is None:
+            balances[asset] = [1, free, locked]
+        else:
+            d[0] += 1
+            d[1] += free
+            d[2] += locked
+    orders: dict[str, tuple[int, ...]] = {}
+    by_id = seq.orders
+    for symbol, mkt in seq.markets.items():
+        records: list[Any] = []
+        for side in (BUY, Side.SELL):
+            for _, level in mkt.book.resting(side):
+                records += level
+        records += [by_id[key[1]] for key in mkt.rising]
+        records += [by_id[key[1]] for key in mkt.falling]
+        if records:
+            orders[symbol] = (len(records), sum(map(_ID, records)),
+                              sum(filter(None, map(_PRICE, records))),
+                              sum(filter(None, map(_QTY, records))),
+                              sum(map(_EXECUTED, records)), sum(map(_CUM_QUOTE, records)),
+                              sum(map(_WORKING, records)),
+                              list(map(_STATUS, records)).count(OrderStatus.PARTIALLY_FILLED))
+    withdrawals: dict[str, tuple[int, int]] = {}
+    for _, asset, amount in seq.withdrawals.values():
+        n, total = withdrawals.get(asset, (0, 0))
+        withdrawals[asset] = (n + 1, total + amount)
+    return {"balances": {k: tuple(v) for k, v in balances.items()}, "orders": orders,
+            "withdrawals": dict(withdrawals)}
+
+
 # ---- building a sequencer from it -----------------------------------------------------
 
-def load(data: dict) -> Sequencer:
+def load(data: Data) -> Sequencer:
     """Return a Sequencer holding the state ``data`` describes (any format ``upgrade``
     brings to ``FORMAT``). Trusted: it runs no command validation, only what a
     malformed document breaks on (StateError, or the error it raises); call
@@ -214,7 +259,7 @@ def load(data: dict) -> Sequencer:
         raise StateError(f"malformed state: {type(e).__name__}: {e}") from e
 
 
-def _load(data: dict) -> Sequencer:
+def _load(data: Data) -> Sequencer:
     day_end_ns = data["day_end_ns"]
     if type(day_end_ns) is not int or day_end_ns % 10**9:
         raise StateError(f"day_end_ns {day_end_ns!r}")
@@ -226,14 +271,16 @@ def _load(data: dict) -> Sequencer:
     markets = []
     for m in data["markets"]:
         inst = Instrument(**m["instrument"])
-        mkt = _Market(inst)
+        mkt = Market(inst)
         mkt.status = STATUS_OF[m["status"]]
         mkt.last_price = m["last_price"]
         mkt.update_id = m["update_id"]
         mkt.reopen_ns = m["reopen_ns"]
         bids, asks = m["touched"]
-        mkt.touched_bids = {_Touched(p) for p in bids}
-        mkt.touched_asks = {_Touched(p) for p in asks}
+        # a level object for each price whose depth changed (depth_changes reads their
+        # prices); detached from the book, as a level dropped since would be
+        mkt.touched_bids = {_Level(p) for p in bids}
+        mkt.touched_asks = {_Level(p) for p in asks}
         seq.markets[inst.symbol] = mkt
         markets.append(mkt)
     # the ledger first: orders keep the balance their hold sits in
@@ -274,7 +321,8 @@ def _load(data: dict) -> Sequencer:
     return seq
 
 
-def _orders(seq: Sequencer, markets: list, columns: dict, balance: dict) -> list:
+def _orders(seq: Sequencer, markets: list[Market], columns: dict[str, Any],
+            balance: dict[tuple[int, str], Balance]) -> list[Order]:
     """Build every open order from its columns (in the order they come: the books' order)
     into ``seq``'s indexes (by order id) and its market's stop lists; return the
     orders in the columns' order. The hot loop of a restart: locals only, no calls but
@@ -288,9 +336,9 @@ def _orders(seq: Sequencer, markets: list, columns: dict, balance: dict) -> list
     holds_in = [tuple({a: b for (a, asset), b in balance.items() if asset == held}
                       for held in (m.inst.quote, m.inst.base)) for m in markets]
     symbols = [m.inst.symbol for m in markets]
-    rising = [[] for _ in markets]
-    falling = [[] for _ in markets]
-    records = []
+    rising: list[list[tuple[int, Any]]] = [[] for _ in markets]
+    falling: list[list[tuple[int, Any]]] = [[] for _ in markets]
+    records: list[Order] = []
     keep = records.append
     for (oid, mi, account, source, coid, side, type_, tif, price, qty, quote_qty, stop_price,
          display_qty, stp, post_only, status, open_, executed, cum_quote, hold, budget, working,

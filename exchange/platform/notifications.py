@@ -11,7 +11,9 @@ fires the price alerts the window's prices reached (``above``: a trade at or
 over the price; ``below``: at or under). A one-shot alert then ends; a
 repeating one re-arms once the last price is back on the other side.
 Notifications are stored, then pushed on the private WebSocket (hub stream
-``@notify:<account>``) as ``{"e": "notification", ...}``.
+``@notify:<account>``) as ``{"e": "notification", ...}`` and handed to each of
+``listeners`` (the stored rows; e.g. ``account_mail`` mails opted-in fills and
+alerts), which must not block.
 """
 
 import asyncio
@@ -22,7 +24,7 @@ from aiohttp import web
 
 from .. import tasks
 from ..keys import NOTIFIER, POOL, VENUE
-from ..engine import CommandRejected, OrderUpdated, Traded
+from ..engine import CommandRejected, ExecType, OrderUpdated, Traded
 from ..engine.instrument import RuleViolation
 from . import body, errors, query
 from .body import json
@@ -63,13 +65,14 @@ class Alert:
 class Notifier:
     def __init__(self, pool, sequencer, hub=None, *, coalesce_s: float = COALESCE_S):
         self.pool = pool
-        self.markets = sequencer.markets
+        self.markets = sequencer.market_views
         self.hub = hub
         self.coalesce_s = coalesce_s
         self.orders = {}     # account -> {order_id: [last OrderUpdated, fills]}
         self.refusals = []   # CommandRejected of orders
         self.prices = {}     # symbol -> [low, high, last] traded in the window
         self.alerts = {}     # symbol -> {alert_id: Alert}, active ones
+        self.listeners = []  # called with the stored notification rows of each window
         self._task = None
 
     async def start(self) -> None:
@@ -100,7 +103,7 @@ class Notifier:
                     if ev.status in ORDER_STATUSES:
                         mine = self.orders.setdefault(ev.account, {})
                         entry = mine.get(ev.order_id)
-                        fills = (entry[1] if entry else 0) + (ev.exec_type == "TRADE")
+                        fills = (entry[1] if entry else 0) + (ev.exec_type is ExecType.TRADE)
                         mine[ev.order_id] = [ev, fills]
                 elif t is Traded:
                     p = self.prices.get(ev.symbol)
@@ -181,6 +184,11 @@ class Notifier:
                 if self.hub.wanted(stream):
                     self.hub.publish(stream, orjson.dumps({"e": "notification",
                                                            **notification_json(row)}))
+        for listener in self.listeners:
+            try:
+                listener(stored)
+            except Exception:
+                log.exception("notification listener failed")
 
     def _order_title(self, ev) -> str:
         words = {"FILLED": "filled", "PARTIALLY_FILLED": "partially filled",
@@ -268,7 +276,7 @@ def alert_json(row, inst) -> dict:
 async def list_alerts(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body.no_query(request)
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     rows = await request.app[POOL].fetch(
         "SELECT * FROM price_alerts WHERE account_id = $1 ORDER BY alert_id DESC",
         caller.account_id)
@@ -280,7 +288,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 async def create_alert(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     data = await body.read_object(request, {"symbol", "direction", "price", "repeating"})
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     symbol = body.string(data, "symbol", max_len=20)
     mkt = markets.get(symbol) or markets.get(symbol.upper())
     if mkt is None:

@@ -40,16 +40,13 @@ import logging
 import re
 import time
 from dataclasses import replace
-from operator import attrgetter
 
 from ..engine import state
-from ..engine.enums import Side
 from ..engine.events import CommandRejected
-from ..engine.orders import OPEN, PARTIALLY_FILLED
+from ..engine.orders import OPEN
 from ..engine.sequencer import Sequencer
 from . import codec, snapshots
 
-BUY, SELL = Side.BUY, Side.SELL
 FETCH = 20_000  # journal rows per round trip
 _SHOW = 5       # mismatches listed in an error
 
@@ -272,19 +269,20 @@ async def check_digests(conn, seq, stored: dict) -> None:
     """Compare the tables' digests ``stored`` (``table_digests``) with ``seq``'s; on a
     difference, compare the rows of what differs and raise RecoveryError naming them.
     O(open orders + balances)."""
-    bad = _differing(balance_digest(seq), stored["balances"])
+    memory = state.digest(seq)
+    bad = _differing(memory["balances"], stored["balances"])
     if bad:
         rows = await conn.fetch("SELECT account_id, asset, free, locked FROM balances "
                                 "WHERE asset = ANY($1::text[])", bad)
         _check_balances(seq, rows, assets=set(bad))
         raise RecoveryError(f"the balances' digest of {', '.join(bad)} differs, the rows not")
-    bad = _differing(order_digest(seq), stored["orders"])
+    bad = _differing(memory["orders"], stored["orders"])
     if bad:
         rows = await conn.fetch(_OPEN_ORDERS + " AND symbol = ANY($1::text[])", bad)
         _check_orders(seq, rows, symbols=set(bad))
         raise RecoveryError(f"the open orders' digest of {', '.join(bad)} differs, the rows "
                             "not")
-    bad = _differing(withdrawal_digest(seq), stored["withdrawals"])
+    bad = _differing(memory["withdrawals"], stored["withdrawals"])
     if bad:
         rows = await conn.fetch(_PENDING_WITHDRAWALS)
         _check_withdrawals(seq, rows)
@@ -294,59 +292,6 @@ async def check_digests(conn, seq, stored: dict) -> None:
 
 def _differing(memory: dict, stored: dict) -> list:
     return sorted(k for k in memory.keys() | stored.keys() if memory.get(k) != stored.get(k))
-
-
-def balance_digest(seq) -> dict:
-    """{asset: (non-zero balances, sum of free, sum of locked)} of ``seq``."""
-    out = {}
-    for b in seq.ledger.balances():
-        if b.free or b.locked:
-            d = out.get(b.asset)
-            if d is None:
-                out[b.asset] = [1, b.free, b.locked]
-            else:
-                d[0] += 1
-                d[1] += b.free
-                d[2] += b.locked
-    return {k: tuple(v) for k, v in out.items()}
-
-
-_ID, _PRICE, _QTY, _EXECUTED, _CUM_QUOTE, _WORKING, _STATUS = map(attrgetter, (
-    "order_id", "price", "qty", "executed_qty", "cum_quote", "working", "status"))
-
-
-def order_digest(seq) -> dict:
-    """{symbol: (open orders, sum of their ids, of prices, of qtys, of executed qtys, of
-    cum quotes, working ones, partially filled ones)} of ``seq`` (a missing price or
-    qty counts 0). Reads each market's orders where they are, the books' in book
-    order and then the waiting stops (``check()`` has shown that these are exactly
-    the open orders), and sums each column in C: O(open orders)."""
-    out = {}
-    orders = seq.orders
-    for symbol, mkt in seq.markets.items():
-        records = []
-        for side in (BUY, SELL):
-            for _, level in mkt.book.resting(side):
-                records += level
-        records += [orders[key[1]] for key in mkt.rising]
-        records += [orders[key[1]] for key in mkt.falling]
-        if records:
-            out[symbol] = (len(records), sum(map(_ID, records)),
-                           sum(filter(None, map(_PRICE, records))),
-                           sum(filter(None, map(_QTY, records))),
-                           sum(map(_EXECUTED, records)), sum(map(_CUM_QUOTE, records)),
-                           sum(map(_WORKING, records)),
-                           list(map(_STATUS, records)).count(PARTIALLY_FILLED))
-    return out
-
-
-def withdrawal_digest(seq) -> dict:
-    """{asset: (pending withdrawals, their sum)} of ``seq``."""
-    out = {}
-    for _, asset, amount in seq.withdrawals.values():
-        n, total = out.get(asset, (0, 0))
-        out[asset] = (n + 1, total + amount)
-    return out
 
 
 # ---- the rows: named in an error, or all compared (audit_replay) ----------------------
@@ -368,8 +313,9 @@ def _mismatches(what, memory, stored):
 
 
 def _check_balances(seq, rows, assets=None):
-    memory = {(b.account, b.asset): (b.free, b.locked) for b in seq.ledger.balances()
-              if (b.free or b.locked) and (assets is None or b.asset in assets)}
+    memory = {(account, asset): (free, locked)
+              for account, asset, free, locked in seq.ledger.nonzero()
+              if assets is None or asset in assets}
     stored = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows if r[2] or r[3]}
     _mismatches("balances", memory, stored)
 
@@ -387,7 +333,7 @@ def _check_orders(seq, rows, symbols=None):
 
 
 def _check_instruments(seq, rows):
-    memory = {symbol: str(mkt.status) for symbol, mkt in seq.markets.items()}
+    memory = {symbol: str(mkt.status) for symbol, mkt in seq.market_views.items()}
     stored = {r[0]: r[1] for r in rows}
     _mismatches("instruments", memory, stored)
     # The rules too (listed or last changed); the status is the column's, compared above.
@@ -399,7 +345,7 @@ def _check_instruments(seq, rows):
             raise RecoveryError(f"instrument {symbol}: undecodable definition: {e}") from e
         # compared encoded: canonical (a set's repr depends on its insertion history)
         stored[symbol] = codec.encode_instrument(replace(inst, status=status))
-        memory[symbol] = codec.encode_instrument(replace(seq.markets[symbol].inst,
+        memory[symbol] = codec.encode_instrument(replace(seq.market_views[symbol].inst,
                                                          status=status))
     _mismatches("instrument definitions", memory, stored)
 
