@@ -21,7 +21,7 @@ MIN_SECRET_CHARS = 32
 SECRET_FILE = "jwt-secret"
 
 
-def load_secret(configured: str, data_dir: str) -> str:
+def load_secret(configured: str, data_dir: "str | pathlib.Path") -> str:
     """The configured secret, else the one in ``<data_dir>/jwt-secret`` (created if absent)."""
     if configured:
         if len(configured) < MIN_SECRET_CHARS:

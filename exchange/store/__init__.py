@@ -14,10 +14,10 @@
 
 from .batcher import Batcher
 from .codec import decode, dumps, encode, loads
-from .db import Database, open_database
+from .db import Database, open_configured, open_database
 from .migrate import migrate
 from .recovery import RecoveryError, recover
 from . import snapshots
 
-__all__ = ["Batcher", "Database", "open_database", "migrate", "RecoveryError", "recover",
+__all__ = ["Batcher", "Database", "open_database", "open_configured", "migrate", "RecoveryError", "recover",
            "encode", "decode", "dumps", "loads", "snapshots"]

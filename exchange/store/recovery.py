@@ -438,14 +438,11 @@ async def _compare_snapshot(conn, seq, at):
 
 async def audit_replay_configured(settings) -> tuple[bool, str]:
     """``exchange audit replay`` on the configured database: ``(ok, message)``."""
-    import pathlib
-
     import asyncpg
 
-    from .db import open_database
+    from .db import open_configured
     try:
-        db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir),
-                                 min_size=1, max_size=1)
+        db = await open_configured(settings, min_size=1, max_size=1)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
         return False, f"cannot connect to the database: {e}"
     try:

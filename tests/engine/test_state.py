@@ -1,6 +1,6 @@
 """The state codec: a dumped state loads into a sequencer identical in every respect.
 
-Random venues come from the seeded model streams (``test_sequencer_model``), with
+Random venues come from the seeded model streams (``tests.engine.test_sequencer_model``), with
 the commands those streams leave out mixed in: risk defaults (with volatility
 halts) and limits, kill switches by account and by key, withdrawals requested
 and resolved, instrument changes, sources on orders and large deposits (money
@@ -20,7 +20,7 @@ from exchange.engine import (ChangeInstrument, Deposit, PlaceOrder, RequestWithd
                              ResolveWithdrawal, Sequencer, SetKillSwitch, SetRiskDefaults,
                              SetRiskLimits, state)
 
-from test_sequencer_model import ACCOUNTS, Stream, setup_commands
+from tests.engine.test_sequencer_model import ACCOUNTS, Stream, setup_commands
 
 KEYS = ("k1", "k2")
 

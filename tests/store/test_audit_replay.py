@@ -18,7 +18,7 @@ from exchange.engine import Sequencer
 from exchange.store import Batcher, RecoveryError, snapshots
 from exchange.store.recovery import audit_replay
 
-from store_streams import random_commands, setup_commands
+from tests.helpers.store_streams import random_commands, setup_commands
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import pytest
 from exchange.engine import CancelOrder, PlaceOrder, Sequencer
 from exchange.store import Batcher, RecoveryError, recover
 
-from store_streams import random_commands, setup_commands, snapshot
+from tests.helpers.store_streams import random_commands, setup_commands, snapshot
 
 
 async def _journal(pool, seq, cmds):

@@ -27,7 +27,7 @@ import aiohttp
 from exchange.engine import Sequencer
 from exchange.store import Batcher, snapshots
 
-from store_streams import random_commands, setup_commands
+from tests.helpers.store_streams import random_commands, setup_commands
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ import random
 from exchange.engine import Sequencer, state
 from exchange.store import Batcher, recover, snapshots
 
-from store_streams import random_commands, setup_commands, snapshot
+from tests.helpers.store_streams import random_commands, setup_commands, snapshot
 
 
 async def _journal(pool, seq, cmds):
