@@ -7,9 +7,10 @@ request and ``session.require_role`` checks it. ``set_role`` is what
 the admin actions' chain (``exchange.store.actions``) in the same transaction.
 """
 
+from .. import parse
 from ..api.state import POOL
 from ..store.actions import record_admin_action
-from . import errors
+from . import query
 from .errors import PlatformError
 
 ROLES = ("trader", "operator", "compliance")
@@ -18,10 +19,7 @@ ROLES = ("trader", "operator", "compliance")
 async def path_account(request) -> int:
     """The existing account an admin route's path names (``{account_id}``): 400 if it is
     not an id, 404 if there is no such account."""
-    text = request.match_info["account_id"]
-    if not text.isdigit() or len(text) > 18 or int(text) < 1:
-        raise errors.invalid_parameter("account_id", "must be a positive integer")
-    account = int(text)
+    account = query.path_id(request, "account_id")
     if not await request.app[POOL].fetchval("SELECT 1 FROM accounts WHERE account_id = $1",
                                             account):
         raise PlatformError(404, "UNKNOWN_ACCOUNT", f"No account {account}.")
@@ -44,9 +42,13 @@ async def set_role(pool, who: str, role: str, caller=None) -> tuple[int, str]:
     who = who.strip()
     async with pool.acquire() as conn:
         async with conn.transaction():
-            if who.isdigit() and len(who) <= 18:
+            try:
+                number = parse.integer(who, 1)
+            except parse.BadNumber:
+                number = None
+            if number is not None:
                 account_id = await conn.fetchval(
-                    "SELECT account_id FROM accounts WHERE account_id = $1", int(who))
+                    "SELECT account_id FROM accounts WHERE account_id = $1", number)
             else:
                 account_id = await conn.fetchval(
                     "SELECT account_id FROM users WHERE email = $1", who.lower())
