@@ -13,12 +13,12 @@ from aiohttp import web
 
 from .. import parse
 from . import errors, history
-from .app import json
+from .responses import json
 from .auth import public_params
 from .errors import ApiError
 from .exchange_info import exchange_info
 from .ratelimit import weight
-from .state import MARKETDATA, POOL, VENUE
+from ..keys import MARKETDATA, POOL, VENUE
 
 routes = web.RouteTableDef()
 NS_PER_MS = 1_000_000

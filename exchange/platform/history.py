@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from ..api.state import POOL, VENUE
+from ..keys import POOL, VENUE
 from . import query
 from .body import json
 from .session import authenticate

@@ -8,7 +8,7 @@ the admin actions' chain (``exchange.store.actions``) in the same transaction.
 """
 
 from .. import parse
-from ..api.state import POOL
+from ..keys import POOL
 from ..store.actions import record_admin_action
 from . import query
 from .errors import PlatformError

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
-from exchange.api.state import POOL
+from exchange.keys import POOL
 from exchange.openapi import document
 from exchange.platform.roles import set_role
 from exchange.server import create_app

@@ -44,7 +44,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                response_schema_conformance,
                                                status_code_conformance)
 
-from exchange.api.state import POOL
+from exchange.keys import POOL
 from exchange.openapi import OPERATIONS, document
 from exchange.platform.roles import set_role
 from exchange.server import DEMO_CREDENTIALS

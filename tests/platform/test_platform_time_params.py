@@ -19,7 +19,7 @@ import pytest
 
 from exchange import parse
 from exchange.api import sign
-from exchange.api.state import POOL
+from exchange.keys import POOL
 from exchange.openapi import document
 from exchange.platform.roles import set_role
 
