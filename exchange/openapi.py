@@ -1,10 +1,13 @@
 """The OpenAPI 3.1 document of every route (``GET /api/v1/openapi.json``), from one registry.
 
 ``OPERATIONS`` lists each route once: method, path, tag, summary, security
-scheme, parameters, request body and the success response. ``document()``
-builds the document from it, and a test keeps it true: the (method, path)
-pairs here must equal the application router's (HEAD aside). Adding a route
-without listing it here fails that test.
+scheme, parameters (with the bounds ``exchange.parse`` enforces), request
+body, the success response and every other status the route answers with
+(its tag's refusals, or its own). ``document()`` builds the document from it,
+and tests keep it true: the (method, path) pairs here must equal the
+application router's (HEAD aside), and schemathesis checks the running
+server's statuses, media types and bodies against it
+(``tests/platform/test_platform_schemathesis.py``).
 """
 
 from dataclasses import dataclass, field
