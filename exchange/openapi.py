@@ -137,6 +137,13 @@ HEALTH = obj(["status", "seq", "committed_seq", "backlog"], status={"enum": ["ok
 READY = obj(["ready", "reasons"], ready=BOOL, reasons=arr(S), seq=INT, committed_seq=INT,
             backlog=INT, max_backlog=INT)
 ASSET_MEDIA = tuple(sorted(set(ASSET_TYPES.values()) | {"application/octet-stream"}))
+LEVELS = arr({"type": "array", "prefixItems": [DEC, DEC], "minItems": 2, "maxItems": 2})
+DEPTH = obj(["lastUpdateId", "bids", "asks"], lastUpdateId=INT, bids=LEVELS, asks=LEVELS)
+PUBLIC_TRADE = obj(["id", "price", "qty", "quoteQty", "time", "isBuyerMaker", "isBestMatch"],
+                   id=INT, price=DEC, qty=DEC, quoteQty=DEC, time=INT, isBuyerMaker=BOOL,
+                   isBestMatch=BOOL)
+AGG_TRADE = obj(["a", "p", "q", "f", "l", "T", "m", "M"], a=INT, p=DEC, q=DEC, f=INT, l=INT,
+                T=INT, m=BOOL, M=BOOL)
 # A plain GET (no Upgrade) on a WebSocket path: aiohttp's handshake refusal, as the edge's JSON.
 NOT_UPGRADED = (400,)
 
@@ -246,12 +253,13 @@ OPERATIONS = [
     v3("GET", "ping", "Test connectivity"),
     v3("GET", "time", "Server time", response=obj(["serverTime"], serverTime=INT)),
     v3("GET", "exchangeInfo", "Instruments and their filters", (SYMBOL_OPT, SYMBOLS)),
-    v3("GET", "depth", "Order book", (SYMBOL, limit(5000, 100))),
-    v3("GET", "trades", "Recent trades", (SYMBOL, limit(1000, 500)), response=arr(OBJ)),
+    v3("GET", "depth", "Order book", (SYMBOL, limit(5000, 100)), response=DEPTH),
+    v3("GET", "trades", "Recent trades", (SYMBOL, limit(1000, 500)),
+       response=arr(PUBLIC_TRADE)),
     v3("GET", "historicalTrades", "Older trades", (SYMBOL, limit(1000, 500), P("fromId", ID0)),
-       response=arr(OBJ)),
+       response=arr(PUBLIC_TRADE)),
     v3("GET", "aggTrades", "Aggregate trades (one trade each)",
-       (SYMBOL, P("fromId", ID0)) + TIMES + (limit(1000, 500),), response=arr(OBJ)),
+       (SYMBOL, P("fromId", ID0)) + TIMES + (limit(1000, 500),), response=arr(AGG_TRADE)),
     v3("GET", "klines", "Candles", (SYMBOL, P("interval", required=True)) + TIMES
        + (limit(1000, 500),), response=arr(arr({}))),
     v3("GET", "ticker/24hr", "Rolling 24 h statistics (type=MINI: without the change, "
@@ -262,7 +270,8 @@ OPERATIONS = [
        response=one_or_all(TICKER_PRICE)),
     v3("GET", "ticker/bookTicker", "Best bid and ask", (SYMBOL_OPT, SYMBOLS),
        response=one_or_all(BOOK_TICKER)),
-    v3("GET", "avgPrice", "5-minute average price", (SYMBOL,)),
+    v3("GET", "avgPrice", "5-minute average price", (SYMBOL,),
+       response=obj(["mins", "price", "closeTime"], mins=INT, price=DEC, closeTime=INT)),
     v3("POST", "order", "Place an order", NEW_ORDER, signed=True),
     v3("POST", "order/test", "Validate an order without placing it",
        NEW_ORDER + (P("computeCommissionRates", {"enum": ["true", "false"]}),), signed=True),

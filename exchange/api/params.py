@@ -18,7 +18,6 @@ from .errors import ApiError
 
 MAX_PARAMS = 64
 MAX_INT = parse.MAX_INT64       # ids fit PostgreSQL's bigint
-MAX_TIME_MS = parse.MAX_TIME_MS  # times in ms still fit bigint once in ns
 DECIMAL_LEGAL = r"^([0-9]{1,20})(\.[0-9]{1,20})?$"
 _DECIMAL = re.compile(DECIMAL_LEGAL)
 SYMBOL_LEGAL = r"^[A-Z0-9-_.]{1,20}$"

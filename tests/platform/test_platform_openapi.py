@@ -111,3 +111,26 @@ async def test_the_document_states_the_bounds_of_ids_times_and_years(api):
                                                                       parse.MAX_YEAR)
     alert = doc["paths"]["/api/v1/alerts/{alert_id}"]["delete"]["parameters"][0]["schema"]
     assert (alert["type"], alert["minimum"], alert["maximum"]) == ("integer", 1, 2**63 - 1)
+
+
+async def test_market_data_with_trades_and_a_book_matches_the_documented_schemas(api, traders):
+    mine, other = traders
+    await other.order("AAPL", "SELL", "101.00", "3")
+    await mine.order("AAPL", "BUY", "101.00", "1")      # a trade
+    await mine.order("AAPL", "BUY", "99.00", "1")       # a resting bid
+    _, doc, _ = await api.call("GET", DOC_PATH)
+    for path, query in [("/api/v3/depth", "?symbol=AAPL"), ("/api/v3/trades", "?symbol=AAPL"),
+                        ("/api/v3/historicalTrades", "?symbol=AAPL"),
+                        ("/api/v3/aggTrades", "?symbol=AAPL"),
+                        ("/api/v3/avgPrice", "?symbol=AAPL"),
+                        ("/api/v3/ticker/24hr", "?symbol=AAPL"),
+                        ("/api/v3/ticker/24hr", "?symbol=AAPL&type=MINI"),
+                        ("/api/v3/ticker/bookTicker", "?symbol=AAPL")]:
+        resp = await api.client.get(path + query)
+        body = await resp.json()
+        assert resp.status == 200, (path, body)
+        check(doc, "GET", path, 200, "application/json", body)
+        if isinstance(body, list):
+            assert body, path
+    depth = await (await api.client.get("/api/v3/depth?symbol=AAPL")).json()
+    assert depth["bids"] and depth["asks"]
