@@ -96,8 +96,10 @@ NEW_ORDER = (SYMBOL, P("side", {"enum": ["BUY", "SELL"]}, required=True),
              P("type", {"enum": ["LIMIT", "MARKET", "LIMIT_MAKER", "STOP_LOSS",
                                  "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"]},
                required=True),
-             P("timeInForce", {"enum": ["GTC", "IOC", "FOK"]}), P("quantity", DEC_IN),
-             P("quoteOrderQty", DEC_IN), P("price", DEC_IN), P("stopPrice", DEC_IN),
+             P("timeInForce", {"enum": ["GTC", "IOC", "FOK"]}),
+             P("quantity", {**DEC_IN, "examples": ["1"]}), P("quoteOrderQty", DEC_IN),
+             P("price", {**DEC_IN, "examples": ["100.00"]}),
+             P("stopPrice", DEC_IN),
              P("icebergQty", DEC_IN), P("newClientOrderId", CLIENT_ID),
              P("selfTradePreventionMode", {"enum": ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER",
                                                     "EXPIRE_BOTH"]}),
@@ -137,7 +139,8 @@ HEALTH = obj(["status", "seq", "committed_seq", "backlog"], status={"enum": ["ok
 READY = obj(["ready", "reasons"], ready=BOOL, reasons=arr(S), seq=INT, committed_seq=INT,
             backlog=INT, max_backlog=INT)
 ASSET_MEDIA = tuple(sorted(set(ASSET_TYPES.values()) | {"application/octet-stream"}))
-LEVELS = arr({"type": "array", "prefixItems": [DEC, DEC], "minItems": 2, "maxItems": 2})
+LEVELS = arr({"type": "array", "items": DEC, "minItems": 2, "maxItems": 2,
+              "description": "[price, quantity]"})
 DEPTH = obj(["lastUpdateId", "bids", "asks"], lastUpdateId=INT, bids=LEVELS, asks=LEVELS)
 PUBLIC_TRADE = obj(["id", "price", "qty", "quoteQty", "time", "isBuyerMaker", "isBestMatch"],
                    id=INT, price=DEC, qty=DEC, quoteQty=DEC, time=INT, isBuyerMaker=BOOL,
