@@ -116,3 +116,12 @@ async def _request(client, method, path, body):
     if resp.content_type == "application/json" and text:
         reply = await resp.json()
     return resp.status, reply
+
+
+async def test_the_role_command_reads_an_account_id_by_the_same_rule(app, user):
+    from exchange.platform.roles import RoleError
+    for who in ("²", "١", "-1", "1_0", "99999999999999999999999"):
+        with pytest.raises(RoleError):
+            await set_role(app[POOL], who, "operator")
+    assert await set_role(app[POOL], str(user.account_id), "operator") == (user.account_id,
+                                                                           "trader")
