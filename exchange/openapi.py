@@ -248,10 +248,16 @@ ADMIN_ACTION = obj(
     details=OBJ, created_at=S, prev_hash=S, hash=S)
 
 
-def v1(method, path, summary, *, bearer=True, body=None, params=(), response=OBJ, status=200):
+def v1(method, path, summary, *, bearer=True, body=None, params=(), response=OBJ, status=200,
+       extra=()):
     return Op(method, "/api/v1/" + path, "platform", summary, "bearer" if bearer else None,
               tuple(params), body=body, response=response, status=status,
-              csv=REPORT_FORMAT in params)
+              csv=REPORT_FORMAT in params, extra=extra)
+
+
+# What needs mail on a venue without an SMTP server (exchange.platform.account_mail).
+MAIL_DISABLED = ((503, "application/json", {"$ref": "#/components/schemas/PlatformError"},
+                  "MAIL_DISABLED: the venue has no SMTP server configured"),)
 
 
 OPERATIONS = [
@@ -357,7 +363,8 @@ OPERATIONS = [
         email_preferences=obj(["fills", "alerts"], fills=BOOL, alerts=BOOL))),
     v1("POST", "auth/password-reset", "Mail a password reset link (the same 202 whether or "
        "not the email has an account; 503 MAIL_DISABLED without SMTP)", bearer=False,
-       status=202, body=obj(["email"], email=S), response=obj(["requested"], requested=BOOL)),
+       status=202, body=obj(["email"], email=S), response=obj(["requested"], requested=BOOL),
+       extra=MAIL_DISABLED),
     v1("POST", "auth/password-reset/confirm", "Set a new password with a mailed reset token "
        "(once); every session of the account ends", bearer=False,
        body=obj(["token", "new_password"], token=S, new_password=S),
@@ -366,7 +373,7 @@ OPERATIONS = [
        bearer=False, body=obj(["token"], token=S),
        response=obj(["email_verified"], email_verified=BOOL)),
     v1("POST", "auth/verify-email/resend", "Mail a new verification token", body=OBJ,
-       status=202, response=obj(["requested"], requested=BOOL)),
+       status=202, response=obj(["requested"], requested=BOOL), extra=MAIL_DISABLED),
     v1("GET", "me/email-preferences", "Opt-in mail on fills and price alerts",
        response=EMAIL_PREFERENCES),
     v1("PUT", "me/email-preferences", "Opt in or out of mail on fills and price alerts",

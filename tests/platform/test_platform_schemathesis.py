@@ -22,21 +22,26 @@ overrides all three for a deeper run by hand), derandomized with a fixed seed,
 no example database; schemathesis's coverage phase (hundreds of cases per
 operation) runs only on the signed order routes, where it is worth its time.
 
-One 5xx is by design and documented: ``GET /`` answers 503 (saying how to build
-it) while the trading page is not built, as in a checkout where npm never ran;
-for that operation alone the test asserts exactly that instead of
+The venue has mail on (a local aiosmtpd server that keeps nothing), so the
+routes that send mail answer as they do in production rather than 503
+MAIL_DISABLED (documented, and tested in ``test_platform_mail.py``). One 5xx
+remains by design and documented: ``GET /`` answers 503 (saying how to build it)
+while the trading page is not built, as in a checkout where npm never ran; for
+that operation alone the test asserts exactly that instead of
 ``not_a_server_error``.
 """
 
 import hashlib
 import hmac
 import os
+import socket
 import time
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 import schemathesis
+from aiosmtpd.controller import Controller
 from hypothesis import HealthCheck, seed, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -96,6 +101,9 @@ class Venue:
         assert r.status_code == 201, r.text
         server.run(set_role(server.app[POOL], EMAIL, "operator"))
         self.token = self.login()
+        r = requests.post(self.url + "/api/v1/auth/verify-email/resend", json={},
+                          headers={"Authorization": f"Bearer {self.token}"})
+        assert r.status_code == 202, r.text     # mail is on
         demo = server.app[DEMO_CREDENTIALS]
         self.api_key, self.api_secret = demo["api_key"], demo["api_secret"]
 
@@ -106,17 +114,31 @@ class Venue:
         return r.json()["access_token"]
 
 
+class Discard:
+    """An aiosmtpd handler that accepts every message and keeps none."""
+
+    async def handle_DATA(self, server, session, envelope):
+        return "250 Message accepted"
+
+
 @pytest.fixture(scope="module")
 def venue(admin_dsn, migrated_template, tmp_path_factory):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    smtp = Controller(Discard(), hostname="127.0.0.1", port=port)
+    smtp.start()
     database = Database(admin_dsn, migrated_template)
     try:
-        server = LiveServer(database.dsn, str(tmp_path_factory.mktemp("schemathesis")), **FAST)
+        server = LiveServer(database.dsn, str(tmp_path_factory.mktemp("schemathesis")), **FAST,
+                            smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
         try:
             yield Venue(server)
         finally:
             server.stop()
     finally:
         database.drop()
+        smtp.stop()
 
 
 class Signer(requests.auth.AuthBase):
