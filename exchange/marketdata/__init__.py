@@ -1,23 +1,26 @@
-"""Market data derived from committed events: depth by level (``Depth``).
+"""Views derived from committed events: depth by level (``Depth``) and every
+account's balances (``Balances``).
 
 ``MarketData`` is fed the batcher's committed ``(seq, events)`` batches and
-keeps each symbol's committed depth; the REST API and the WebSocket feed
-read it, so both show exactly what is durable.
+keeps each symbol's committed depth and each account's committed balances;
+the REST API and the WebSocket feed read them, so both show exactly what is
+durable.
 """
 
-from ..engine import DepthUpdated
+from ..engine import BalanceChanged, DepthUpdated
+from .balances import Balances
 from .depth import Depth
 
-__all__ = ["Depth", "MarketData"]
+__all__ = ["Balances", "Depth", "MarketData"]
 
 
 class MarketData:
-    """Each symbol's committed depth, kept by ``apply``."""
+    """Each symbol's committed depth and each account's committed balances."""
 
     def __init__(self, sequencer):
         """Start from a sequencer whose whole state is committed (just recovered)."""
-        self.depth = {sym: Depth.of_book(m.update_id, m.book)
-                      for sym, m in sequencer.markets.items()}
+        self.depth = {sym: Depth.of_view(m) for sym, m in sequencer.market_views.items()}
+        self.balances = Balances.of_ledger(sequencer.ledger)
 
     def apply(self, ev) -> Depth:
         """Apply a committed DepthUpdated; return the symbol's depth after it."""
@@ -35,8 +38,13 @@ class MarketData:
         return depth
 
     def on_commit(self, batch) -> None:
-        """Batcher listener: apply every DepthUpdated of ``[(seq, events), ...]``."""
+        """Batcher listener: apply every DepthUpdated and BalanceChanged of
+        ``[(seq, events), ...]``."""
+        balances = self.balances
         for _, events in batch:
             for ev in events:
-                if type(ev) is DepthUpdated:
+                t = type(ev)
+                if t is BalanceChanged:
+                    balances.apply(ev)
+                elif t is DepthUpdated:
                     self.apply(ev)

@@ -49,7 +49,7 @@ class Page:
     def __init__(self, request: web.Request, names: frozenset, id_column: str,
                  time_column: str):
         q = query.Query(request, names)
-        self.symbol = q.symbol(request.app[VENUE].sequencer.markets)
+        self.symbol = q.symbol(request.app[VENUE].sequencer.market_views)
         self.side = q.choice("side", SIDES)
         self.statuses = q.choices("status", STATUSES) if "status" in names else None
         start = q.time_ms("start_time")
@@ -102,7 +102,7 @@ async def orders(request: web.Request) -> web.Response:
         f"SELECT * FROM orders WHERE {page.sql_where()} "
         f"ORDER BY {page.order('order_id')} LIMIT {page.param(page.limit)}", *page.args)
     rows = page.finish(rows)
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     out = [order_json(markets[r["symbol"]].inst, r) for r in rows]
     return json({"orders": out,
                  "next_before": rows[-1]["order_id"] if len(rows) == page.limit else None})
@@ -173,7 +173,7 @@ async def trades(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     page = Page(request, _TRADE_NAMES, "trade_id", "ts_ns")
     rows = await account_trades(request.app[POOL], caller.account_id, page)
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     out = []
     for r in rows:
         inst = markets[r["symbol"]].inst
