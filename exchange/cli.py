@@ -1,4 +1,5 @@
-"""Command line: ``exchange serve | migrate | role | audit verify | secrets | demo``.
+"""Command line: ``exchange serve | migrate | role | audit verify | audit replay | secrets |
+demo``.
 
 ``exchange`` alone prints the help and exits 2 (a usage error, like any
 other argparse usage error). Every command that opens the database takes it
@@ -41,7 +42,14 @@ def main(argv=None):
                                   "and of the admin actions; exit 1 and name the first broken "
                                   "row if one does not verify")
     verify.add_argument("--data-dir", help="data directory of the embedded PostgreSQL "
-                       "(default: the one serve uses, EXCHANGE_DATA_DIR or ./data)")
+                        "(default: the one serve uses, EXCHANGE_DATA_DIR or ./data)")
+    replay = audit_sub.add_parser("replay", help="replay the whole journal from its first "
+                                  "command and compare every row of the state tables, and "
+                                  "each stored snapshot, with the replayed state; exit 1 and "
+                                  "name the first difference (takes time in proportion to "
+                                  "the whole history)")
+    replay.add_argument("--data-dir", help="data directory of the embedded PostgreSQL "
+                        "(default: the one serve uses, EXCHANGE_DATA_DIR or ./data)")
     secrets_cmd = sub.add_parser("secrets", help="the secrets at rest (API and TOTP secrets)")
     secrets_sub = secrets_cmd.add_subparsers(dest="secrets_cmd", required=True)
     rotate = secrets_sub.add_parser(
@@ -88,6 +96,12 @@ def main(argv=None):
         except RoleError as e:
             sys.exit(f"exchange: {e}")
         print(f"account {account_id}: role {previous} -> {args.role}")
+    elif args.cmd == "audit" and args.audit_cmd == "replay":
+        from .store.recovery import audit_replay_configured
+        ok, message = asyncio.run(audit_replay_configured(settings))
+        if not ok:
+            sys.exit(f"exchange: audit: {message}")
+        print(message)
     elif args.cmd == "secrets":
         from .rotation import rotate as rotate_secrets
         from .store.sealing import SealingError

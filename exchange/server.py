@@ -170,7 +170,9 @@ def _venue(on_fatal):
         app[RECOVERED] = report
         log.info("recovered the venue at seq %d (%s, then %d journal commands)", sequencer.seq,
                  "from the snapshot at seq %d" % report["snapshot"] if report["snapshot"]
-                 else "from the start", report["replayed"], extra={"seq": sequencer.seq})
+                 else "from the start", report["replayed"],
+                 extra={"seq": sequencer.seq, "snapshot_seq": report["snapshot"],
+                        "replayed": report["replayed"]})
         async with pool.acquire() as conn:
             chain_head = await audit.chain_head(conn)  # nothing writes the journal yet
         metrics = app[METRICS]

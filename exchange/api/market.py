@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from aiohttp import web
 
+from .. import parse
 from . import errors, history
 from .responses import json
 from .auth import public_params
@@ -74,7 +75,10 @@ async def exchange_info_handler(request):
 
 
 def _depth_weight(query):
-    limit = int(query.get("limit") or 100)
+    try:
+        limit = parse.integer(query.get("limit") or "100")
+    except parse.BadNumber:
+        return 1     # as weight_of charges a weight function that fails: the handler refuses it
     return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
 
 

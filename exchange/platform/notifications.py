@@ -326,14 +326,12 @@ async def create_alert(request: web.Request) -> web.Response:
 async def delete_alert(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body.no_query(request)
-    text = request.match_info["alert_id"]
-    if not text.isdigit() or not 0 < int(text) <= query.MAX_ID:
-        raise errors.invalid_parameter("alert_id", "must be an alert id")
+    alert_id = query.path_id(request, "alert_id")
     row = await request.app[POOL].fetchrow("""
         UPDATE price_alerts SET active = false
         WHERE alert_id = $1 AND account_id = $2 AND active RETURNING symbol""",
-        int(text), caller.account_id)
+        alert_id, caller.account_id)
     if row is None:
         raise errors.PlatformError(404, "UNKNOWN_ALERT", "No such active price alert.")
-    request.app[NOTIFIER].remove_alert(row["symbol"], int(text))
-    return json({"alert_id": int(text), "active": False})
+    request.app[NOTIFIER].remove_alert(row["symbol"], alert_id)
+    return json({"alert_id": alert_id, "active": False})
