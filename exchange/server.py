@@ -40,6 +40,7 @@ from .metrics import CONTENT_TYPE, METRICS, Metrics
 from .settings import Settings
 from .store import (Batcher, Database, RecoveryError, audit, migrate, open_database, recover,
                     snapshots)
+from .store.queries import accounts
 from .venue import Venue
 
 log = logging.getLogger("exchange.server")
@@ -366,17 +367,8 @@ async def create_account(app: web.Application, name: str, funds: dict | None = N
     ``funds`` maps asset -> amount as a decimal string. Returns
     ``{"account_id", "api_key", "api_secret"}``.
     """
-    pool = app[POOL]
     api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            account_id = await conn.fetchval(
-                "INSERT INTO accounts (account_id, name) "
-                "SELECT coalesce(max(account_id), 0) + 1, $1 FROM accounts RETURNING account_id",
-                name)
-            await conn.execute(
-                "INSERT INTO api_keys (api_key, secret, account_id, permissions) "
-                "VALUES ($1, $2, $3, $4)", api_key, secret, account_id, list(permissions))
+    account_id = await accounts.create_account(app[POOL], name, api_key, secret, permissions)
     for asset, amount in (funds or {}).items():
         await deposit(app, account_id, asset, amount)
     return {"account_id": account_id, "api_key": api_key, "api_secret": secret}
@@ -405,7 +397,7 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
     if venue.sequencer.seq == 0:
         for inst in instruments:
             await venue.submit(ListInstrument(0, inst))
-    if await app[POOL].fetchval("SELECT 1 FROM accounts WHERE name = $1", DEMO_ACCOUNT):
+    if await accounts.name_taken(app[POOL], DEMO_ACCOUNT):
         return None
     funds = {}
     for inst in instruments:

@@ -18,7 +18,8 @@ Stream names (symbols in lower case, as Binance writes them):
 - ``<s>@kline_<interval>``, ``<s>@ticker``, ``<s>@miniTicker``,
   ``!ticker@arr``, ``!miniTicker@arr``: every second while someone listens (a
   ticker for each symbol with a trade in the last 24 h), from the stored trades (the
-  same SQL as REST ``/klines`` and ``/ticker/24hr``).
+  same queries, ``Candle`` and ``ticker`` of ``exchange.marketdata`` as REST
+  ``/klines`` and ``/ticker/24hr``).
 
 ``PublicFeed.on_commit`` is a batcher listener, registered after
 ``MarketData``'s, so it only ever sees and shows committed state.
@@ -31,10 +32,11 @@ import time
 import orjson
 
 from .. import tasks
-from ..api import history
-from ..api.market import DAY_MS, kline_row, ticker_json
 from ..engine import DepthUpdated, InstrumentChanged, Traded
 from ..engine.enums import Side
+from ..marketdata import INTERVALS, Candle, WindowStats, ticker, window_start_ns
+from ..store.queries import candles as candle_queries
+from ..store.queries import trades as trade_queries
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ SPEEDS = ("", "@100ms")
 KINDS = {"trade", "aggTrade", "bookTicker", "ticker", "miniTicker", "depth", "depth@100ms",
          "status"} | {
     f"depth{n}{speed}" for n in PARTIAL_LEVELS for speed in SPEEDS} | {
-    f"kline_{i}" for i in history.INTERVALS}
+    f"kline_{i}" for i in INTERVALS}
 ALL_MARKET = {"!ticker@arr", "!miniTicker@arr"}
 SELL = Side.SELL
 
@@ -202,14 +204,14 @@ class PublicFeed:
                        or hub.wanted(self._name(s) + "@miniTicker")]
         if not symbols:
             return
-        stats = await history.stats_24h(self.pool, symbols, (now_ms - DAY_MS) * NS_PER_MS)
+        stats = await trade_queries.stats_since(self.pool, symbols, window_start_ns(now_ms))
         full, mini = [], []
         for symbol in symbols:
-            stat = stats.get(symbol)
-            if stat is None:
+            row = stats.get(symbol)
+            if row is None:
                 continue   # no trade in 24 h: Binance's tickers leave such symbols out
-            rest = ticker_json(self.markets[symbol], stat, now_ms, True,
-                               self.marketdata.of(symbol).best())
+            rest = ticker(self.markets[symbol].inst, WindowStats.of_row(row), now_ms, True,
+                          self.marketdata.of(symbol).best())
             t = {"e": "24hrTicker", "E": now_ms, "s": symbol}
             for key, short in _TICKER_KEYS:
                 t[short] = rest[key]
@@ -244,16 +246,18 @@ class PublicFeed:
             if shown is not None and symbol not in traded:
                 rows = [shown]
             else:
-                rows = await history.klines(self.pool, symbol, interval, None, now_ms, 2)
+                iv = INTERVALS[interval]
+                rows = [Candle.of_row(r) for r in await candle_queries.candles(
+                    self.pool, symbol, iv.step_ns, iv.offset_ns, None, now_ms, 2)]
                 # from the candle last sent on: its final state if it has ended, then the new
                 rows = rows[-1:] if shown is None else [
-                    r for r in rows if r["open_ms"] >= shown["open_ms"]]
+                    r for r in rows if r.open_ms >= shown.open_ms]
             subs = by_stream.get(stream)
             if subs is None:
                 continue   # everyone left during the query
             for r in rows:
-                closed = r is not rows[-1] or r["close_ms"] < now_ms
-                if seen is not None and r["open_ms"] == shown["open_ms"]:
+                closed = r is not rows[-1] or r.closed(now_ms)
+                if seen is not None and r.open_ms == shown.open_ms:
                     newcomers = subs - seen   # the others have its closing update
                     if not newcomers:
                         continue
@@ -263,12 +267,11 @@ class PublicFeed:
                     self.hub.publish(stream, self._kline(symbol, interval, r, closed, now_ms))
                 self.open_klines[stream] = (r, set(subs) if closed else None)
 
-    def _kline(self, symbol, interval, row, closed, now_ms) -> bytes:
-        inst = self.markets[symbol].inst
-        k = kline_row(inst, row)
+    def _kline(self, symbol, interval, candle, closed, now_ms) -> bytes:
+        k = candle.kline(self.markets[symbol].inst)
         return dumps({"e": "kline", "E": now_ms, "s": symbol, "k": {
-            "t": k[0], "T": k[6], "s": symbol, "i": interval, "f": row["first_id"],
-            "L": row["last_id"], "o": k[1], "c": k[4], "h": k[2], "l": k[3], "v": k[5],
+            "t": k[0], "T": k[6], "s": symbol, "i": interval, "f": candle.first_id,
+            "L": candle.last_id, "o": k[1], "c": k[4], "h": k[2], "l": k[3], "v": k[5],
             "n": k[8], "x": closed, "q": k[7], "V": k[9], "Q": k[10], "B": "0"}})
 
     # ---- the clock ----------------------------------------------------------------------

@@ -1,14 +1,22 @@
-"""Market data derived from committed events: depth by level (``Depth``).
+"""Market data derived from committed events: depth, candles and tickers.
 
 ``MarketData`` is fed the batcher's committed ``(seq, events)`` batches and
 keeps each symbol's committed depth; the REST API and the WebSocket feed
-read it, so both show exactly what is durable.
+read it, so both show exactly what is durable. ``candles`` (the intervals,
+the bucket of a trade, ``Candle`` and its kline rendering) and ``tickers``
+(the 24 h window, ``WindowStats`` and the ticker built from them) are the one
+definition of a candle and of a 24 h ticker that REST (``api/market.py``)
+and the streams (``feed/public.py``) both use; their history comes from the
+stored trades through ``exchange.store.queries``.
 """
 
 from ..engine import DepthUpdated
+from .candles import INTERVALS, Candle, Interval
 from .depth import Depth
+from .tickers import WindowStats, ticker, vwap, window_start_ns
 
-__all__ = ["Depth", "MarketData"]
+__all__ = ["INTERVALS", "Candle", "Depth", "Interval", "MarketData", "WindowStats", "ticker",
+           "vwap", "window_start_ns"]
 
 
 class MarketData:

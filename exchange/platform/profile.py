@@ -5,6 +5,7 @@ from aiohttp import web
 
 from ..api.state import POOL, VENUE
 from ..engine.instrument import from_units, minor_unit
+from ..store.queries.profile import profile
 from . import body, errors
 from .body import json
 from .session import authenticate
@@ -18,10 +19,7 @@ async def me(request: web.Request) -> web.Response:
     KYC status."""
     caller = await authenticate(request)
     body.no_query(request)
-    row = await request.app[POOL].fetchrow(
-        "SELECT u.account_id, u.email, u.created_at, u.totp_enabled, a.kyc_status "
-        "FROM users u JOIN accounts a ON a.account_id = u.account_id WHERE u.account_id = $1",
-        caller.account_id)
+    row = await profile(request.app[POOL], caller.account_id)
     if row is None:
         raise errors.PlatformError(404, "NOT_FOUND", "No login for this account.")
     return json({"account_id": row["account_id"], "email": row["email"],
