@@ -35,6 +35,7 @@ from .. import tasks
 from ..engine import DepthUpdated, InstrumentChanged, Traded
 from ..engine.enums import Side
 from ..marketdata import INTERVALS, Candle, WindowStats, ticker, window_start_ns
+from ..marketdata.candles import roll
 from ..store.queries import candles as candle_queries
 from ..store.queries import trades as trade_queries
 
@@ -66,7 +67,9 @@ class PublicFeed:
         self.names = {}                    # symbol -> lower-case stream prefix
         self.diffs = {"": {}, "@100ms": {}}  # speed -> symbol -> [U, u, {bid}, {ask}]
         self.changed = {"": set(), "@100ms": set()}  # symbols whose depth changed, per speed
-        self.traded = set()                # symbols with trades since the last ticker tick
+        self.traded = {}                   # symbol -> its trades since the last ticker tick
+        #                                    (kept only for symbols with a kline stream)
+        self.kline_symbols = set()         # symbols someone had a kline stream of, last tick
         self.open_klines = {}              # kline stream -> (candle row last sent, the
         #                                    subscribers that had it closed, or None)
         self._task = None
@@ -99,7 +102,11 @@ class PublicFeed:
             for ev in events:
                 t = type(ev)
                 if t is Traded:
-                    self.traded.add(ev.symbol)
+                    trades = self.traded.get(ev.symbol)
+                    if trades is None:
+                        trades = self.traded[ev.symbol] = []
+                    if ev.symbol in self.kline_symbols:
+                        trades.append(ev)
                     name = self._name(ev.symbol)
                     for kind in ("@trade", "@aggTrade"):
                         if hub.wanted(name + kind):
@@ -193,7 +200,7 @@ class PublicFeed:
     async def publish_statistics(self) -> None:
         """Tickers and candles of every symbol someone listens to (SQL), as Binance pushes
         them every second whether or not the symbol traded."""
-        traded, self.traded = self.traded, set()
+        traded, self.traded = self.traded, {}
         hub = self.hub
         now_ms = self.clock() // NS_PER_MS
         await self._klines(traded, now_ms)
@@ -227,26 +234,40 @@ class PublicFeed:
             hub.publish("!ticker@arr", dumps(full))
             hub.publish("!miniTicker@arr", dumps(mini))
 
-    async def _klines(self, traded: set, now_ms: int) -> None:
+    async def _klines(self, traded: dict, now_ms: int) -> None:
         """The current candle of each subscribed (symbol, interval), every call, and the
-        closing update (``x`` true) of a candle whose interval ended. The SQL runs only
-        for a new stream or a symbol that traded; otherwise the candle last sent is still
-        exact. As in REST ``/klines``, an interval without trades has no candle: a quiet
-        stream sends its last candle's closing update once, and a subscriber who joins
-        before the next trade is sent it too (only that newcomer: each subscriber gets a
-        candle's closing update once)."""
+        closing update (``x`` true) of a candle whose interval ended. A new stream's
+        candle comes from the stored trades (the query of REST ``/klines``); after that
+        it is carried forward over the committed trades (``marketdata.candles.roll``),
+        which gives what the query would, and the query runs again only where it could
+        not (a trade in an earlier bucket, a candle that opens after now). As in REST
+        ``/klines``, an interval without trades has no candle: a quiet stream sends its
+        last candle's closing update once, and a subscriber who joins before the next
+        trade is sent it too (only that newcomer: each subscriber gets a candle's closing
+        update once)."""
         by_stream = self.hub.by_stream
         streams = [s for s in by_stream if "@kline_" in s]
         for gone in [s for s in self.open_klines if s not in by_stream]:
             del self.open_klines[gone]   # nobody listens any more: start afresh next time
+        # Keep the trades of these symbols from now on (before any query below awaits), so
+        # that the next call can carry forward a candle the query gives now.
+        self.kline_symbols = {s.partition("@kline_")[0].upper() for s in streams}
         for stream in streams:
             prefix, _, interval = stream.partition("@kline_")
             symbol = prefix.upper()
+            iv = INTERVALS[interval]
             shown, seen = self.open_klines.get(stream, (None, None))
-            if shown is not None and symbol not in traded:
-                rows = [shown]
-            else:
-                iv = INTERVALS[interval]
+            rows = None
+            if shown is not None:
+                if symbol not in traded:
+                    rows = [shown]
+                else:   # from the candle last sent on: its final state, then any later ones
+                    rows = roll(shown, iv, traded[symbol])
+                    if rows is not None and rows[-1].open_ms <= now_ms:
+                        rows = rows[-2:]   # as the query's last two, from shown on
+                    else:
+                        rows = None
+            if rows is None:
                 rows = [Candle.of_row(r) for r in await candle_queries.candles(
                     self.pool, symbol, iv.step_ns, iv.offset_ns, None, now_ms, 2)]
                 # from the candle last sent on: its final state if it has ended, then the new

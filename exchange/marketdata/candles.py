@@ -13,7 +13,7 @@ Buckets are fixed widths from the epoch, except weeks (from Monday 00:00 UTC)
 and months (calendar months in UTC).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 NS_PER_S = 1_000_000_000
@@ -82,30 +82,31 @@ class Candle:
                    row["last_id"])
 
     @classmethod
-    def of_trade(cls, interval: Interval, trade_id: int, ts_ns: int, price: int, qty: int,
-                 quote_qty: int, taker_bought: bool) -> "Candle":
-        """The candle of ``interval`` holding just this trade."""
-        open_ns = interval.open_ns(ts_ns)
-        taker = qty if taker_bought else 0
-        return cls(open_ns // NS_PER_MS, interval.close_ns(open_ns) // NS_PER_MS, price, price,
-                   price, price, qty, quote_qty, 1, taker, quote_qty if taker_bought else 0,
-                   trade_id, trade_id)
+    def of_trade(cls, interval: Interval, trade) -> "Candle":
+        """The candle of ``interval`` holding just ``trade`` (a ``Traded`` event, or
+        anything with its trade_id, ts_ns, price, qty, quote_qty and taker_side)."""
+        open_ns = interval.open_ns(trade.ts_ns)
+        bought = trade.taker_side == "buy"
+        return cls(open_ns // NS_PER_MS, interval.close_ns(open_ns) // NS_PER_MS, trade.price,
+                   trade.price, trade.price, trade.price, trade.qty, trade.quote_qty, 1,
+                   trade.qty if bought else 0, trade.quote_qty if bought else 0,
+                   trade.trade_id, trade.trade_id)
 
-    def add(self, trade_id: int, price: int, qty: int, quote_qty: int,
-            taker_bought: bool) -> None:
+    def add(self, trade) -> None:
         """Fold in a later trade (a higher trade id) of the same bucket."""
+        price = trade.price
         if price > self.high:
             self.high = price
         elif price < self.low:
             self.low = price
         self.close = price
-        self.volume += qty
-        self.quote_volume += quote_qty
+        self.volume += trade.qty
+        self.quote_volume += trade.quote_qty
         self.count += 1
-        if taker_bought:
-            self.taker_volume += qty
-            self.taker_quote += quote_qty
-        self.last_id = trade_id
+        if trade.taker_side == "buy":
+            self.taker_volume += trade.qty
+            self.taker_quote += trade.quote_qty
+        self.last_id = trade.trade_id
 
     def closed(self, now_ms: int) -> bool:
         """Whether the candle's interval has ended by ``now_ms``."""
@@ -119,3 +120,25 @@ class Candle:
         return [self.open_ms, p(self.open), p(self.high), p(self.low), p(self.close),
                 q(self.volume), self.close_ms, m(self.quote_volume), self.count,
                 q(self.taker_volume), m(self.taker_quote), "0"]
+
+
+def roll(candle: Candle, interval: Interval, trades) -> list[Candle] | None:
+    """Carry ``candle`` forward over ``trades`` (in trade id order; those up to its
+    ``last_id`` are already in it): a copy of it with the trades of its bucket folded
+    in, then a candle per later bucket that has trades. None when a trade falls in an
+    earlier bucket (the clock went back across a restart): only the stored trades can
+    say what that bucket holds."""
+    current = replace(candle)
+    out = [current]
+    for t in trades:
+        if t.trade_id <= candle.last_id:
+            continue
+        open_ms = interval.open_ns(t.ts_ns) // NS_PER_MS
+        if open_ms == current.open_ms:
+            current.add(t)
+        elif open_ms > current.open_ms:
+            current = Candle.of_trade(interval, t)
+            out.append(current)
+        else:
+            return None
+    return out
