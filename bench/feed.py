@@ -436,8 +436,10 @@ def percentile(sorted_values, q):
 async def run(args, dsn, data_dir):
     from aiohttp import web
 
-    from exchange import feed
-    from exchange.server import BATCHER, VENUE, create_account, create_app
+    from exchange import keys
+    from exchange.bootstrap import create_account
+    from exchange.server import create_app
+    from exchange.keys import BATCHER, VENUE
     from exchange.settings import Settings
 
     extra = {"ws_flush_ms": args.flush_ms} if args.flush_ms is not None else {}
@@ -458,7 +460,7 @@ async def run(args, dsn, data_dir):
         funds = {"USD": "100000000000.00", "AAPL": "1000000000"}
         seller = (await create_account(app, "feed-seller", funds))["account_id"]
         buyer = (await create_account(app, "feed-buyer", funds))["account_id"]
-        hub, batcher = app[feed.HUB], app[BATCHER]
+        hub, batcher = app[keys.HUB], app[BATCHER]
         counter = TradeCounter()
         batcher.on_commit(counter.on_commit)
         flushes, waits = time_flushes(hub)

@@ -27,7 +27,7 @@ HMAC-SHA256 of the form body) at send time; both targets receive the same
 bytes. Orders alternate buy and sell LIMIT GTC of 1-5 shares of AAPL priced a
 few ticks around 100.00 (``selfTradePreventionMode=NONE``), so about a third
 trade and the rest rest; each connection has its own funded account (made
-with ``exchange.server.create_account``). ``--client-ids`` also sends a
+with ``exchange.bootstrap.create_account``). ``--client-ids`` also sends a
 ``newClientOrderId`` (the server then checks the orders table for a reused
 id). The first ``--warmup`` seconds are excluded. Prints requests/s and
 latency percentiles for each, the throughput ratios to bare, and the
@@ -356,7 +356,9 @@ async def run_floor(args, dsn, data_dir, accounts):
 
 
 async def run_server(args, dsn, data_dir):
-    from exchange.server import BATCHER, create_account, create_app
+    from exchange.bootstrap import create_account
+    from exchange.server import create_app
+    from exchange.keys import BATCHER
     from exchange.settings import Settings
 
     settings = Settings(database_url=dsn or "", data_dir=data_dir, durability="sync",

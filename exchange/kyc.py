@@ -14,7 +14,6 @@ gated request, and keeps it: no query per order. A read that raced an
 operator's change is not kept (the change's value is).
 """
 
-from aiohttp import web
 
 STATUSES = ("NONE", "PENDING", "VERIFIED", "REJECTED")
 VERIFIED = "VERIFIED"
@@ -56,4 +55,3 @@ class Kyc:
         return not self.require_for_withdrawals or await self.status(pool, account) == VERIFIED
 
 
-KYC = web.AppKey("kyc", Kyc)

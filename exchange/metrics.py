@@ -28,7 +28,6 @@ metrics keep the library's objects: a batch is far rarer than a command.
 
 from bisect import bisect_left
 
-from aiohttp import web
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge,
                                Histogram, generate_latest)
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
@@ -115,4 +114,3 @@ class _CommandCollector:
                                     buckets=buckets, sum_value=m._match_sum)
 
 
-METRICS = web.AppKey("metrics", Metrics)  # the app's Metrics (exchange.server sets it)

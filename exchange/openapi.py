@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 import orjson
 from aiohttp import web
 
+from .keys import OPENAPI_DOCUMENT
+from .platform import errors
+
 DOC_PATH = "/api/v1/openapi.json"
 
 S = {"type": "string"}
@@ -514,18 +517,14 @@ def document() -> dict:
     }
 
 
-_BODY = web.AppKey("openapi_document", bytes)
-
-
 async def serve(request: web.Request) -> web.Response:
     """This API's OpenAPI 3.1 document."""
     if request.query:
-        from .platform import errors
         raise errors.unknown_parameter(next(iter(request.query)))
-    return web.Response(body=request.app[_BODY], content_type="application/json")
+    return web.Response(body=request.app[OPENAPI_DOCUMENT], content_type="application/json")
 
 
 def setup(app: web.Application) -> None:
     """Serve the document at ``DOC_PATH`` (built once)."""
-    app[_BODY] = orjson.dumps(document())
+    app[OPENAPI_DOCUMENT] = orjson.dumps(document())
     app.router.add_get(DOC_PATH, serve)

@@ -1,62 +1,54 @@
-"""The venue's HTTP server: database, journal, venue and REST API in one aiohttp app.
+"""The venue's server: the wiring of database, journal, venue, edges and feeds.
 
-Long-lived resources start and stop as pairs in cleanup contexts, in order:
-the database (embedded PostgreSQL when no DSN, migrations applied), then the
-venue (state recovered by journal replay, the write-behind batcher started;
-on an empty journal the demo venue is set up), then the expiry clock (a task
-that submits ``ExpireOrders`` when a DAY/GTD order is due), each under a
-typed AppKey. If recovery finds the durable state inconsistent the server
-refuses to start. Journal rows written before the audit hash chain existed are
-sealed after the migrations; the batcher continues the chain from its head.
+Long-lived resources start and stop as pairs in cleanup contexts, in this order
+(and stop in the reverse one):
 
-Operations: ``/healthz`` (liveness), ``/readyz`` (readiness) and ``/metrics``
-(Prometheus, from the app's own ``exchange.metrics.Metrics``).
+1. the database (embedded PostgreSQL when no DSN; migrations applied; journal rows
+   written before the audit hash chain existed are sealed);
+2. the venue: state recovered (``exchange.store.recover``; the server refuses to
+   start if the durable state is inconsistent), the write-behind batcher started,
+   committed market data (``exchange.marketdata``), the snapshot schedule;
+3. the WebSocket feeds, notifications and surveillance;
+4. the commit listeners, registered in one place in the order they run;
+5. the bootstrap (``exchange.bootstrap``: the demo venue on an empty journal, the
+   ``[risk]`` settings as a command), so every listener sees its commits;
+6. the expiry clock (a task that submits ``ExpireOrders`` when a DAY/GTD order is due).
+
+Each resource is stored under its typed key in ``exchange.keys``. The probes are in
+``exchange.health``.
 """
 
 import asyncio
-import dataclasses
 import gc
 import logging
 import os
 import pathlib
-import secrets
 import signal
 
-import orjson
 from aiohttp import web
 
-from . import api, feed, openapi, platform, tasks
-from .web import page
-from .api.state import MARKETDATA, POOL, VENUE, ApiSettings
-from .demo import demo_instruments
-from .engine import CommandRejected, Deposit, ExpireOrders, ListInstrument, Reason, SetRiskDefaults
-from .engine.risk import LIMIT_FIELDS
-from .engine.instrument import minor_unit, to_units
-from .marketdata import MarketData
-from .platform.notifications import NOTIFIER, Notifier
-from .platform.surveillance import SURVEILLANCE, Surveillance
+from . import api, feed, health, openapi, platform, tasks
+from .api.state import ApiSettings
+from .bootstrap import apply_risk_defaults, bootstrap_demo
+from .engine import ExpireOrders
+from .keys import (BATCHER, CONFIG, DATABASE, DEMO_CREDENTIALS, EXPIRY_CLOCK, HUB, MARKETDATA,
+                   METRICS, NOTIFIER, POOL, PUBLIC_FEED, RECOVERED, SURVEILLANCE, USER_FEED, VENUE,
+                   WS_PING_S)
 from .logs import configure as configure_logging
-from .metrics import CONTENT_TYPE, METRICS, Metrics
+from .marketdata import MarketData
+from .metrics import Metrics
+from .platform.notifications import Notifier
+from .platform.roles import set_role
+from .platform.surveillance import Surveillance
 from .settings import Settings
-from .store import (Batcher, Database, RecoveryError, audit, migrate, open_database, recover,
-                    snapshots)
-from .store.queries import accounts
+from .snapshotter import Snapshotter
+from .store import Batcher, RecoveryError, audit, migrate, open_database, recover
 from .venue import Venue
+from .web import page
 
 log = logging.getLogger("exchange.server")
 
-CONFIG = web.AppKey("settings", Settings)
-DATABASE = web.AppKey("database", Database)
-BATCHER = web.AppKey("batcher", Batcher)
-DEMO_CREDENTIALS = web.AppKey("demo_credentials", dict)
-RECOVERED = web.AppKey("recovered", dict)   # recover()'s report: snapshot seq, replayed
-EXPIRY_CLOCK = web.AppKey("expiry_clock", asyncio.Task)
-
 EXPIRY_TICK_S = 0.2         # the expiry clock looks at least this often
-
-DEMO_ACCOUNT = "demo"
-DEMO_CASH = "1000000.00"   # in each quote asset
-DEMO_SHARES = 10_000       # of each instrument, in lots
 
 
 def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
@@ -67,61 +59,15 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
     api.setup(app, ApiSettings(weight_limit_1m=settings.weight_limit_1m,
                                max_body_bytes=settings.max_body_bytes))
     platform.setup(app, settings)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", serve_metrics)
+    app.add_routes(health.routes)
     app.add_routes(feed.routes)
     page.setup(app)      # the trading page: / and /assets/{name}
-    app[feed.WS_PING_S] = float(settings.ws_ping_s)
+    app[WS_PING_S] = float(settings.ws_ping_s)
     openapi.setup(app)   # last: it describes every route above
-    app.cleanup_ctx.append(_database)
-    app.cleanup_ctx.append(_venue(on_fatal))
-    app.cleanup_ctx.append(_expiry_clock)
-    app.cleanup_ctx.append(_feed)
-    app.cleanup_ctx.append(_notifier)
-    app.cleanup_ctx.append(_surveillance)
+    for ctx in (_database, _venue(on_fatal), _feed, _notifier, _surveillance,
+                _commit_listeners, _bootstrap, _expiry_clock):
+        app.cleanup_ctx.append(ctx)
     return app
-
-
-async def healthz(request: web.Request) -> web.Response:
-    """Liveness and the journal's progress; 503 once the journal has failed."""
-    batcher = request.app[BATCHER]
-    venue = request.app[VENUE]
-    ok = batcher.error is None
-    body = {"status": "ok" if ok else "failed", "seq": venue.sequencer.seq,
-            "committed_seq": batcher.committed_seq, "backlog": batcher.backlog}
-    return web.Response(body=orjson.dumps(body), status=200 if ok else 503,
-                        content_type="application/json")
-
-
-async def readyz(request: web.Request) -> web.Response:
-    """Readiness: 200 once recovered, with the journal writer running and its backlog
-    under the bound; 503 otherwise, with the reasons."""
-    app = request.app
-    venue, batcher = app.get(VENUE), app.get(BATCHER)
-    reasons = []
-    if venue is None or batcher is None:
-        reasons.append("recovering: the venue is not rebuilt yet")
-        body = {"ready": False, "reasons": reasons}
-    else:
-        if batcher.error is not None:
-            reasons.append(f"journal failed: {batcher.error!r}")
-        elif not batcher.running:
-            reasons.append("journal writer not running")
-        if batcher.backlog >= venue.max_backlog:
-            reasons.append(f"journal backlog {batcher.backlog} is at its bound "
-                           f"{venue.max_backlog}: new orders get 503")
-        body = {"ready": not reasons, "reasons": reasons, "seq": venue.sequencer.seq,
-                "committed_seq": batcher.committed_seq, "backlog": batcher.backlog,
-                "max_backlog": venue.max_backlog}
-    return web.Response(body=orjson.dumps(body), status=503 if reasons else 200,
-                        content_type="application/json")
-
-
-async def serve_metrics(request: web.Request) -> web.Response:
-    """The app's metrics in the Prometheus text format."""
-    return web.Response(body=request.app[METRICS].exposition(),
-                        headers={"Content-Type": CONTENT_TYPE})
 
 
 async def _database(app: web.Application):
@@ -162,21 +108,15 @@ def _venue(on_fatal):
                           chain_head=chain_head, cut=sequencer.depth_changes)
         metrics.watch_journal(batcher)
         app[MARKETDATA] = MarketData(sequencer)   # the recovered state is all committed
-        batcher.on_commit(app[MARKETDATA].on_commit)
-        batcher.start()
+        batcher.start()   # nothing is submitted before the listeners are registered
         venue = Venue(sequencer, batcher, durability=settings.durability,
                       max_backlog=settings.max_backlog, metrics=metrics)
         app[BATCHER] = batcher
         app[VENUE] = venue
         snapshotter = Snapshotter(sequencer, batcher, pool, settings,
                                   report["snapshot"] or 0)
+        snapshotter.start()
         try:
-            creds = await bootstrap_demo(app)
-            if creds is not None:
-                app[DEMO_CREDENTIALS] = creds
-            await apply_risk_defaults(venue, settings)
-            tune_gc()
-            snapshotter.start()
             yield
         finally:
             await snapshotter.stop()
@@ -186,63 +126,41 @@ def _venue(on_fatal):
     return venue_ctx
 
 
-class Snapshotter:
-    """Takes a snapshot (exchange.store.snapshots) every ``snapshot_every`` commands and
-    one at shutdown, one at a time, so that a restart replays only the journal's tail."""
+async def _commit_listeners(app: web.Application):
+    """Register every commit listener, in the order they run after each commit:
+    committed market data first (the public streams and surveillance read it), then
+    the public and the user streams, then, each deferred to a callback of its own,
+    notifications and surveillance."""
+    batcher = app[BATCHER]
+    for listener in (app[MARKETDATA].on_commit, app[PUBLIC_FEED].on_commit,
+                     app[USER_FEED].on_commit, after_the_feed(app[NOTIFIER].on_commit),
+                     after_the_feed(app[SURVEILLANCE].on_commit)):
+        batcher.on_commit(listener)
+    yield
 
-    CHECK_S = 1.0   # how often the count is looked at (cheap)
 
-    def __init__(self, sequencer, batcher, pool, settings: Settings, last_seq: int):
-        self.sequencer, self.batcher, self.pool = sequencer, batcher, pool
-        self.every = settings.snapshot_every
-        self.data_dir = settings.data_dir
-        self.day_end_s = settings.day_end_utc_s
-        self.last_seq = last_seq   # the newest snapshot's seq (0: none)
-        self._task = None
-
-    def start(self) -> None:
-        if self.every > 0:
-            self._task = asyncio.get_running_loop().create_task(
-                tasks.repeat(self.CHECK_S, self.maybe, "snapshot"), name="snapshots")
-
-    async def maybe(self) -> None:
-        seq = self.sequencer.seq
-        if seq - self.last_seq >= self.every and self.batcher.error is None:
-            try:
-                await self.take()
-            except Exception:
-                self.last_seq = seq   # not again at once: after another snapshot_every
-                raise
-
-    async def take(self) -> None:
-        self.last_seq = await snapshots.take(self.sequencer, self.batcher, self.pool,
-                                             self.data_dir, self.day_end_s)
-
-    async def stop(self) -> None:
-        await tasks.stop(self._task)   # a snapshot being taken is abandoned (its file removed)
-
-    async def final(self) -> None:
-        """At shutdown (the journal drained): a snapshot of the final state if it is new."""
-        if self.sequencer.seq > self.last_seq:
-            try:
-                await self.take()
-            except Exception:
-                log.exception("the shutdown snapshot failed; the next start replays more")
+async def _bootstrap(app: web.Application):
+    """The demo venue on a new journal and the [risk] settings, then the GC tuned for
+    the recovered heap."""
+    creds = await bootstrap_demo(app)
+    if creds is not None:
+        app[DEMO_CREDENTIALS] = creds
+    await apply_risk_defaults(app[VENUE], app[CONFIG])
+    tune_gc()
+    yield
 
 
 async def _feed(app: web.Application):
     """The WebSocket fan-out, the public streams and the user data streams (with their
-    listen keys), fed after each commit."""
+    listen keys)."""
     settings = app[CONFIG]
     hub = feed.Hub(flush_s=settings.ws_flush_ms / 1000, max_buffer=settings.ws_max_buffer_bytes,
                    metrics=app[METRICS])
     public = feed.PublicFeed(hub, app[MARKETDATA], app[VENUE].sequencer, app[POOL])
-    app[BATCHER].on_commit(public.on_commit)   # after MarketData's listener
     user = feed.UserFeed(hub, app[VENUE].sequencer)
-    app[BATCHER].on_commit(user.on_commit)
-    app[feed.HUB] = hub
-    app[feed.PUBLIC_FEED] = public
-    app[feed.USER_FEED] = user
+    app[HUB] = hub
+    app[PUBLIC_FEED] = public
+    app[USER_FEED] = user
     public.start()
     user.start()
     try:
@@ -254,10 +172,9 @@ async def _feed(app: web.Application):
 
 
 async def _notifier(app: web.Application):
-    """Notifications and price alerts, from committed events (after the feed's hub exists)."""
-    notifier = Notifier(app[POOL], app[VENUE].sequencer, app[feed.HUB],
+    """Notifications and price alerts, from committed events."""
+    notifier = Notifier(app[POOL], app[VENUE].sequencer, app[HUB],
                         coalesce_s=app[CONFIG].notify_coalesce_ms / 1000)
-    app[BATCHER].on_commit(after_the_feed(notifier.on_commit))
     await notifier.start()
     app[NOTIFIER] = notifier
     try:
@@ -267,10 +184,9 @@ async def _notifier(app: web.Application):
 
 
 async def _surveillance(app: web.Application):
-    """Market surveillance alerts, from committed events (after MarketData's listener, so
-    the committed depth it reads includes the batch)."""
+    """Market surveillance alerts, from committed events (its listener runs after
+    MarketData's, so the committed depth it reads includes the batch)."""
     surveillance = Surveillance(app[POOL], app[VENUE].sequencer, app[MARKETDATA], app[CONFIG])
-    app[BATCHER].on_commit(after_the_feed(surveillance.on_commit))
     await surveillance.start()
     app[SURVEILLANCE] = surveillance
     try:
@@ -317,19 +233,6 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-async def apply_risk_defaults(venue: Venue, settings: Settings) -> None:
-    """Journal the [risk] settings as SetRiskDefaults when they differ from the
-    venue's (recovery replays the journal, so the defaults in force are a command)."""
-    seq = venue.sequencer
-    values = tuple(getattr(settings, name) for name in LIMIT_FIELDS)
-    if values == seq.risk_defaults.values() and settings.halt_s * 10**9 == seq.halt_ns:
-        return
-    events = await venue.submit(SetRiskDefaults(0, *values, halt_s=settings.halt_s))
-    if any(type(ev) is CommandRejected for ev in events):
-        raise RuntimeError(f"the [risk] settings were refused: {events}")
-    log.info("risk defaults set from the settings", extra={"seq": seq.seq})
-
-
 async def run_expiry_clock(venue: Venue, tick_s: float = EXPIRY_TICK_S) -> None:
     """Submit ``ExpireOrders`` whenever the earliest expiry is due; never returns.
 
@@ -360,64 +263,6 @@ def _exit_on_fatal(error):
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-async def create_account(app: web.Application, name: str, funds: dict | None = None,
-                         permissions=("read", "trade")) -> dict:
-    """Create an account with an API key and fund it by Deposit commands.
-
-    ``funds`` maps asset -> amount as a decimal string. Returns
-    ``{"account_id", "api_key", "api_secret"}``.
-    """
-    api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
-    account_id = await accounts.create_account(app[POOL], name, api_key, secret, permissions)
-    for asset, amount in (funds or {}).items():
-        await deposit(app, account_id, asset, amount)
-    return {"account_id": account_id, "api_key": api_key, "api_secret": secret}
-
-
-async def deposit(app: web.Application, account_id: int, asset: str, amount: str) -> None:
-    """Credit ``amount`` (a decimal string) of ``asset`` to an account, by a Deposit command."""
-    decimals = app[VENUE].sequencer.assets[asset]
-    units = to_units(amount, minor_unit(decimals), "amount", Reason.INVALID_AMOUNT)
-    events = await app[VENUE].submit(Deposit(0, account_id, asset, units, "bootstrap"))
-    if any(type(e) is CommandRejected for e in events):
-        raise RuntimeError(f"deposit of {amount} {asset} refused: {events}")
-
-
-async def bootstrap_demo(app: web.Application) -> dict | None:
-    """On a new venue: list the demo instruments and create a funded demo account.
-
-    Idempotent: lists only what is missing, and creates the account (with its
-    API key, printed and written to ``<data_dir>/demo-credentials.json``)
-    only if there is none. Returns the credentials when it created them.
-    """
-    settings = app[CONFIG]
-    venue = app[VENUE]
-    instruments = [dataclasses.replace(i, default_stp=settings.default_stp)
-                   for i in demo_instruments()]
-    if venue.sequencer.seq == 0:
-        for inst in instruments:
-            await venue.submit(ListInstrument(0, inst))
-    if await accounts.name_taken(app[POOL], DEMO_ACCOUNT):
-        return None
-    funds = {}
-    for inst in instruments:
-        if inst.symbol in venue.sequencer.markets:
-            funds[inst.quote] = DEMO_CASH
-            funds[inst.base] = str(DEMO_SHARES * inst.step_size)
-    creds = await create_account(app, DEMO_ACCOUNT, funds)
-    creds = {"api_key": creds["api_key"], "api_secret": creds["api_secret"]}
-    path = pathlib.Path(settings.data_dir) / "demo-credentials.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(orjson.dumps(creds, option=orjson.OPT_INDENT_2))
-    print(f"demo account created (funded with {DEMO_CASH} of each quote asset and "
-          f"{DEMO_SHARES} shares of each instrument)\n"
-          f"  api key:    {creds['api_key']}\n  api secret: {creds['api_secret']}\n"
-          f"  written to {path}", flush=True)
-    return creds
-
-
 def serve(settings: Settings) -> None:
     """Run the server until SIGINT/SIGTERM, on uvloop."""
     import uvloop
@@ -436,7 +281,6 @@ def serve(settings: Settings) -> None:
 
 async def set_account_role(settings: Settings, who: str, role: str) -> tuple[int, str]:
     """Migrate the configured database, then give account ``who`` (id or email) ``role``."""
-    from .platform.roles import set_role
     db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
     try:
         await migrate(db.pool)

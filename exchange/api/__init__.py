@@ -8,7 +8,7 @@ HMAC signatures), ``ratelimit`` (request weights), ``errors`` (Binance codes),
 """
 
 from .app import setup
-from .auth import KEYS, KeyStore, sign
-from .state import POOL, VENUE, ApiSettings
+from .auth import KeyStore, sign
+from .state import ApiSettings
 
-__all__ = ["setup", "KEYS", "KeyStore", "sign", "POOL", "VENUE", "ApiSettings"]
+__all__ = ["setup", "KeyStore", "sign", "ApiSettings"]

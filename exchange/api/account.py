@@ -8,11 +8,11 @@ from aiohttp import web
 from exchange.engine.instrument import from_units, minor_unit
 
 from ..store.queries import account_trades
-from .app import json
+from .responses import json
 from .auth import signed_params
 from .market import market_of
 from .ratelimit import weight
-from .state import POOL, VENUE
+from ..keys import POOL, VENUE
 
 routes = web.RouteTableDef()
 

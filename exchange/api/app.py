@@ -8,22 +8,17 @@ JSON with its HTTP status, and never lets an exception become an HTML page.
 
 import logging
 
-import orjson
 from aiohttp import web
 
-from . import errors
-from .auth import KEYS, KeyStore
+from . import account, errors, market, orders
+from .auth import KeyStore
+from ..keys import API_SETTINGS, CLIENT_IDS, KEYS, LIMITER
 from .errors import ApiError
-from .ratelimit import LIMITER, RateLimiter, weight_of
-from .state import CLIENT_IDS, SETTINGS, ApiSettings, ClientIds
+from .responses import json
+from .ratelimit import RateLimiter, weight_of
+from .state import ApiSettings, ClientIds
 
 log = logging.getLogger("exchange.api")
-
-
-def json(data, status: int = 200, headers=None) -> web.Response:
-    """A JSON response encoded with orjson."""
-    return web.Response(body=orjson.dumps(data), status=status, headers=headers,
-                        content_type="application/json")
 
 
 def _error_response(e: ApiError) -> web.Response:
@@ -67,10 +62,8 @@ async def edge(request: web.Request, handler):
 
 def setup(app: web.Application, settings: ApiSettings | None = None) -> None:
     """Add the REST API's routes, middleware and shared state to ``app``."""
-    from . import account, market, orders  # noqa: import here: they import this module
-
     settings = settings or ApiSettings()
-    app[SETTINGS] = settings
+    app[API_SETTINGS] = settings
     app[KEYS] = KeyStore()
     app[LIMITER] = RateLimiter(settings.weight_limit_1m)
     app[CLIENT_IDS] = ClientIds()

@@ -17,7 +17,7 @@ from aiohttp import web
 from . import errors
 from .errors import ApiError
 from .params import Params, merge, parse_form
-from .state import POOL
+from ..keys import KEYS, POOL
 
 _KEY_FORMAT = re.compile(r"^[A-Za-z0-9]{1,128}$")
 _SIGNATURE = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -62,7 +62,6 @@ class KeyStore:
         return key
 
 
-KEYS = web.AppKey("api_keys", KeyStore)
 
 
 _FORM = "application/x-www-form-urlencoded"

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from exchange.engine import STP, Instrument
 
-from .ratelimit import LIMITER
+from ..keys import LIMITER
 
 ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
                "TAKE_PROFIT_LIMIT"]

@@ -16,12 +16,12 @@ from ..marketdata import INTERVALS, Candle, WindowStats, ticker, vwap, window_st
 from ..store.queries import candles as candle_queries
 from ..store.queries import trades as trade_queries
 from . import errors
-from .app import json
+from .responses import json
 from .auth import public_params
 from .errors import ApiError
 from .exchange_info import exchange_info
 from .ratelimit import weight
-from .state import MARKETDATA, POOL, VENUE
+from ..keys import MARKETDATA, POOL, VENUE
 
 routes = web.RouteTableDef()
 NS_PER_MS = 1_000_000

@@ -20,18 +20,17 @@ from aiohttp import web
 from exchange.engine import (CancelAll, CancelOrder, CancelReplace, CommandRejected,
                              OrderUpdated, PlaceOrder, Reason, RuleViolation, Traded)
 from exchange.engine.instrument import places_of
-from exchange.kyc import KYC
+from ..keys import CLIENT_IDS, KYC, POOL, VENUE
 from exchange.store.queries import orders as order_queries
 from exchange.venue import Busy
 
 from . import errors
-from .app import json
+from .responses import json
 from .auth import order_source, signed_params
 from .errors import ApiError
 from .exchange_info import MAX_PRICE_TICKS
 from .market import market_of
 from .ratelimit import weight
-from .state import CLIENT_IDS, POOL, VENUE
 from .views import OrderView, fill_json, ms, order_json, result_json
 
 routes = web.RouteTableDef()

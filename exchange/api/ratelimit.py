@@ -36,7 +36,6 @@ class RateLimiter:
         return slot[1], None
 
 
-LIMITER = web.AppKey("rate_limiter", RateLimiter)
 
 # handler -> weight, or a function of the request's query parameters giving it
 WEIGHTS = {}

@@ -1,18 +1,10 @@
-"""What the handlers share, each under a typed ``web.AppKey``.
-
-The server fills ``VENUE``, ``POOL`` and ``MARKETDATA`` from its cleanup contexts; ``setup``
-in ``exchange.api`` creates the rest.
-"""
+"""The REST edge's own shared objects: its settings and the client-order-id registry
+(each stored under its key in ``exchange.keys`` by ``exchange.api.setup``)."""
 
 import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import asyncpg
-from aiohttp import web
-
-from ..marketdata import MarketData
-from ..venue import Venue
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +54,3 @@ class ClientIds:
             fut.set_result(None)
 
 
-VENUE = web.AppKey("venue", Venue)
-POOL = web.AppKey("pool", asyncpg.Pool)
-MARKETDATA = web.AppKey("marketdata", MarketData)
-SETTINGS = web.AppKey("api_settings", ApiSettings)
-CLIENT_IDS = web.AppKey("client_ids", ClientIds)

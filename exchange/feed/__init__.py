@@ -13,10 +13,8 @@ JWT-authenticated socket (``/api/v1/ws``).
 from . import private, streams, user, wsapi
 from .hub import Hub
 from .public import PublicFeed
-from .state import HUB, PUBLIC_FEED, USER_FEED, WS_PING_S
 from .user import UserFeed
 
 routes = [*streams.routes, *user.routes, *wsapi.routes, *private.routes]
 
-__all__ = ["Hub", "PublicFeed", "UserFeed", "HUB", "PUBLIC_FEED", "USER_FEED", "WS_PING_S",
-           "routes"]
+__all__ = ["Hub", "PublicFeed", "UserFeed", "routes"]

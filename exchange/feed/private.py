@@ -21,7 +21,7 @@ from aiohttp import WSMsgType, web
 from ..platform import errors as platform_errors
 from ..platform.notifications import notify_stream
 from ..platform.session import MAX_TOKEN_CHARS, authenticate, on_session_end, verify_token
-from .state import HUB, WS_PING_S
+from ..keys import HUB, WS_PING_S
 from .streams import MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_S
 from .user import account_stream, cancel_on_disconnect
 

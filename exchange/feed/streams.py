@@ -18,7 +18,7 @@ import time
 import orjson
 from aiohttp import WSMsgType, web
 
-from .state import HUB, PUBLIC_FEED, USER_FEED, WS_PING_S
+from ..keys import HUB, PUBLIC_FEED, USER_FEED, WS_PING_S
 from .user import cancel_on_disconnect
 
 MAX_STREAMS = 1024           # per connection, as Binance

@@ -34,7 +34,7 @@ from aiohttp import web
 
 from .. import tasks
 from ..api import errors
-from ..api.app import json
+from ..api.responses import json
 from ..api.auth import api_key_of, order_source, public_params
 from ..api.errors import ApiError
 from ..api.ratelimit import weight
@@ -42,8 +42,7 @@ from ..api.views import OrderView, ms, order_json
 from ..engine import BalanceChanged, CancelOnDisconnect, OrderUpdated, Traded
 from ..engine.instrument import from_units, minor_unit
 from ..engine.ledger import Entry
-from ..api.state import VENUE
-from .state import USER_FEED
+from ..keys import USER_FEED, VENUE
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,7 @@ from ..api import errors
 from ..api.auth import check_signed, order_source
 from ..api.errors import ApiError
 from ..api.params import Params
-from ..api.ratelimit import LIMITER
-from .state import HUB, WS_PING_S
+from ..keys import HUB, LIMITER, WS_PING_S
 from .streams import MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_S
 from .user import account_stream, cancel_on_disconnect
 

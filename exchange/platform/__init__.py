@@ -23,11 +23,11 @@ from aiohttp import web
 from ..settings import Settings
 from . import (api_keys, auth, compliance, funding, history, instruments, kyc, notifications,
                portfolio, profile, reports, risk, totp)
-from ..kyc import KYC, Kyc
+from ..kyc import Kyc
+from ..keys import ACCESS_TOKENS, ATTEMPTS, KYC, PASSWORDS, PLATFORM_SETTINGS, SESSION_SOCKETS
 from .body import json
 from .errors import PlatformError
 from .passwords import Passwords
-from .state import ACCESS_TOKENS, ATTEMPTS, PASSWORDS, PLATFORM_SETTINGS, SESSION_SOCKETS
 from ..api.ratelimit import RateLimiter
 from .tokens import AccessTokens, load_secret
 

@@ -11,12 +11,10 @@ import secrets
 
 from aiohttp import web
 
-from ..api.auth import KEYS
-from ..api.state import POOL
+from ..keys import KEYS, PLATFORM_SETTINGS, POOL
 from . import body, errors
 from .body import json
 from .session import authenticate
-from .state import PLATFORM_SETTINGS
 
 routes = web.RouteTableDef()
 

@@ -17,11 +17,10 @@ import re
 import asyncpg
 from aiohttp import web
 
-from ..api.state import POOL
+from ..keys import ACCESS_TOKENS, PASSWORDS, PLATFORM_SETTINGS, POOL
 from . import body, errors
 from .body import json
 from .session import Caller, authenticate, count_attempt, end_sessions
-from .state import ACCESS_TOKENS, PASSWORDS, PLATFORM_SETTINGS
 from .tokens import hash_refresh_token, new_refresh_token, new_session_id
 from .totp import code_field, use_code
 
@@ -71,7 +70,7 @@ async def register(request: web.Request) -> web.Response:
     try:
         async with pool.acquire() as conn:
             async with conn.transaction():
-                # account ids are max + 1 (as exchange.server.create_account): one writer at a time
+                # account ids are max + 1 (as exchange.bootstrap.create_account): one writer at a time
                 await conn.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE")
                 row = await conn.fetchrow(
                     "INSERT INTO accounts (account_id, name) "

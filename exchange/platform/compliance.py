@@ -30,7 +30,7 @@ import re
 
 from aiohttp import web
 
-from ..api.state import POOL
+from ..keys import POOL, SURVEILLANCE
 from ..store.actions import record_admin_action
 from . import body, errors, query, reports
 from .body import json
@@ -38,7 +38,7 @@ from .errors import PlatformError
 from .history import iso, iso_ns
 from .roles import path_account
 from .session import authenticate, require_role
-from .surveillance import KINDS, SURVEILLANCE
+from .surveillance import KINDS
 
 routes = web.RouteTableDef()
 

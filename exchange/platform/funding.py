@@ -26,18 +26,16 @@ from decimal import Decimal, localcontext
 
 from aiohttp import web
 
-from ..api.state import POOL, VENUE
+from ..keys import KYC, PLATFORM_SETTINGS, POOL, VENUE
 from ..engine import (CommandRejected, Deposit, Reason, RequestWithdrawal, ResolveWithdrawal,
                       WithdrawalUpdated)
 from ..engine.instrument import from_units, minor_unit
-from ..kyc import KYC
 from ..store.actions import record_admin_action
 from . import body, errors, query
 from .body import json
 from .errors import PlatformError
 from .history import iso_ns
 from .session import authenticate, require_role
-from .state import PLATFORM_SETTINGS
 
 routes = web.RouteTableDef()
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from ..api.state import POOL, VENUE
+from ..keys import POOL, VENUE
 from ..store.queries import account_trades
 from ..store.queries import orders as order_queries
 from . import query

@@ -32,7 +32,7 @@ from decimal import Decimal, localcontext
 
 from aiohttp import web
 
-from ..api.state import POOL, VENUE
+from ..keys import POOL, VENUE
 from ..engine import (ChangeInstrument, CommandRejected, Instrument, ListInstrument,
                       OrderUpdated, SetInstrumentStatus)
 from ..engine.instrument import MAX_GRID_UNITS, PPM, RuleViolation, minor_unit

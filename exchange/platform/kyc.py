@@ -14,8 +14,8 @@ so the gates on orders and withdrawals see them at once.
 
 from aiohttp import web
 
-from ..api.state import POOL
-from ..kyc import KYC, STATUSES
+from ..keys import KYC, POOL
+from ..kyc import STATUSES
 from ..store.actions import record_admin_action
 from . import body, errors
 from .body import json

@@ -21,7 +21,7 @@ import orjson
 from aiohttp import web
 
 from .. import tasks
-from ..api.state import POOL, VENUE
+from ..keys import NOTIFIER, POOL, VENUE
 from ..engine import CommandRejected, OrderUpdated, Traded
 from ..engine.instrument import RuleViolation
 from ..store.queries import alerts as alert_queries
@@ -194,7 +194,6 @@ def notification_json(row) -> dict:
 
 
 
-NOTIFIER = web.AppKey("notifier", Notifier)
 
 
 # ---- routes --------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from aiohttp import web
 
-from ..api.state import POOL, VENUE
+from ..keys import POOL, VENUE
 from ..engine.instrument import from_units, minor_unit
 from ..store.queries import account_trades
 from . import body
@@ -125,7 +125,7 @@ async def portfolio(request: web.Request) -> web.Response:
             unrealised = cost.lots * last * inst.quote_per_tick_lot - cost.cost
             total["value"] += value
             total["unrealised"] += unrealised
-        opt = lambda v: None if v is None else inst.quote_str(v)  # noqa: E731
+        opt = lambda v: None if v is None else inst.quote_str(v)  # noqa: E731, B023 (called in this iteration)
         positions.append({
             "symbol": symbol, "base": inst.base, "quote": inst.quote,
             "quantity": inst.base_str(qty),

@@ -3,7 +3,7 @@
 
 from aiohttp import web
 
-from ..api.state import POOL, VENUE
+from ..keys import POOL, VENUE
 from ..engine.instrument import from_units, minor_unit
 from ..store.queries.profile import profile
 from . import body, errors

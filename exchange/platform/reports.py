@@ -32,7 +32,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from aiohttp import web
 
-from ..api.state import POOL, VENUE
+from ..keys import POOL, VENUE
 from ..engine.instrument import from_units, minor_unit
 from ..store.queries import account_trades, ledger
 from ..store.queries import trades as trade_queries
@@ -226,7 +226,7 @@ async def statement_report(request: web.Request, account: int) -> web.Response:
     out, csv_rows = [], []
     for name, a in sorted(assets.items()):
         unit = minor_unit(seq.assets[name])
-        amount = lambda v: signed(lambda m: from_units(m, unit), v)  # noqa: E731
+        amount = lambda v: signed(lambda m: from_units(m, unit), v)  # noqa: E731, B023 (called in this iteration)
         balance = a["opening"]
         entries = []
         for r in a["entries"]:

@@ -33,7 +33,7 @@ import re
 from aiohttp import web
 
 from ..api.auth import order_source
-from ..api.state import POOL, VENUE
+from ..keys import POOL, VENUE
 from ..engine import CommandRejected, OrderUpdated, SetInstrumentStatus, SetKillSwitch, SetRiskLimits
 from ..engine.enums import InstrumentStatus
 from ..engine.instrument import from_units, minor_unit

@@ -7,7 +7,7 @@ request and ``session.require_role`` checks it. ``set_role`` is what
 the admin actions' chain (``exchange.store.actions``) in the same transaction.
 """
 
-from ..api.state import POOL
+from ..keys import POOL
 from ..store.actions import record_admin_action
 from . import errors
 from .errors import PlatformError

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 import jwt
 from aiohttp import web
 
-from ..api.state import POOL
+from ..keys import ACCESS_TOKENS, ATTEMPTS, POOL, SESSION_SOCKETS
 from . import errors
-from .state import ACCESS_TOKENS, ATTEMPTS, SESSION_SOCKETS
 
 MAX_TOKEN_CHARS = 4096
 _JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")

@@ -39,7 +39,6 @@ import logging
 from collections import deque
 
 import orjson
-from aiohttp import web
 
 from .. import tasks
 from ..engine import OrderUpdated, Reason, Traded
@@ -361,4 +360,3 @@ def _trade_json(t, inst) -> dict:
             "taker_side": str(t.taker_side)}
 
 
-SURVEILLANCE = web.AppKey("surveillance", Surveillance)

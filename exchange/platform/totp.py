@@ -14,11 +14,10 @@ import time
 import pyotp
 from aiohttp import web
 
-from ..api.state import POOL
+from ..keys import PLATFORM_SETTINGS, POOL
 from . import body, errors
 from .body import json
 from .session import authenticate, count_attempt
-from .state import PLATFORM_SETTINGS
 
 routes = web.RouteTableDef()
 

@@ -30,7 +30,7 @@ table rewritten with every hash recomputed, leave no trace inside.
 import time
 from datetime import datetime, timedelta, timezone
 
-from .audit import FETCH, GENESIS, Verdict, canonical, row_hash
+from .chain import FETCH, GENESIS, Verdict, canonical, row_hash
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)

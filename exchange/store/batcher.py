@@ -54,7 +54,7 @@ import orjson
 from ..engine.events import (RISK_REASONS, BalanceChanged, CommandRejected, InstrumentChanged,
                              InstrumentDefined, OrderUpdated, Reason, Traded, WithdrawalUpdated)
 from ..engine.commands import ListInstrument
-from . import audit, codec
+from . import audit, chain, codec
 
 log = logging.getLogger(__name__)
 R_HALT = Reason.VOLATILITY_HALT
@@ -334,7 +334,7 @@ def _big_ints_as_text(value):
     return value
 
 
-def build_rows(batch, chain_head: bytes = audit.GENESIS):
+def build_rows(batch, chain_head: bytes = chain.GENESIS):
     """Turn ``[(seq, cmd, events, _), ...]`` into the rows of one transaction.
 
     Journal rows are ``(seq, ts_ns, kind, canonical command bytes, rejected,
@@ -349,7 +349,7 @@ def build_rows(batch, chain_head: bytes = audit.GENESIS):
     orders, balances, instruments = {}, {}, {}
     withdrawals, resolutions, pending = [], [], {}   # pending: id -> its row in withdrawals
     alerts = []
-    encode, canonical, row_hash = codec.encode, audit.canonical, audit.row_hash
+    encode, canonical, row_hash = codec.encode, chain.canonical, chain.row_hash
     prev = chain_head
     for seq, cmd, events, _ in batch:
         rejected = None

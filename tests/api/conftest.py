@@ -15,7 +15,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from exchange.api import sign
-from exchange.server import DEMO_CREDENTIALS, create_account, create_app
+from exchange.bootstrap import create_account
+from exchange.server import create_app
+from exchange.keys import DEMO_CREDENTIALS
 from exchange.settings import Settings
 
 

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from exchange.api import VENUE
-from exchange.server import create_account
+from exchange.keys import KEYS, POOL, VENUE
+from exchange.bootstrap import create_account
 
 ORDER = {"symbol": "AAPL", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
          "quantity": "1", "price": "100.00"}
@@ -112,7 +112,6 @@ async def test_read_only_key_cannot_trade(app, client, trader):
 
 
 async def test_revoked_key_is_refused(app, alice):
-    from exchange.api import KEYS, POOL
     await app[POOL].execute("UPDATE api_keys SET revoked_at = now() WHERE api_key = $1",
                             alice.api_key)
     app[KEYS].forget(alice.api_key)

@@ -11,11 +11,10 @@ import asyncio
 import secrets
 import time
 
-from exchange.api import POOL, VENUE
-from exchange.feed import HUB, USER_FEED
+from exchange.keys import HUB, POOL, USER_FEED, VENUE
 from exchange.feed import user as user_feed
 from exchange.feed.user import account_stream
-from exchange.server import deposit
+from exchange.bootstrap import deposit
 
 from test_user_streams import call, listen_key, signed
 

@@ -11,7 +11,7 @@ import asyncio
 import ccxt.pro
 import pytest
 
-from exchange import feed
+from exchange import keys
 
 from market_flow import SYMBOL, levels, random_flow, rest_depth
 
@@ -70,7 +70,7 @@ async def test_watch_trades_returns_the_trades_placed(pro, client, alice, bob):
     deadline = asyncio.get_running_loop().time() + WAIT_S
     hub_has_it = False
     while not hub_has_it:
-        hub_has_it = client.app[feed.HUB].wanted("aapl@trade")
+        hub_has_it = client.app[keys.HUB].wanted("aapl@trade")
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.02)
     for price in ("100.00", "100.10", "100.20"):

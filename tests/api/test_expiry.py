@@ -3,9 +3,8 @@
 import asyncio
 import time
 
-from exchange.api import POOL, VENUE
+from exchange.keys import EXPIRY_CLOCK, POOL, VENUE
 from exchange.engine import OrderUpdated, PlaceOrder
-from exchange.server import EXPIRY_CLOCK
 
 
 async def test_gtd_order_expires_on_time_without_other_commands(app, alice):

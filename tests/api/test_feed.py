@@ -15,9 +15,10 @@ import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
-from exchange import feed
-from exchange.api.state import POOL
-from exchange.server import DEMO_CREDENTIALS, create_account, create_app
+from exchange import keys
+from exchange.keys import DEMO_CREDENTIALS, POOL, VENUE
+from exchange.bootstrap import create_account
+from exchange.server import create_app
 from exchange.settings import Settings
 
 from market_flow import SYMBOL, LocalBook, levels, random_flow, rest_depth
@@ -357,7 +358,7 @@ async def test_a_ticker_subscriber_gets_pushes_without_new_trades(client, alice,
 async def close_a_one_trade_candle(client, alice, bob, ws, combined=False) -> dict:
     """Trade once, move the feed's clock two minutes on, and return the closing update of
     that trade's 1m candle as ``ws`` (subscribed to ``aapl@kline_1m``) receives it."""
-    public = client.app[feed.PUBLIC_FEED]
+    public = client.app[keys.PUBLIC_FEED]
     data = (lambda m: m["data"]) if combined else (lambda m: m)
     await bob.order(symbol=SYMBOL, side="SELL", type="LIMIT", timeInForce="GTC",
                     quantity="3", price="100.00")
@@ -374,8 +375,8 @@ async def close_a_one_trade_candle(client, alice, bob, ws, combined=False) -> di
 async def next_after_more_ticks(client, *socks) -> list:
     """Each socket's next message once two more statistics rounds have run (a marker,
     published to the kline stream, ends them)."""
-    public = client.app[feed.PUBLIC_FEED]
-    hub = client.app[feed.HUB]
+    public = client.app[keys.PUBLIC_FEED]
+    hub = client.app[keys.HUB]
     await public.publish_statistics()
     await public.publish_statistics()
     hub.publish("aapl@kline_1m", b'{"marker":true}')
@@ -474,7 +475,7 @@ async def test_a_subscriber_that_stops_reading_is_dropped_and_others_keep_everyt
     alice = trader(client, creds["api_key"], creds["api_secret"], 1)
     b = await create_account(app, "bob", {"USD": "100000.00", "AAPL": "500"})
     bob = trader(client, b["api_key"], b["api_secret"], b["account_id"])
-    hub = app[feed.HUB]
+    hub = app[keys.HUB]
     streams = "aapl@trade/aapl@aggTrade/aapl@bookTicker/aapl@depth@100ms/aapl@depth20@100ms"
     slow = await raw_websocket(client.port, "/ws/" + streams)
     # the kernel would otherwise absorb megabytes for it before the hub sees a backlog
@@ -579,7 +580,6 @@ async def test_every_trade_message_is_already_in_the_trades_table(app, client, a
 
 
 async def test_status_changes_are_market_data_events(app, client):
-    from exchange.api import VENUE
     from exchange.engine import SetInstrumentStatus
     ws = await client.ws_connect("/ws/aapl@status")
     for status in ("HALT", "TRADING"):

@@ -9,9 +9,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exchange import logs
-from exchange.api.state import VENUE
-from exchange.metrics import METRICS
-from exchange.server import BATCHER, create_account, create_app
+from exchange.keys import BATCHER, HUB, METRICS, VENUE
+from exchange.bootstrap import create_account
+from exchange.server import create_app
 from exchange.settings import Settings, load
 
 ORDER = {"symbol": "AAPL", "type": "LIMIT", "timeInForce": "GTC", "quantity": "1"}
@@ -190,7 +190,6 @@ def test_the_match_histogram_counts_each_value_in_the_first_bucket_at_or_above_i
 async def test_websocket_clients_are_counted_while_connected(app, client):
     import asyncio
 
-    from exchange.feed import HUB
     a = await client.ws_connect("/ws/aapl@trade")
     b = await client.ws_connect("/stream?streams=aapl@depth")
     samples = await scrape(client)

@@ -4,9 +4,8 @@ import asyncio
 
 import pytest
 
-from exchange.api import VENUE
+from exchange.keys import LIMITER, VENUE
 from exchange.api.errors import REASON_ERRORS
-from exchange.api.ratelimit import LIMITER
 from exchange.engine import Reason
 
 LIMIT = {"symbol": "AAPL", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",

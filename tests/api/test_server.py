@@ -14,7 +14,8 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 
 from exchange import settings as config
-from exchange.server import DEMO_CREDENTIALS, RECOVERED, VENUE, create_app
+from exchange.server import create_app
+from exchange.keys import DEMO_CREDENTIALS, RECOVERED, VENUE
 from exchange.settings import Settings
 from exchange.store import RecoveryError
 
@@ -130,7 +131,7 @@ async def test_a_failed_snapshot_is_tried_again_only_after_another_snapshot_ever
         monkeypatch, tmp_path):
     from types import SimpleNamespace
 
-    from exchange import server
+    from exchange import snapshotter as snapshot_schedule
 
     attempts = []
 
@@ -138,10 +139,10 @@ async def test_a_failed_snapshot_is_tried_again_only_after_another_snapshot_ever
         attempts.append(sequencer.seq)
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(server.snapshots, "take", failing_take)
+    monkeypatch.setattr(snapshot_schedule.snapshots, "take", failing_take)
     sequencer = SimpleNamespace(seq=100)
-    snapshotter = server.Snapshotter(sequencer, SimpleNamespace(error=None), None,
-                                     Settings(data_dir=str(tmp_path), snapshot_every=100), 0)
+    snapshotter = snapshot_schedule.Snapshotter(sequencer, SimpleNamespace(error=None), None,
+                                                Settings(data_dir=str(tmp_path), snapshot_every=100), 0)
     with pytest.raises(OSError):
         await snapshotter.maybe()
     sequencer.seq = 150

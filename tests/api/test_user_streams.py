@@ -16,9 +16,8 @@ import orjson
 from aiohttp import WSMsgType
 
 from exchange.api import sign
-from exchange.feed import USER_FEED
-from exchange.platform.notifications import NOTIFIER
-from exchange.server import create_account, deposit
+from exchange.keys import NOTIFIER, USER_FEED
+from exchange.bootstrap import create_account, deposit
 
 WAIT_S = 30.0   # generous: waiting for a message is never a timing assertion
 SYMBOL = "AAPL"

@@ -14,7 +14,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from exchange.api import sign
-from exchange.server import create_account, create_app, deposit
+from exchange.bootstrap import create_account, deposit
+from exchange.server import create_app
 from exchange.settings import Settings
 
 from platform_clients import Trader, api_key

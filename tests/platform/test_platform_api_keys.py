@@ -2,8 +2,8 @@
 
 import pytest
 
-from exchange.api import POOL, VENUE
-from exchange.server import deposit
+from exchange.keys import POOL, VENUE
+from exchange.bootstrap import deposit
 
 ORDER = {"symbol": "AAPL", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
          "quantity": "1", "price": "100.00"}

@@ -5,9 +5,9 @@ import asyncpg
 import orjson
 import pytest
 
-from exchange.api import POOL, VENUE
+from exchange.keys import POOL, VENUE
 from exchange.platform.roles import RoleError, set_role
-from exchange.server import deposit
+from exchange.bootstrap import deposit
 from exchange.store import recover
 from exchange.store.db import init_connection
 

@@ -4,9 +4,9 @@ admin route) change nothing; a restart rebuilds the same instruments."""
 
 import pytest
 
-from exchange.api import POOL, VENUE
+from exchange.keys import POOL, VENUE
 from exchange.platform.roles import set_role
-from exchange.server import create_account, deposit
+from exchange.bootstrap import create_account, deposit
 
 from test_platform_funding import balance, make_operator
 

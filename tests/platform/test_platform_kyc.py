@@ -5,9 +5,8 @@ KYC_REQUIRED) until the account is VERIFIED; every refusal changes nothing."""
 
 import pytest
 
-from exchange.api import POOL, VENUE
-from exchange.kyc import KYC
-from exchange.server import deposit
+from exchange.keys import KYC, POOL, VENUE
+from exchange.bootstrap import deposit
 
 from platform_clients import Trader, api_key
 from test_platform_funding import balance, make_operator

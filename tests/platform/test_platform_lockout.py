@@ -2,7 +2,7 @@
 
 import asyncio
 
-from exchange.api import POOL
+from exchange.keys import POOL
 
 PASSWORD = "correct horse battery"   # the password the conftest's Client registers with
 

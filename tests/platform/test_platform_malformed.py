@@ -3,7 +3,7 @@
 import orjson
 import pytest
 
-from exchange.api import POOL, VENUE
+from exchange.keys import POOL, VENUE
 
 PASSWORD = "correct horse battery"   # the password the conftest's Client registers with
 JSON = {"Content-Type": "application/json"}

@@ -6,7 +6,8 @@ itself with ``Notifier.flush()``, so what lands in one window is exact.
 
 import pytest
 
-from exchange.platform.notifications import NOTIFIER, notify_stream
+from exchange.platform.notifications import notify_stream
+from exchange.keys import NOTIFIER
 
 
 SELF = {"selfTradePreventionMode": "NONE"}   # the counterparty trades with itself

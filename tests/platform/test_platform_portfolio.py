@@ -1,7 +1,7 @@
 """The portfolio: ledger balances, positions at the last trade price, average cost with fees, P&L."""
 
-from exchange.api import VENUE
-from exchange.server import deposit
+from exchange.keys import VENUE
+from exchange.bootstrap import deposit
 
 
 async def test_positions_are_valued_at_the_last_price_with_average_cost_and_pnl(app, user,

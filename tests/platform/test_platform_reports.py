@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from exchange.server import deposit
+from exchange.bootstrap import deposit
 
 YEAR = time.gmtime().tm_year
 

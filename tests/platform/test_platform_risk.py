@@ -4,7 +4,7 @@ nothing."""
 
 import pytest
 
-from exchange.api import POOL, VENUE
+from exchange.keys import POOL, VENUE
 from exchange.platform.roles import set_role
 
 from test_platform_funding import make_operator

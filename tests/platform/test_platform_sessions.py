@@ -6,10 +6,9 @@ import time
 
 import jwt
 
-from exchange.api import POOL, VENUE
-from exchange.platform.state import ACCESS_TOKENS
+from exchange.keys import ACCESS_TOKENS, POOL, VENUE
 from exchange.platform.tokens import ISSUER
-from exchange.server import deposit
+from exchange.bootstrap import deposit
 
 PASSWORD = "correct horse battery"   # the password the conftest's Client registers with
 

@@ -12,10 +12,9 @@ import time
 
 import pytest
 
-from exchange.api import POOL, VENUE
+from exchange.keys import POOL, SURVEILLANCE, VENUE
 from exchange.platform.roles import set_role
-from exchange.platform.surveillance import SURVEILLANCE
-from exchange.server import create_account, deposit
+from exchange.bootstrap import create_account, deposit
 
 from test_platform_funding import make_operator
 

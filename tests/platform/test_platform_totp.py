@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pyotp
 
-from exchange.api import POOL
+from exchange.keys import POOL
 
 STEP_S = 30
 

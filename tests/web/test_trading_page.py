@@ -25,7 +25,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, async_playwright, expect
 
-from exchange import feed
+from exchange import keys
 from exchange.server import create_app
 from exchange.settings import Settings
 from exchange.web.build import ensure_built
@@ -322,7 +322,7 @@ async def test_sockets_reconnect_by_themselves_and_the_price_band_is_checked(web
     await expect(open_orders.get_by_role("row").filter(has_text="101.50")).to_contain_text("sell")
 
     # The server drops every WebSocket, public and private, of both pages.
-    hub = web_server.app[feed.HUB]
+    hub = web_server.app[keys.HUB]
     streams = set(hub.by_stream)
     assert "aapl@trade" in streams and sum(s.startswith("@user:") for s in streams) == 2
     for sub in set().union(*hub.by_stream.values()):
