@@ -67,11 +67,11 @@ class PublicFeed:
         self.names = {}                    # symbol -> lower-case stream prefix
         self.diffs = {"": {}, "@100ms": {}}  # speed -> symbol -> [U, u, {bid}, {ask}]
         self.changed = {"": set(), "@100ms": set()}  # symbols whose depth changed, per speed
-        self.traded = {}                   # symbol -> its trades since the last ticker tick
-        #                                    (kept only for symbols with a kline stream)
-        self.kline_symbols = set()         # symbols someone had a kline stream of, last tick
-        self.open_klines = {}              # kline stream -> (candle row last sent, the
+        self.kline_symbols = set()         # symbols with a kline stream at the last round
+        self.traded = {}                   # kline symbol -> its trades since the last round
+        self.open_klines = {}              # kline stream -> (Candle last sent, the
         #                                    subscribers that had it closed, or None)
+        self._rounds = asyncio.Lock()      # one statistics round at a time
         self._task = None
 
     # ---- names -------------------------------------------------------------------
@@ -102,10 +102,10 @@ class PublicFeed:
             for ev in events:
                 t = type(ev)
                 if t is Traded:
-                    trades = self.traded.get(ev.symbol)
-                    if trades is None:
-                        trades = self.traded[ev.symbol] = []
                     if ev.symbol in self.kline_symbols:
+                        trades = self.traded.get(ev.symbol)
+                        if trades is None:
+                            trades = self.traded[ev.symbol] = []
                         trades.append(ev)
                     name = self._name(ev.symbol)
                     for kind in ("@trade", "@aggTrade"):
@@ -198,8 +198,13 @@ class PublicFeed:
                       "asks": [[p(x), q(y)] for x, y in asks]})
 
     async def publish_statistics(self) -> None:
-        """Tickers and candles of every symbol someone listens to (SQL), as Binance pushes
-        them every second whether or not the symbol traded."""
+        """Tickers and candles of every symbol someone listens to, as Binance pushes them
+        every second whether or not the symbol traded. One round at a time: a kline
+        stream's candle is carried from one round to the next."""
+        async with self._rounds:
+            await self._publish_statistics()
+
+    async def _publish_statistics(self) -> None:
         traded, self.traded = self.traded, {}
         hub = self.hub
         now_ms = self.clock() // NS_PER_MS

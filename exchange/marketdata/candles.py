@@ -130,15 +130,18 @@ def roll(candle: Candle, interval: Interval, trades) -> list[Candle] | None:
     say what that bucket holds."""
     current = replace(candle)
     out = [current]
+    last_id = candle.last_id
+    lo, hi = current.open_ms * NS_PER_MS, (current.close_ms + 1) * NS_PER_MS
     for t in trades:
-        if t.trade_id <= candle.last_id:
+        if t.trade_id <= last_id:
             continue
-        open_ms = interval.open_ns(t.ts_ns) // NS_PER_MS
-        if open_ms == current.open_ms:
+        ts = t.ts_ns
+        if lo <= ts < hi:         # the current bucket (without computing it: months are dear)
             current.add(t)
-        elif open_ms > current.open_ms:
+        elif ts >= hi:
             current = Candle.of_trade(interval, t)
             out.append(current)
+            lo, hi = current.open_ms * NS_PER_MS, (current.close_ms + 1) * NS_PER_MS
         else:
             return None
     return out

@@ -10,13 +10,13 @@ Values stay integers (ticks, lots, minor units, ns); ``numeric`` sums come back
 as ``Decimal`` and the callers turn them into ints. Nothing here imports more
 than the standard library, so importing a module is cheap.
 
-- ``trades``: the public trades of a symbol and the window totals over them;
+- ``trades``: a symbol's public trades, and statistics over a window of them
+  (the 24 h tickers, avgPrice, the platform's market analytics);
 - ``candles``: candles aggregated from the trades at query time;
 - ``account_trades``: one account's side of its trades (Binance myTrades, the
   platform's history, portfolio and reports);
 - ``orders``: one account's orders;
 - ``ledger``: ledger entries (statements);
 - ``notifications`` and ``alerts``: what the platform's notifier stores;
-- ``market_stats``: per-symbol statistics over a window (platform analytics);
 - ``accounts``: account creation; ``profile``: a login's profile.
 """
