@@ -35,7 +35,7 @@ async def create_account(app: web.Application, name: str, funds: dict | None = N
     ``{"account_id", "api_key", "api_secret"}``.
     """
     api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
-    account_id = await accounts.create_account(app[POOL], name, api_key, secret, permissions)
+    account_id = await accounts.create_with_key(app[POOL], name, api_key, secret, permissions)
     for asset, amount in (funds or {}).items():
         await deposit(app, account_id, asset, amount)
     return {"account_id": account_id, "api_key": api_key, "api_secret": secret}

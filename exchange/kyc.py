@@ -15,6 +15,8 @@ operator's change is not kept (the change's value is).
 """
 
 
+from .store.queries import kyc as queries
+
 STATUSES = ("NONE", "PENDING", "VERIFIED", "REJECTED")
 VERIFIED = "VERIFIED"
 
@@ -33,8 +35,7 @@ class Kyc:
         status = self._status.get(account)
         if status is None:
             changes = self._changes
-            status = await pool.fetchval(
-                "SELECT kyc_status FROM accounts WHERE account_id = $1", account) or "NONE"
+            status = await queries.status(pool, account) or "NONE"
             if changes == self._changes:
                 self._status[account] = status
         return status

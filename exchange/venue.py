@@ -3,9 +3,10 @@
 Every command of the running venue goes through ``Venue.submit``: the venue
 stamps the time, calls ``Sequencer.apply`` synchronously (no ``await`` between
 reading and writing state), hands the command and its events to the journal
-(the write-behind batcher), and returns the events only once the batch
-holding them has committed (``durability="sync"``, the default; ``"async"``
-returns at once). Listeners registered with ``on_commit`` (market data, user
+(the write-behind batcher, through the ``Journal`` protocol), and returns the
+events only once the batch holding them has committed (``durability="sync"``,
+the default; ``"async"`` returns at once, and a caller that needs the rows the
+batcher writes awaits ``journal.wait_committed(seq)``). Listeners registered with ``on_commit`` (market data, user
 streams) receive ``(seq, events)`` in seq order after each commit.
 
 With a ``Metrics`` (exchange.metrics) the venue counts each command by class
@@ -16,7 +17,7 @@ instruments are logged at INFO with their seq; the rest at DEBUG.
 import asyncio
 import logging
 import time
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .engine import CommandRejected, PlaceOrder, Sequencer
 from .engine.commands import (AmendOrder, CancelReplace, ChangeInstrument, Deposit, ListInstrument,
@@ -34,13 +35,20 @@ class Busy(Exception):
         self.retry_after_s = retry_after_s
 
 
+@runtime_checkable
 class Journal(Protocol):
-    """What the venue needs from the write-behind batcher (exchange.store)."""
+    """What the venue and its handlers need from the journal: the write-behind batcher
+    (``exchange.store.Batcher``) is the one implementation; this is the one definition."""
 
-    backlog: int
+    backlog: int            # appended, not yet committed
+    committed_seq: int      # the highest seq committed by this journal (0: none yet)
 
     def append(self, seq: int, cmd, events: list) -> asyncio.Future:
         """Queue one applied command; the future resolves when its batch commits."""
+
+    async def wait_committed(self, seq: int) -> None:
+        """Return once every command appended up to ``seq`` has committed (at once for a
+        seq older than anything appended); raise the journal's error if it failed."""
 
 
 # Commands that add exposure are refused under back-pressure; cancels are not.

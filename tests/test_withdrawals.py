@@ -32,8 +32,17 @@ def usd(seq, account=7):
 def test_request_holds_the_amount(venue):
     events = apply(venue, RequestWithdrawal(3, 7, "USD", 4_000, "w1"))
     assert [type(e) for e in events] == [BalanceChanged, WithdrawalUpdated]
-    assert events[1] == WithdrawalUpdated.of(venue.seq, 3, "w1", 7, "USD", 4_000, "PENDING")
+    assert events[1] == WithdrawalUpdated.of(venue.seq, 3, "w1", 7, "USD", 4_000, "PENDING",
+                                             None)
     assert usd(venue) == (6_000, 4_000)
+
+
+def test_the_destination_travels_unread_into_the_event(venue):
+    events = apply(venue, RequestWithdrawal(3, 7, "USD", 4_000, "w1", destination="IBAN DE00 1"))
+    assert events[1] == WithdrawalUpdated.of(venue.seq, 3, "w1", 7, "USD", 4_000, "PENDING",
+                                             "IBAN DE00 1")
+    events = apply(venue, ResolveWithdrawal(4, "w1", True, note="paid"))
+    assert events[-1].status == "APPROVED" and events[-1].destination is None
 
 
 def test_approval_pays_the_held_amount_out_of_the_venue(venue):

@@ -11,9 +11,27 @@ a command is a request, not a promise.
 import types
 from dataclasses import dataclass, fields
 from enum import Enum
+from typing import NamedTuple
 
 from .enums import STP, OrderType, Side, TimeInForce
 from .instrument import Instrument
+
+
+class AdminRecord(NamedTuple):
+    """Who asked for an operator's command and why: carried by the command, never read by
+    the engine. The journal writer (exchange.store) appends it to the admin actions' chain
+    in the same transaction as the command, if the command was not rejected.
+
+    ``actor``: the operator's account (None: the command line); ``role``: theirs;
+    ``action`` and ``target`` name what was done to what; ``details``: what jsonb keeps
+    exactly (strings, int64 integers, booleans, null, lists, string-keyed dicts).
+    """
+
+    actor: int | None
+    role: str
+    action: str
+    target: str
+    details: dict
 
 
 class _Typed:
@@ -161,6 +179,7 @@ class Deposit(_Typed):
     asset: str
     amount: int
     ref: str | None = None
+    admin: AdminRecord | None = None
 
 
 @command
@@ -176,28 +195,36 @@ class Withdraw(_Typed):
 class RequestWithdrawal(_Typed):
     """Hold ``amount`` for a withdrawal an operator must approve or reject.
 
-    ``withdrawal_id`` is the caller's (unique) id for it."""
+    ``withdrawal_id`` is the caller's (unique) id for it; ``destination`` where to pay
+    it, opaque to the engine (carried into its WithdrawalUpdated event unread)."""
 
     ts_ns: int
     account: int
     asset: str
     amount: int
     withdrawal_id: str
+    destination: str | None = None
 
 
 @command
 class ResolveWithdrawal(_Typed):
-    """Approve (the held amount leaves the venue) or reject (it is released)."""
+    """Approve (the held amount leaves the venue) or reject (it is released).
+
+    ``note`` and ``admin`` (the operator) are opaque to the engine: the journal
+    writer stores them with the resolution."""
 
     ts_ns: int
     withdrawal_id: str
     approve: bool
+    note: str | None = None
+    admin: AdminRecord | None = None
 
 
 @command
 class ListInstrument(_Typed):
     ts_ns: int
     instrument: Instrument
+    admin: AdminRecord | None = None
 
 
 @command
@@ -208,6 +235,7 @@ class SetInstrumentStatus(_Typed):
     ts_ns: int
     symbol: str
     status: str
+    admin: AdminRecord | None = None
 
 
 @command
@@ -241,6 +269,7 @@ class ChangeInstrument(_Typed):
     maker_fee_ppm: int | None = None
     taker_fee_ppm: int | None = None
     cancel_off_grid: bool = False
+    admin: AdminRecord | None = None
 
 
 @command
@@ -284,6 +313,7 @@ class SetRiskLimits(_Typed):
     max_open_orders: int | None = None
     max_position: int | None = None
     max_daily_notional: int | None = None
+    admin: AdminRecord | None = None
 
 
 @command
@@ -296,3 +326,4 @@ class SetKillSwitch(_Typed):
     account: int
     active: bool
     api_key: str | None = None
+    admin: AdminRecord | None = None

@@ -184,9 +184,10 @@ BalanceChanged = _event(
     "One ledger posting: deltas and the resulting balance, in the asset's minor units.")
 WithdrawalUpdated = _event(
     "WithdrawalUpdated",
-    "seq ts_ns withdrawal_id account asset amount status",
+    "seq ts_ns withdrawal_id account asset amount status destination",
     "A withdrawal was requested (PENDING: its amount is held), APPROVED (paid out) or "
-    "REJECTED (released).")
+    "REJECTED (released). ``destination`` is the request's, carried unread (None on a "
+    "resolution: the stored row keeps the request's).")
 CommandRejected = _event(
     "CommandRejected",
     "seq ts_ns account symbol client_order_id order_id reason",

@@ -968,7 +968,7 @@ class Sequencer:
         self.withdrawals[cmd.withdrawal_id] = (cmd.account, cmd.asset, cmd.amount)
         self.ledger.hold(self.seq, balance, cmd.amount, cmd.withdrawal_id, events)
         events.append(WithdrawalUpdated.of(self.seq, cmd.ts_ns, cmd.withdrawal_id, cmd.account,
-                                           cmd.asset, cmd.amount, "PENDING"))
+                                           cmd.asset, cmd.amount, "PENDING", cmd.destination))
 
     def _resolve_withdrawal(self, cmd, events):
         pending = self.withdrawals.pop(cmd.withdrawal_id, None)
@@ -983,7 +983,7 @@ class Sequencer:
                                 cmd.withdrawal_id, events)
         events.append(WithdrawalUpdated.of(self.seq, cmd.ts_ns, cmd.withdrawal_id, account,
                                            asset, amount,
-                                           "APPROVED" if cmd.approve else "REJECTED"))
+                                           "APPROVED" if cmd.approve else "REJECTED", None))
 
     def _list_instrument(self, cmd, events):
         inst = cmd.instrument

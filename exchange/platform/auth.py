@@ -18,6 +18,7 @@ import asyncpg
 from aiohttp import web
 
 from ..keys import ACCESS_TOKENS, PASSWORDS, PLATFORM_SETTINGS, POOL
+from ..store.queries import accounts
 from . import body, errors
 from .body import json
 from .session import Caller, authenticate, count_attempt, end_sessions
@@ -70,12 +71,7 @@ async def register(request: web.Request) -> web.Response:
     try:
         async with pool.acquire() as conn:
             async with conn.transaction():
-                # account ids are max + 1 (as exchange.bootstrap.create_account): one writer at a time
-                await conn.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE")
-                row = await conn.fetchrow(
-                    "INSERT INTO accounts (account_id, name) "
-                    "SELECT coalesce(max(account_id), 0) + 1, $1 FROM accounts "
-                    "RETURNING account_id, created_at", email)
+                row = await accounts.create(conn, email)   # the one way to make an account
                 await conn.execute(
                     "INSERT INTO users (account_id, email, password_hash, created_at) "
                     "VALUES ($1, $2, $3, $4)", row["account_id"], email, password_hash,

@@ -23,7 +23,9 @@ Operators only:
   string | null}`` (null: the account is its own owner).
 
 Every change here is recorded by ``record_admin_action`` in the transaction
-that makes it.
+that makes it (these change platform tables, not engine state: no command).
+The SQL is in ``exchange.store.queries`` (``surveillance``, ``admin``,
+``accounts``).
 """
 
 import re
@@ -32,6 +34,8 @@ from aiohttp import web
 
 from ..keys import POOL, SURVEILLANCE
 from ..store.actions import record_admin_action
+from ..store.queries import accounts, admin
+from ..store.queries import surveillance as alerts_queries
 from . import body, errors, query, reports
 from .body import json
 from .errors import PlatformError
@@ -81,32 +85,15 @@ async def list_alerts(request: web.Request) -> web.Response:
     """Surveillance alerts, newest first (compliance, operators)."""
     await _oversight(request)
     q = query.Query(request, {"kind", "status", "symbol", "account_id", "limit", "before"})
-    where, args = [], []
-
-    def add(condition: str, value) -> None:
-        args.append(value)
-        where.append(condition.format(f"${len(args)}"))
-
     kinds = q.choices("kind", KINDS)
-    if kinds is not None:
-        add("kind = ANY({}::text[])", kinds)
     statuses = q.choices("status", STATUSES)
-    if statuses is not None:
-        add("status = ANY({}::text[])", statuses)
     symbol = q.symbol(request.app[SURVEILLANCE].markets)
-    if symbol is not None:
-        add("symbol = {}", symbol)
     account = q.int("account_id", 1, query.MAX_ID)
-    if account is not None:
-        add("accounts @> ARRAY[{}::bigint]", account)
     before = q.int("before", 1, query.MAX_ID)
-    if before is not None:
-        add("alert_id < {}", before)
     limit = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
-    args.append(limit)
-    rows = await request.app[POOL].fetch(
-        f"SELECT * FROM surveillance_alerts WHERE {' AND '.join(where) or 'true'} "
-        f"ORDER BY alert_id DESC LIMIT ${len(args)}", *args)
+    rows = await alerts_queries.alerts(request.app[POOL], kinds=kinds, statuses=statuses,
+                                       symbol=symbol, account_id=account, before=before,
+                                       limit=limit)
     return json({"alerts": [alert_json(r) for r in rows],
                  "next_before": rows[-1]["alert_id"] if len(rows) == limit else None})
 
@@ -126,15 +113,10 @@ async def review_alert(request: web.Request) -> web.Response:
     alert_id = int(text)
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction():
-            previous = await conn.fetchval(
-                "SELECT status FROM surveillance_alerts WHERE alert_id = $1 FOR UPDATE",
-                alert_id)
+            previous, row = await alerts_queries.review(conn, alert_id, status, note,
+                                                        caller.account_id)
             if previous is None:
                 raise PlatformError(404, "UNKNOWN_ALERT", f"No surveillance alert {alert_id}.")
-            row = await conn.fetchrow("""
-                UPDATE surveillance_alerts SET status = $2, note = $3, reviewed_by = $4,
-                       reviewed_at = now()
-                WHERE alert_id = $1 RETURNING *""", alert_id, status, note, caller.account_id)
             await record_admin_action(conn, caller, "surveillance.review", f"alert:{alert_id}",
                                       {"status": status, "previous": previous, "note": note})
     return json(alert_json(row))
@@ -164,11 +146,8 @@ async def journal(request: web.Request) -> web.Response:
         raise errors.invalid_parameter("to_seq", "must not be before from_seq")
     kind = _name(request, "kind")
     limit = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
-    rows = await request.app[POOL].fetch("""
-        SELECT seq, ts_ns, kind, command, rejected, hash FROM journal
-        WHERE seq >= $1 AND ($2::bigint IS NULL OR seq <= $2)
-          AND ($3::text IS NULL OR kind = $3)
-        ORDER BY seq LIMIT $4""", start, end, kind, limit)
+    rows = await admin.journal_rows(request.app[POOL], from_seq=start, to_seq=end, kind=kind,
+                                    limit=limit)
     return json({"rows": [{"seq": r["seq"], "time": iso_ns(r["ts_ns"]), "kind": r["kind"],
                            "command": r["command"], "rejected": r["rejected"],
                            "hash": None if r["hash"] is None else bytes(r["hash"]).hex()}
@@ -192,11 +171,8 @@ async def actions(request: web.Request) -> web.Response:
     actor = q.int("actor", 1, query.MAX_ID)
     action = _name(request, "action")
     limit = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
-    rows = await request.app[POOL].fetch("""
-        SELECT * FROM admin_actions
-        WHERE action_id >= $1 AND ($2::bigint IS NULL OR actor = $2)
-          AND ($3::text IS NULL OR action = $3)
-        ORDER BY action_id LIMIT $4""", start, actor, action, limit)
+    rows = await admin.actions(request.app[POOL], from_id=start, actor=actor, action=action,
+                               limit=limit)
     return json({"actions": [action_json(r) for r in rows],
                  "next_from_id": rows[-1]["action_id"] + 1 if len(rows) == limit else None})
 
@@ -234,11 +210,7 @@ async def set_beneficial_owner(request: web.Request) -> web.Response:
     account = await path_account(request)
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction():
-            previous = await conn.fetchval(
-                "SELECT beneficial_owner FROM accounts WHERE account_id = $1 FOR UPDATE",
-                account)
-            await conn.execute("UPDATE accounts SET beneficial_owner = $2 WHERE account_id = $1",
-                               account, owner)
+            previous = await accounts.set_beneficial_owner(conn, account, owner)
             await record_admin_action(conn, caller, "account.beneficial_owner",
                                       f"account:{account}",
                                       {"owner": owner, "previous": previous})

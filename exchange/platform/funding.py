@@ -6,7 +6,9 @@
 - ``GET /api/v1/funding/deposits``: your deposits, newest first.
 - ``POST /api/v1/funding/withdrawals``: request a withdrawal; its amount is
   held (locked) until an operator approves (paid out) or rejects (released)
-  it.
+  it. Its ``destination`` travels in the RequestWithdrawal command (opaque to
+  the engine), so the journal, its audit chain and the row the batcher writes
+  all hold it.
 - ``GET /api/v1/funding/withdrawals``: your withdrawals, newest first.
 - ``GET /api/v1/admin/withdrawals`` (operator): every account's, filtered.
 - ``POST /api/v1/admin/withdrawals/{id}/approve`` and ``/reject`` (operator),
@@ -18,6 +20,11 @@ command goes through ``Venue.submit`` and answers once durable; a command the
 engine refuses is a 4xx with the reason as its code (``REJECTIONS``). Lists
 page with ``limit`` (default 50, at most 500) and ``before`` (the
 ``next_before`` of the previous page).
+
+Operators' commands carry their admin record (``exchange.store.actions.record``)
+and, for resolutions, the note: the batcher writes the command, the withdrawal
+row and the record in one transaction. The SQL is in
+``exchange.store.queries.funding``.
 """
 
 import asyncio
@@ -30,7 +37,8 @@ from ..keys import KYC, PLATFORM_SETTINGS, POOL, VENUE
 from ..engine import (CommandRejected, Deposit, Reason, RequestWithdrawal, ResolveWithdrawal,
                       WithdrawalUpdated)
 from ..engine.instrument import from_units, minor_unit
-from ..store.actions import record_admin_action
+from ..store import actions
+from ..store.queries import accounts, funding
 from . import body, errors, query
 from .body import json
 from .errors import PlatformError
@@ -118,15 +126,7 @@ async def committed(request: web.Request, seq: int) -> None:
 
     Rows the batcher writes (withdrawals, ledger entries) exist from then on.
     """
-    journal = request.app[VENUE].journal
-    waited = 0.0
-    while getattr(journal, "committed_seq", seq) < seq:
-        if getattr(journal, "error", None) is not None:
-            raise journal.error
-        if waited > _DURABLE_WAIT_S:
-            raise RuntimeError(f"seq {seq} not committed after {_DURABLE_WAIT_S} s")
-        await asyncio.sleep(0.005)
-        waited += 0.005
+    await asyncio.wait_for(request.app[VENUE].journal.wait_committed(seq), _DURABLE_WAIT_S)
 
 
 def withdrawal_json(app, r) -> dict:
@@ -146,55 +146,33 @@ def deposit_json(app, r) -> dict:
             "time": iso_ns(r["ts_ns"])}
 
 
-class Listing:
-    """A list request's filters and page as SQL conditions: ``asset``, ``status`` (if
-    allowed), ``account_id`` (if allowed), ``limit``, ``before`` (a cursor column)."""
+def listing(request: web.Request, names: frozenset) -> dict:
+    """A list request's filters and page: ``asset``, ``statuses`` (if ``status`` is
+    allowed), ``account_id`` (if allowed), ``before``, ``limit``."""
+    q = query.Query(request, names)
+    out = {"asset": q.asset(request.app[VENUE].sequencer.assets)}
+    if "status" in names:
+        out["statuses"] = q.choices("status", STATUSES)
+    if "account_id" in names:
+        out["account_id"] = q.int("account_id", 0, query.MAX_ID)
+    out["before"] = q.int("before", 1, query.MAX_ID)
+    out["limit"] = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
+    return out
 
-    def __init__(self, request: web.Request, names: frozenset, cursor: str):
-        q = query.Query(request, names)
-        self.where, self.args = [], []
-        asset = q.asset(request.app[VENUE].sequencer.assets)
-        if asset is not None:
-            self.add("asset = ", asset)
-        if "status" in names:
-            statuses = q.choices("status", STATUSES)
-            if statuses is not None:
-                self.where.append(f"status = ANY({self.param(statuses)}::text[])")
-        if "account_id" in names:
-            account = q.int("account_id", 0, query.MAX_ID)
-            if account is not None:
-                self.add("account_id = ", account)
-        before = q.int("before", 1, query.MAX_ID)
-        if before is not None:
-            self.add(f"{cursor} < ", before)
-        self.limit = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
-        self.cursor = cursor
 
-    def param(self, value) -> str:
-        self.args.append(value)
-        return f"${len(self.args)}"
-
-    def add(self, condition: str, value) -> None:
-        self.where.append(condition + self.param(value))
-
-    async def fetch(self, pool, table: str) -> tuple[list, int | None]:
-        """The page's rows, newest first, and the cursor of the next older page (or None)."""
-        where = " AND ".join(self.where) or "true"
-        rows = await pool.fetch(f"SELECT * FROM {table} WHERE {where} "
-                                f"ORDER BY {self.cursor} DESC LIMIT {self.param(self.limit)}",
-                                *self.args)
-        return rows, rows[-1][self.cursor] if len(rows) == self.limit else None
+def next_before(rows: list, limit: int, cursor: str) -> int | None:
+    """The cursor of the next older page (None: this one is the last)."""
+    return rows[-1][cursor] if len(rows) == limit else None
 
 
 # ---- deposits -----------------------------------------------------------------
 
 async def _credit(request: web.Request, account_id: int, asset: str, units: int,
-                  ref: str) -> web.Response:
-    events = await submit(request, Deposit(0, account_id, asset, units, ref))
+                  ref: str, admin=None) -> web.Response:
+    events = await submit(request, Deposit(0, account_id, asset, units, ref, admin))
     seq = events[-1].seq
     await committed(request, seq)
-    row = await request.app[POOL].fetchrow(
-        "SELECT * FROM deposits WHERE deposit_id = $1 AND account_id = $2", seq, account_id)
+    row = await funding.deposit(request.app[POOL], seq, account_id)
     return json(deposit_json(request.app, row), status=201)
 
 
@@ -211,14 +189,11 @@ async def credit(request: web.Request) -> web.Response:
         raise errors.invalid_field("account_id", "must be a positive integer")
     asset, units = asset_and_amount(request, data)
     ref = printable(data, "ref", MAX_REF_CHARS) or f"operator:{caller.account_id}"
-    if not await request.app[POOL].fetchval("SELECT 1 FROM accounts WHERE account_id = $1",
-                                            account_id):
+    if not await accounts.exists(request.app[POOL], account_id):
         raise PlatformError(404, "UNKNOWN_ACCOUNT", f"No account {account_id}.")
-    response = await _credit(request, account_id, asset, units, ref)
-    await record_admin_action(request.app[POOL], caller, "funding.deposit",
-                              f"account:{account_id}",
-                              {"asset": asset, "amount": str(units), "ref": ref})
-    return response
+    admin = actions.record(caller, "funding.deposit", f"account:{account_id}",
+                           {"asset": asset, "amount": str(units), "ref": ref})
+    return await _credit(request, account_id, asset, units, ref, admin)
 
 
 @routes.post("/api/v1/funding/faucet")
@@ -243,11 +218,10 @@ async def faucet(request: web.Request) -> web.Response:
 async def deposits(request: web.Request) -> web.Response:
     """Your deposits, newest first: filter ``asset``; page ``limit``, ``before``."""
     caller = await authenticate(request)
-    page = Listing(request, frozenset({"asset", "limit", "before"}), "deposit_id")
-    page.add("account_id = ", caller.account_id)
-    rows, next_before = await page.fetch(request.app[POOL], "deposits")
+    page = listing(request, frozenset({"asset", "limit", "before"}))
+    rows = await funding.deposits(request.app[POOL], account_id=caller.account_id, **page)
     return json({"deposits": [deposit_json(request.app, r) for r in rows],
-                 "next_before": next_before})
+                 "next_before": next_before(rows, page["limit"], "deposit_id")})
 
 
 # ---- withdrawals --------------------------------------------------------------
@@ -264,15 +238,12 @@ async def request_withdrawal(request: web.Request) -> web.Response:
     if not await request.app[KYC].may_withdraw(pool, caller.account_id):
         raise PlatformError(403, "KYC_REQUIRED", "Withdrawals need a VERIFIED KYC status; "
                             "submit yours with POST /api/v1/kyc/submit.")
-    withdrawal_id = str(await pool.fetchval("SELECT nextval('withdrawal_ids')"))
+    withdrawal_id = await funding.next_withdrawal_id(pool)
     events = await submit(request, RequestWithdrawal(0, caller.account_id, asset, units,
-                                                     withdrawal_id))
+                                                     withdrawal_id, destination))
     seq = next(ev.seq for ev in events if type(ev) is WithdrawalUpdated)
     await committed(request, seq)
-    # The engine does not carry the destination; it joins the row the batcher wrote.
-    row = await pool.fetchrow("UPDATE withdrawals SET destination = $2 WHERE requested_seq = $1 "
-                              "RETURNING *", seq, destination)
-    return json(withdrawal_json(request.app, row), status=201)
+    return json(withdrawal_json(request.app, await funding.requested(pool, seq)), status=201)
 
 
 @routes.get("/api/v1/funding/withdrawals")
@@ -280,11 +251,10 @@ async def withdrawals(request: web.Request) -> web.Response:
     """Your withdrawals, newest first: filters ``status`` (comma-separated), ``asset``;
     page ``limit``, ``before``."""
     caller = await authenticate(request)
-    page = Listing(request, frozenset({"status", "asset", "limit", "before"}), "requested_seq")
-    page.add("account_id = ", caller.account_id)
-    rows, next_before = await page.fetch(request.app[POOL], "withdrawals")
+    page = listing(request, frozenset({"status", "asset", "limit", "before"}))
+    rows = await funding.withdrawals(request.app[POOL], account_id=caller.account_id, **page)
     return json({"withdrawals": [withdrawal_json(request.app, r) for r in rows],
-                 "next_before": next_before})
+                 "next_before": next_before(rows, page["limit"], "requested_seq")})
 
 
 # ---- the operator's side ------------------------------------------------------
@@ -298,11 +268,10 @@ async def all_withdrawals(request: web.Request) -> web.Response:
     ``asset``, ``account_id``; page ``limit``, ``before``."""
     caller = await authenticate(request)
     require_role(caller, "operator")
-    page = Listing(request, frozenset({"status", "asset", "account_id", "limit", "before"}),
-                   "requested_seq")
-    rows, next_before = await page.fetch(request.app[POOL], "withdrawals")
+    page = listing(request, frozenset({"status", "asset", "account_id", "limit", "before"}))
+    rows = await funding.withdrawals(request.app[POOL], **page)
     return json({"withdrawals": [withdrawal_json(request.app, r) for r in rows],
-                 "next_before": next_before})
+                 "next_before": next_before(rows, page["limit"], "requested_seq")})
 
 
 async def _resolve(request: web.Request, approve: bool) -> web.Response:
@@ -314,29 +283,23 @@ async def _resolve(request: web.Request, approve: bool) -> web.Response:
     pool = request.app[POOL]
     if not _WITHDRAWAL_ID.fullmatch(withdrawal_id):
         raise PlatformError(404, "UNKNOWN_WITHDRAWAL", "No such withdrawal.")
-    if withdrawal_id not in request.app[VENUE].sequencer.withdrawals:
-        status = await pool.fetchval("SELECT status FROM withdrawals WHERE withdrawal_id = $1 "
-                                     "ORDER BY requested_seq DESC LIMIT 1", withdrawal_id)
+    pending = request.app[VENUE].sequencer.withdrawals.get(withdrawal_id)
+    if pending is None:
+        status = await funding.last_status(pool, withdrawal_id)
         if status is None:
             raise PlatformError(404, "UNKNOWN_WITHDRAWAL", "No such withdrawal.")
         raise PlatformError(409, "WITHDRAWAL_NOT_PENDING",
                             f"The withdrawal is already {status.lower()}.")
     # No await since the check above: the engine sees the same pending withdrawal.
-    events = await submit(request, ResolveWithdrawal(0, withdrawal_id, approve))
+    account_id, asset, amount = pending
+    admin = actions.record(caller, "withdrawal.approve" if approve else "withdrawal.reject",
+                           f"withdrawal:{withdrawal_id}",
+                           {"account_id": account_id, "asset": asset, "amount": str(amount),
+                            "note": note})
+    events = await submit(request, ResolveWithdrawal(0, withdrawal_id, approve, note, admin))
     seq = next(ev.seq for ev in events if type(ev) is WithdrawalUpdated)
     await committed(request, seq)
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            row = await conn.fetchrow(
-                "UPDATE withdrawals SET resolved_by = $3, note = $4 "
-                "WHERE withdrawal_id = $1 AND resolved_seq = $2 RETURNING *",
-                withdrawal_id, seq, caller.account_id, note)
-            await record_admin_action(
-                conn, caller, "withdrawal.approve" if approve else "withdrawal.reject",
-                f"withdrawal:{withdrawal_id}",
-                {"account_id": row["account_id"], "asset": row["asset"],
-                 "amount": str(row["amount"]), "seq": seq, "note": note})
-    return json(withdrawal_json(request.app, row))
+    return json(withdrawal_json(request.app, await funding.resolved(pool, withdrawal_id, seq)))
 
 
 @routes.post("/api/v1/admin/withdrawals/{withdrawal_id}/approve")

@@ -24,7 +24,10 @@
 Bad input is a 400 (MISSING_FIELD, INVALID_FIELD, UNKNOWN_FIELD,
 INVALID_INSTRUMENT, ...) and changes nothing; an unknown symbol is 404, a
 listed one 409 DUPLICATE_SYMBOL, a delisted one 409 DELISTED. Every applied
-action is recorded in the admin audit (``record_admin_action``).
+action is recorded in the admin audit: each command carries its record
+(``exchange.store.actions.record``), which the batcher writes in the
+transaction of the command's batch, with the command's ``seq`` (and the
+canceled order ids of a change or a delisting).
 """
 
 import re
@@ -32,11 +35,11 @@ from decimal import Decimal, localcontext
 
 from aiohttp import web
 
-from ..keys import POOL, VENUE
+from ..keys import VENUE
 from ..engine import (ChangeInstrument, CommandRejected, Instrument, ListInstrument,
                       OrderUpdated, SetInstrumentStatus)
 from ..engine.instrument import MAX_GRID_UNITS, PPM, RuleViolation, minor_unit
-from ..store.actions import record_admin_action
+from ..store import actions
 from . import body, errors
 from .body import json
 from .errors import PlatformError
@@ -128,9 +131,13 @@ def _rate(ppm: int) -> str:
 
 def instrument_json(mkt) -> dict:
     """A market's rules as the admin routes show them (decimal strings, fee rates)."""
-    inst = mkt.inst
+    return rules_json(mkt.inst, mkt.status)
+
+
+def rules_json(inst, status) -> dict:
+    """An instrument's rules in ``status`` as the admin routes show them."""
     return {
-        "symbol": inst.symbol, "status": str(mkt.status), "base": inst.base, "quote": inst.quote,
+        "symbol": inst.symbol, "status": str(status), "base": inst.base, "quote": inst.quote,
         "base_decimals": inst.base_decimals, "quote_decimals": inst.quote_decimals,
         "tick_size": inst.price_str(inst.tick_units), "step_size": inst.qty_str(inst.step_units),
         "price_unit": inst.price_str(1), "qty_unit": inst.qty_str(1),
@@ -209,12 +216,10 @@ async def list_instrument(request: web.Request) -> web.Response:
         raise PlatformError(400, "INVALID_INSTRUMENT", str(e)) from None
     if symbol in seq.markets:
         raise PlatformError(409, "DUPLICATE_SYMBOL", _MESSAGES["DUPLICATE_SYMBOL"])
-    events = await _submit(request, ListInstrument(0, inst))
-    mkt = seq.markets[symbol]
-    out = instrument_json(mkt)
-    await record_admin_action(request.app[POOL], caller, "instrument.list", f"symbol:{symbol}",
-                              {**out, "seq": events[0].seq})
-    return json(out, status=201)
+    admin = actions.record(caller, "instrument.list", f"symbol:{symbol}",
+                           rules_json(inst, inst.status))   # what the market starts as
+    await _submit(request, ListInstrument(0, inst, admin))
+    return json(instrument_json(seq.markets[symbol]), status=201)
 
 
 @routes.patch("/api/v1/admin/instruments/{symbol}")
@@ -246,14 +251,13 @@ async def change_instrument(request: web.Request) -> web.Response:
         if changes.get(name, 1) > MAX_GRID_UNITS:
             raise errors.invalid_field(name.replace("_units", "_size"), "is too coarse")
     symbol = inst.symbol
+    admin = actions.record(caller, "instrument.change", f"symbol:{symbol}",
+                           {"changes": {k: v for k, v in data.items() if k != "cancel_off_grid"},
+                            "cancel_off_grid": cancel})
     events = await _submit(request, ChangeInstrument(0, symbol, **changes,
-                                                     cancel_off_grid=cancel))
+                                                     cancel_off_grid=cancel, admin=admin))
     canceled = _canceled(events)
     out = instrument_json(request.app[VENUE].sequencer.markets[symbol])
-    await record_admin_action(
-        request.app[POOL], caller, "instrument.change", f"symbol:{symbol}",
-        {"changes": {k: v for k, v in data.items() if k != "cancel_off_grid"},
-         "cancel_off_grid": cancel, "canceled_order_ids": canceled, "seq": events[-1].seq})
     return json({**out, "canceled_order_ids": canceled})
 
 
@@ -265,8 +269,7 @@ async def delist_instrument(request: web.Request) -> web.Response:
     await body.read_object(request)
     mkt = _market(request)
     symbol = mkt.inst.symbol
-    events = await _submit(request, SetInstrumentStatus(0, symbol, "DELISTED"))
+    admin = actions.record(caller, "instrument.delist", f"symbol:{symbol}")
+    events = await _submit(request, SetInstrumentStatus(0, symbol, "DELISTED", admin))
     canceled = _canceled(events)
-    await record_admin_action(request.app[POOL], caller, "instrument.delist", f"symbol:{symbol}",
-                              {"canceled_order_ids": canceled, "seq": events[0].seq})
     return json({**instrument_json(mkt), "canceled_order_ids": canceled})

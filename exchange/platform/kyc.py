@@ -17,6 +17,7 @@ from aiohttp import web
 from ..keys import KYC, POOL
 from ..kyc import STATUSES
 from ..store.actions import record_admin_action
+from ..store.queries import kyc as queries
 from . import body, errors
 from .body import json
 from .errors import PlatformError
@@ -52,15 +53,10 @@ async def set_kyc(request: web.Request) -> web.Response:
     account = int(text)
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction():
-            previous = await conn.fetchval(
-                "SELECT kyc_status FROM accounts WHERE account_id = $1 FOR UPDATE", account)
+            previous, row = await queries.set_status(conn, account, status, note,
+                                                     caller.account_id)
             if previous is None:
                 raise PlatformError(404, "UNKNOWN_ACCOUNT", f"No account {account}.")
-            row = await conn.fetchrow(
-                "UPDATE accounts SET kyc_status = $2, kyc_note = $3, kyc_set_by = $4, "
-                "kyc_set_at = now() WHERE account_id = $1 "
-                "RETURNING account_id, kyc_status, kyc_note, kyc_set_by, kyc_set_at",
-                account, status, note, caller.account_id)
             await record_admin_action(conn, caller, "kyc.status", f"account:{account}",
                                       {"status": status, "previous": previous, "note": note})
     request.app[KYC].set(account, status)
@@ -74,15 +70,9 @@ async def submit(request: web.Request) -> web.Response:
     await body.read_object(request)
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction():
-            row = await conn.fetchrow(
-                "UPDATE accounts SET kyc_status = 'PENDING', kyc_set_by = NULL, "
-                "kyc_set_at = now() WHERE account_id = $1 "
-                "AND kyc_status IN ('NONE', 'REJECTED') "
-                "RETURNING account_id, kyc_status, kyc_note, kyc_set_by, kyc_set_at",
-                caller.account_id)
+            row = await queries.submit(conn, caller.account_id)
             if row is None:
-                current = await conn.fetchval(
-                    "SELECT kyc_status FROM accounts WHERE account_id = $1", caller.account_id)
+                current = await queries.status(conn, caller.account_id)
                 raise PlatformError(409, "KYC_STATE",
                                     f"Your KYC status is {current}: only NONE or REJECTED "
                                     "can be submitted.")

@@ -26,6 +26,10 @@
 
 Limits are integers in the engine's units (``exchange.engine.risk``):
 quantities and positions in lots, notionals in quote minor units.
+
+Each operator's command carries its admin record (``exchange.store.actions.record``):
+the batcher writes the record in the transaction of the command's batch. The
+SQL is in ``exchange.store.queries.risk``.
 """
 
 import re
@@ -42,7 +46,8 @@ from . import body, errors, query
 from .body import json
 from .errors import PlatformError
 from .history import iso_ns
-from ..store.actions import record_admin_action
+from ..store import actions
+from ..store.queries import risk as queries
 from .roles import path_account
 from .session import authenticate, require_role
 
@@ -113,17 +118,8 @@ async def _alerts(request: web.Request, account: int | None, names: frozenset) -
         account = q.int("account_id", 0, query.MAX_ID)
     before = q.int("before", 1, query.MAX_ID)
     limit = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
-    where, args = [], []
-    if account is not None:
-        args.append(account)
-        where.append(f"account_id = ${len(args)}")
-    if before is not None:
-        args.append(before)
-        where.append(f"seq < ${len(args)}")
-    args.append(limit)
-    rows = await request.app[POOL].fetch(
-        f"SELECT * FROM risk_alerts WHERE {' AND '.join(where) or 'true'} "
-        f"ORDER BY seq DESC, idx DESC LIMIT ${len(args)}", *args)
+    rows = await queries.alerts(request.app[POOL], account_id=account, before=before,
+                                limit=limit)
     return json({"alerts": [_alert_json(r) for r in rows],
                  "next_before": rows[-1]["seq"] if len(rows) == limit else None})
 
@@ -177,9 +173,8 @@ async def set_limits(request: web.Request) -> web.Response:
             raise errors.invalid_field(name, "must be a non-negative integer or null")
         values.append(value)
     account = await path_account(request)
-    events = await _submit(request, SetRiskLimits(0, account, *values))
-    await record_admin_action(request.app[POOL], caller, "risk.limits", f"account:{account}",
-                              {**_limits_json(values), "seq": events[-1].seq if events else None})
+    admin = actions.record(caller, "risk.limits", f"account:{account}", _limits_json(values))
+    await _submit(request, SetRiskLimits(0, account, *values, admin=admin))
     venue = request.app[VENUE]
     return json(risk_view(venue.sequencer, account, venue.now()))
 
@@ -196,10 +191,9 @@ async def kill_switch(request: web.Request) -> web.Response:
     if type(active) is not bool:
         raise errors.invalid_field("active", "must be true or false")
     account = await path_account(request)
-    events = await _submit(request, SetKillSwitch(0, account, active))
+    admin = actions.record(caller, "risk.kill_switch", f"account:{account}", {"active": active})
+    events = await _submit(request, SetKillSwitch(0, account, active, admin=admin))
     canceled = sorted({ev.order_id for ev in events if type(ev) is OrderUpdated})
-    await record_admin_action(request.app[POOL], caller, "risk.kill_switch", f"account:{account}",
-                              {"active": active, "canceled_order_ids": canceled})
     return json({"account_id": account, "kill_switch": active, "canceled_order_ids": canceled})
 
 
@@ -214,17 +208,16 @@ async def _key_kill_switch(request: web.Request, caller, owner: int | None) -> w
     api_key = request.match_info["api_key"]
     account = None
     if _API_KEY.fullmatch(api_key):
-        account = await request.app[POOL].fetchval(
-            "SELECT account_id FROM api_keys WHERE api_key = $1", api_key)
+        account = await queries.key_owner(request.app[POOL], api_key)
     if account is None or (owner is not None and account != owner):
         raise PlatformError(404, "API_KEY_NOT_FOUND", "No such API key.")
-    events = await _submit(request, SetKillSwitch(0, account, active, order_source(api_key)))
-    canceled = sorted({ev.order_id for ev in events if type(ev) is OrderUpdated})
+    admin = None   # the owner's own switch is not an admin action
     if owner is None:
-        await record_admin_action(request.app[POOL], caller, "risk.key_kill_switch",
-                                  f"api_key:{order_source(api_key)}",
-                                  {"account_id": account, "active": active,
-                                   "canceled_order_ids": canceled})
+        admin = actions.record(caller, "risk.key_kill_switch", f"api_key:{order_source(api_key)}",
+                               {"account_id": account, "active": active})
+    events = await _submit(request, SetKillSwitch(0, account, active, order_source(api_key),
+                                                  admin))
+    canceled = sorted({ev.order_id for ev in events if type(ev) is OrderUpdated})
     return json({"api_key": api_key, "account_id": account, "kill_switch": active,
                  "canceled_order_ids": canceled})
 
@@ -258,7 +251,7 @@ async def instrument_status(request: web.Request) -> web.Response:
     if symbol not in seq.markets:
         raise PlatformError(404, "UNKNOWN_SYMBOL", f"No instrument {symbol!r}.")
     previous = str(seq.markets[symbol].status)
-    await _submit(request, SetInstrumentStatus(0, symbol, status))
-    await record_admin_action(request.app[POOL], caller, "instrument.status", f"symbol:{symbol}",
-                              {"status": status, "previous": previous})
+    admin = actions.record(caller, "instrument.status", f"symbol:{symbol}",
+                           {"status": status, "previous": previous})
+    await _submit(request, SetInstrumentStatus(0, symbol, status, admin))
     return json({"symbol": symbol, "status": str(seq.markets[symbol].status)})

@@ -9,6 +9,7 @@ the admin actions' chain (``exchange.store.actions``) in the same transaction.
 
 from ..keys import POOL
 from ..store.actions import record_admin_action
+from ..store.queries import accounts
 from . import errors
 from .errors import PlatformError
 
@@ -22,8 +23,7 @@ async def path_account(request) -> int:
     if not text.isdigit() or len(text) > 18 or int(text) < 1:
         raise errors.invalid_parameter("account_id", "must be a positive integer")
     account = int(text)
-    if not await request.app[POOL].fetchval("SELECT 1 FROM accounts WHERE account_id = $1",
-                                            account):
+    if not await accounts.exists(request.app[POOL], account):
         raise PlatformError(404, "UNKNOWN_ACCOUNT", f"No account {account}.")
     return account
 
@@ -44,18 +44,10 @@ async def set_role(pool, who: str, role: str, caller=None) -> tuple[int, str]:
     who = who.strip()
     async with pool.acquire() as conn:
         async with conn.transaction():
-            if who.isdigit() and len(who) <= 18:
-                account_id = await conn.fetchval(
-                    "SELECT account_id FROM accounts WHERE account_id = $1", int(who))
-            else:
-                account_id = await conn.fetchval(
-                    "SELECT account_id FROM users WHERE email = $1", who.lower())
+            account_id = await accounts.find(conn, who)
             if account_id is None:
                 raise RoleError(f"no account {who!r} (give an account id or a login email)")
-            previous = await conn.fetchval(
-                "SELECT role FROM accounts WHERE account_id = $1 FOR UPDATE", account_id)
-            await conn.execute("UPDATE accounts SET role = $2 WHERE account_id = $1",
-                               account_id, role)
+            previous = await accounts.set_role(conn, account_id, role)
             await record_admin_action(conn, caller, "role.set", f"account:{account_id}",
                                       {"role": role, "previous": previous})
     return account_id, previous

@@ -38,10 +38,10 @@ import asyncio
 import logging
 from collections import deque
 
-import orjson
-
 from .. import tasks
 from ..engine import OrderUpdated, Reason, Traded
+from ..store.queries import accounts as account_queries
+from ..store.queries import surveillance as queries
 from .history import iso_ns
 
 log = logging.getLogger(__name__)
@@ -111,26 +111,19 @@ class Surveillance:
 
     async def start(self) -> None:
         """Load the beneficial owners and the last hour's volumes; start flushing."""
-        rows = await self.pool.fetch(
-            "SELECT account_id, beneficial_owner FROM accounts "
-            "WHERE beneficial_owner IS NOT NULL")
-        self.owners = {r["account_id"]: r["beneficial_owner"] for r in rows}
-        last = await self.pool.fetchval("SELECT max(ts_ns) FROM trades")
+        self.owners = await account_queries.beneficial_owners(self.pool)
+        last = await queries.last_trade_ts(self.pool)
         if last is not None:
             since = last // MINUTE_NS - HOUR_MIN
             for symbol in self.markets:
-                first = await self.pool.fetchval(
-                    "SELECT ts_ns FROM trades WHERE symbol = $1 ORDER BY trade_id LIMIT 1",
-                    symbol)
+                first = await queries.first_trade_ts(self.pool, symbol)
                 if first is not None:
                     self.volumes[symbol] = _Volume(first // MINUTE_NS)
-            rows = await self.pool.fetch(
-                "SELECT symbol, ts_ns / $1 AS minute, sum(qty) AS lots FROM trades "
-                "WHERE ts_ns >= $2 GROUP BY 1, 2", MINUTE_NS, since * MINUTE_NS)
-            for r in rows:
-                vol = self.volumes.get(r["symbol"])
+            for symbol, minute, lots in await queries.minute_volumes(
+                    self.pool, since * MINUTE_NS, MINUTE_NS):
+                vol = self.volumes.get(symbol)
                 if vol is not None:
-                    vol.buckets[int(r["minute"])] = int(r["lots"])
+                    vol.buckets[minute] = lots
         self._task = asyncio.get_running_loop().create_task(
             tasks.repeat(self.flush_s, self.flush, "surveillance flush"), name="surveillance")
 
@@ -334,18 +327,7 @@ class Surveillance:
         if not alerts:
             return 0
         try:
-            await self.pool.execute("""
-                INSERT INTO surveillance_alerts (kind, symbol, accounts, evidence, first_seq,
-                                                 last_seq)
-                SELECT u.kind, u.symbol,
-                       ARRAY(SELECT jsonb_array_elements_text(u.accounts)::bigint),
-                       u.evidence, u.first_seq, u.last_seq
-                FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::bigint[],
-                            $6::bigint[]) AS u(kind, symbol, accounts, evidence, first_seq,
-                                               last_seq)""",
-                [a[0] for a in alerts], [a[1] for a in alerts],
-                [orjson.dumps(a[2]) for a in alerts], [orjson.dumps(a[3]) for a in alerts],
-                [a[4] for a in alerts], [a[5] for a in alerts])
+            await queries.insert(self.pool, alerts)
         except Exception:
             self.alerts[:0] = alerts[-MAX_QUEUED:]   # kept for the next flush
             raise

@@ -5,7 +5,9 @@
 - ``codec``: commands <-> JSON-able dicts, exactly;
 - ``batcher``: the write-behind journal of the venue (one transaction per batch);
 - ``recovery``: rebuild the sequencer from the journal and cross-check the tables;
-- ``snapshots``: the sequencer pickled at a committed seq, so recovery replays only the tail.
+- ``snapshots``: the sequencer pickled at a committed seq, so recovery replays only the tail;
+- ``actions``: the admin actions' chain (records carried by commands, written by the batcher);
+- ``queries``: the SQL the handlers run, per concept, as named async functions.
 """
 
 from .batcher import Batcher

@@ -3,14 +3,22 @@
 Every operator or compliance action that changes something (a withdrawal
 resolved, a risk limit or kill switch set, an instrument's status, a
 beneficial owner, a surveillance alert reviewed, a role changed on the
-command line) is appended by ``record_admin_action``, the one writer. It
-takes ``LOCK TABLE admin_actions IN SHARE ROW EXCLUSIVE MODE`` (a lock that
-conflicts with itself, not with readers) in the caller's transaction, reads
-the head and appends the next row, so the chain stays linear across
-requests, processes and the command line; when the caller's transaction also
-makes the change (an UPDATE of ``accounts``, of an alert), the change and its
-record commit together or not at all. Actions that are engine commands are
-recorded after their command is durable, with its ``seq``.
+command line) is appended by ``append``, the one writer. It takes ``LOCK
+TABLE admin_actions IN SHARE ROW EXCLUSIVE MODE`` (a lock that conflicts
+with itself, not with readers) in the caller's transaction, reads the head
+and appends the next rows, so the chain stays linear across requests,
+processes and the command line. Two ways lead to it, and each commits the
+change and its record together or not at all:
+
+- an action that is an engine command carries its record in the command
+  (``record``: an ``AdminRecord`` in its ``admin`` field); the batcher
+  appends it in the transaction of the batch that journals the command,
+  stamped with the command's time, with the command's ``seq`` (and, for
+  commands that cancel orders, the ``canceled_order_ids``) added to its
+  details; a rejected command records nothing;
+- an action that changes a platform table (an UPDATE of ``accounts``, of an
+  alert) calls ``record_admin_action`` on the connection of the transaction
+  that makes the change.
 
 Each row's ``hash`` is the journal's ``row_hash`` (``exchange.store.audit``)
 with ``seq`` = ``action_id``, ``ts_ns`` = ``created_at`` in ns (microsecond
@@ -30,35 +38,18 @@ table rewritten with every hash recomputed, leave no trace inside.
 import time
 from datetime import datetime, timedelta, timezone
 
+from ..engine.commands import AdminRecord
 from .chain import FETCH, GENESIS, Verdict, canonical, row_hash
+from .codec import InexactValue, check_exact
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
 CLI_ROLE = "cli"     # the role recorded for the command line (no actor account)
 
 
-class ActionError(ValueError):
-    """Details that jsonb would not give back exactly (a float, a huge int, a NUL)."""
-
-
-def _check(value, path="details"):
-    t = type(value)
-    if t is dict:
-        for k, v in value.items():
-            if type(k) is not str:
-                raise ActionError(f"{path}: keys must be strings")
-            _check(v, f"{path}.{k}")
-    elif t is list or t is tuple:
-        for i, v in enumerate(value):
-            _check(v, f"{path}[{i}]")
-    elif t is int:
-        if not -2**63 <= value < 2**63:
-            raise ActionError(f"{path}: integer out of int64 range")
-    elif t is str:
-        if "\x00" in value:
-            raise ActionError(f"{path}: NUL in a string")
-    elif value is not None and t is not bool:
-        raise ActionError(f"{path}: {t.__name__} is not kept exactly by jsonb")
+# Details that jsonb would not give back exactly (a float, a huge int, a NUL).
+ActionError = InexactValue
+_check = check_exact
 
 
 def _payload(actor, role, target, details) -> bytes:
@@ -73,41 +64,70 @@ def action_hash(prev: bytes, action_id: int, created_at: datetime, action: str, 
                     None)
 
 
-async def record_admin_action(db, caller, action: str, target, details: dict | None = None):
-    """Append an admin action by ``caller`` (anything with ``account_id`` and ``role``; None:
-    the command line) to the chain; return the row.
+def record(caller, action: str, target, details: dict | None = None) -> AdminRecord:
+    """Return the record of an action by ``caller`` (anything with ``account_id`` and
+    ``role``; None: the command line) for a command's ``admin`` field.
 
-    ``db`` is a pool (a transaction of its own) or a connection (joins its
-    transaction, so a change made there commits with its record). O(1).
+    Checks the details (ActionError) before the command is submitted: the
+    batcher cannot refuse a record once its command is applied.
     """
     details = {} if details is None else details
     _check(details)
     actor = None if caller is None else caller.account_id
     role = CLI_ROLE if caller is None else caller.role
-    target = str(target)
+    return AdminRecord(actor, role, action, str(target), details)
+
+
+async def record_admin_action(db, caller, action: str, target, details: dict | None = None):
+    """Append an admin action by ``caller`` (anything with ``account_id`` and ``role``; None:
+    the command line) to the chain; return the row.
+
+    For an action that is not an engine command (those carry their ``record``).
+    ``db`` is a pool (a transaction of its own) or a connection (joins its
+    transaction, so a change made there commits with its record). O(1).
+    """
+    rec = record(caller, action, target, details)
+    created_at = EPOCH + time.time_ns() // 1000 * _US
     if hasattr(db, "acquire"):
         async with db.acquire() as conn:
             async with conn.transaction():
-                return await _append(conn, actor, role, action, target, details)
+                return (await append(conn, [(created_at, rec)]))[0]
     async with db.transaction():
-        return await _append(db, actor, role, action, target, details)
+        return (await append(db, [(created_at, rec)]))[0]
 
 
-async def _append(conn, actor, role, action, target, details):
+def created_at_of(ts_ns: int) -> datetime:
+    """Return a command's time as an admin action's ``created_at`` (microseconds)."""
+    return EPOCH + ts_ns // 1000 * _US
+
+
+_INSERT = """
+INSERT INTO admin_actions (action_id, actor, role, action, target, details, created_at,
+                           prev_hash, hash)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                     $6::jsonb[], $7::timestamptz[], $8::bytea[], $9::bytea[])
+RETURNING *"""
+
+
+async def append(conn, records: list) -> list:
+    """Append ``[(created_at, AdminRecord), ...]`` to the chain in the caller's transaction,
+    in order; return the rows. O(len(records))."""
     await conn.execute("LOCK TABLE admin_actions IN SHARE ROW EXCLUSIVE MODE")
     head = await conn.fetchrow(
         "SELECT action_id, hash FROM admin_actions ORDER BY action_id DESC LIMIT 1")
-    action_id, prev = (1, GENESIS) if head is None else (head["action_id"] + 1,
-                                                         bytes(head["hash"]))
-    created_at = EPOCH + time.time_ns() // 1000 * _US
-    payload_details = canonical(details)   # the bytes hashed are the bytes stored
-    digest = row_hash(prev, action_id, (created_at - EPOCH) // _US * 1000, action,
-                      _payload(actor, role, target, details), None)
-    return await conn.fetchrow("""
-        INSERT INTO admin_actions (action_id, actor, role, action, target, details, created_at,
-                                   prev_hash, hash)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *""",
-        action_id, actor, role, action, target, payload_details, created_at, prev, digest)
+    action_id, prev = (0, GENESIS) if head is None else (head["action_id"], bytes(head["hash"]))
+    cols = [[] for _ in range(9)]
+    for created_at, (actor, role, action, target, details) in records:
+        action_id += 1
+        digest = action_hash(prev, action_id, created_at, action, actor, role, target, details)
+        row = (action_id, actor, role, action, target,
+               canonical(details),   # the bytes hashed are the bytes stored
+               created_at, prev, digest)
+        for col, value in zip(cols, row):
+            col.append(value)
+        prev = digest
+    rows = await conn.fetch(_INSERT, *cols)
+    return sorted(rows, key=lambda r: r["action_id"])
 
 
 class ActionsVerdict(Verdict):

@@ -13,8 +13,10 @@ batch fills behind it:
 - upserts of the last state in the batch of each order (OrderUpdated) and
   each balance (BalanceChanged), and of instruments (InstrumentChanged, with
   the definition from ListInstrument; InstrumentDefined, a changed definition);
-- ``withdrawals`` (WithdrawalUpdated): a row per request, updated when an
-  operator resolves it (a request and its resolution in one batch are one row);
+- ``withdrawals`` (WithdrawalUpdated): a row per request, with the
+  destination its event carries, updated when an operator resolves it, with
+  the note and the operator (``resolved_by``) the ResolveWithdrawal command
+  carries (a request and its resolution in one batch are one row);
 - ``risk_alerts``: a row per CommandRejected with a risk reason
   (``RISK_REASONS``) and per order expired by a volatility halt.
 
@@ -24,8 +26,16 @@ one round trip per batch, on a connection the writer keeps. Round trips are
 what a batch's latency is made of while the event loop is busy serving
 requests (each await waits its turn behind them), so this is several times
 faster under load than BEGIN, COPY per table, upserts and COMMIT. A batch
-that lists or changes instruments adds their statements in an explicit
-transaction around it.
+that lists or changes instruments, or holds admin records, adds their
+statements in an explicit transaction around it.
+
+Admin records (``exchange.store.actions``): an operator's command carries an
+``AdminRecord`` (``admin``), opaque to the engine. For each command of the
+batch that was not rejected, the batcher appends its record to the admin
+actions' chain (``actions.append``, under its table lock) in the batch's own
+transaction, with ``seq`` (and ``canceled_order_ids`` for commands that
+cancel orders) added to its details: the command and its record commit
+together or not at all.
 
 Only after COMMIT are the batch's futures resolved and the ``on_commit``
 listeners called with ``[(seq, events), ...]`` in seq order. If a write
@@ -37,14 +47,18 @@ exits; recovery on restart rebuilds from what did commit).
 The hash chain is computed here, in Python, as each batch is built: the
 writer starts from the hash of the last committed row (read when it starts,
 unless given) and keeps the last hash of each committed batch. The batcher is
-the journal's one writer, which is what keeps the chain linear. Records that
-are not engine commands (admin actions) are not chained yet; when they are,
-they should go through this writer too (a row of their own kind appended in
-seq order, or a second chained table written in the same statement), never
-through a separate INSERT that would race the chain.
+the journal's one writer, which is what keeps the chain linear.
+
+It implements ``exchange.venue.Journal``: ``append``, ``backlog``,
+``committed_seq`` and ``wait_committed(seq)``, which returns once every
+command appended up to ``seq`` has committed (at once for a seq older than
+anything appended, such as one recovered at start-up) and raises the write
+error if the batcher failed. Nobody polls.
 """
 
 import asyncio
+import heapq
+import itertools
 import logging
 import time
 from decimal import Decimal
@@ -53,11 +67,17 @@ import orjson
 
 from ..engine.events import (RISK_REASONS, BalanceChanged, CommandRejected, InstrumentChanged,
                              InstrumentDefined, OrderUpdated, Reason, Traded, WithdrawalUpdated)
-from ..engine.commands import ListInstrument
-from . import audit, chain, codec
+from ..engine.commands import (ChangeInstrument, Deposit, ListInstrument, ResolveWithdrawal,
+                               SetInstrumentStatus, SetKillSwitch, SetRiskLimits)
+from . import actions, audit, chain, codec
 
 log = logging.getLogger(__name__)
 R_HALT = Reason.VOLATILITY_HALT
+# Commands that may carry an AdminRecord (``admin``), and those of them that cancel orders
+# (their record's details get the canceled order ids).
+ADMIN_CARRIERS = frozenset({Deposit, ResolveWithdrawal, ListInstrument, SetInstrumentStatus,
+                            ChangeInstrument, SetRiskLimits, SetKillSwitch})
+_CANCELERS = frozenset({SetInstrumentStatus, ChangeInstrument, SetKillSwitch})
 
 # One statement for a whole batch: its rows as ONE JSON document (orjson builds it in
 # C, PostgreSQL parses it in C), an array of tables, each an array of rows, each row an
@@ -107,14 +127,16 @@ WITH b AS (SELECT ($1::text)::jsonb AS j
         free = EXCLUDED.free, locked = EXCLUDED.locked, updated_seq = EXCLUDED.updated_seq
 ), withdrawal_rows AS (
     INSERT INTO withdrawals (requested_seq, withdrawal_id, account_id, asset, amount, status,
-                             requested_ts_ns, resolved_seq, resolved_ts_ns)
+                             requested_ts_ns, resolved_seq, resolved_ts_ns, destination,
+                             resolved_by, note)
     SELECT (r->>0)::bigint, r->>1, (r->>2)::bigint, r->>3, (r->>4)::numeric, r->>5,
-           (r->>6)::bigint, (r->>7)::bigint, (r->>8)::bigint
+           (r->>6)::bigint, (r->>7)::bigint, (r->>8)::bigint, r->>9, (r->>10)::bigint, r->>11
     FROM b, jsonb_array_elements(b.j->5) r
 ), withdrawal_resolutions AS (
     -- withdrawals requested in earlier batches (one statement cannot update its own inserts)
     UPDATE withdrawals w SET status = r->>1, resolved_seq = (r->>2)::bigint,
-                             resolved_ts_ns = (r->>3)::bigint
+                             resolved_ts_ns = (r->>3)::bigint, resolved_by = (r->>4)::bigint,
+                             note = r->>5
     FROM b, jsonb_array_elements(b.j->6) r
     WHERE w.withdrawal_id = r->>0 AND w.status = 'PENDING'
 ), risk_rows AS (
@@ -157,6 +179,9 @@ class Batcher:
         self.committed_seq = 0      # highest committed seq
         self.error = None           # the write failure that stopped the batcher
         self._pending = []          # [(seq, cmd, events, future)]
+        self._writing = None        # the batch being written, or None
+        self._waiters = []          # heap of (seq, n, future): wait_committed
+        self._tie = itertools.count()
         self._listeners = []
         self._wake = asyncio.Event()
         self._stopping = False
@@ -178,6 +203,32 @@ class Batcher:
         self.backlog += 1
         self._wake.set()
         return fut
+
+    async def wait_committed(self, seq: int) -> None:
+        """Return once every command appended up to ``seq`` has committed; raise the write
+        error if the batcher failed. O(log waiters)."""
+        if self.error is not None:
+            raise self.error
+        if seq < self._first_uncommitted():
+            return
+        fut = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (seq, next(self._tie), fut))
+        await fut
+
+    def _first_uncommitted(self) -> float:
+        """The seq of the oldest appended command not yet committed (inf: none)."""
+        if self._writing is not None:
+            return self._writing[0][0]
+        if self._pending:
+            return self._pending[0][0]
+        return float("inf")
+
+    def _wake_waiters(self) -> None:
+        waiters, first = self._waiters, self._first_uncommitted()
+        while waiters and waiters[0][0] < first:
+            fut = heapq.heappop(waiters)[2]
+            if not fut.done():
+                fut.set_result(None)
 
     def on_commit(self, callback) -> None:
         """Call ``callback([(seq, events), ...])`` after each commit, in seq order."""
@@ -244,11 +295,13 @@ class Batcher:
                 batch = pending[:self.max_batch]
                 del pending[:self.max_batch]
             started = time.perf_counter()
+            self._writing = batch
             try:
                 await self._write(conn, batch)
             except Exception as e:
                 self._fail(e, batch)
                 return
+            self._writing = None
             if metrics is not None:
                 metrics.observe_batch(len(batch), time.perf_counter() - started)
             self._committed(batch, derived)
@@ -260,6 +313,8 @@ class Batcher:
         for _, _, _, fut in batch:
             if not fut.done():  # the waiter may have been cancelled
                 fut.set_result(None)
+        if self._waiters:
+            self._wake_waiters()
         if self._listeners:
             done = [(seq, events) for seq, _, events, _ in batch]
             if derived:
@@ -281,6 +336,11 @@ class Batcher:
                 fut.set_exception(error)
                 fut.exception()  # mark retrieved: on_fatal is the report
         self._pending.clear()
+        for _, _, fut in self._waiters:
+            if not fut.done():
+                fut.set_exception(error)
+                fut.exception()
+        self._waiters.clear()
         if self.on_fatal is not None:
             try:
                 self.on_fatal(error)
@@ -291,10 +351,10 @@ class Batcher:
 
     async def _write(self, conn, batch):
         (journal, trades, ledger, orders, balances, instruments, withdrawals,
-         resolutions, alerts) = build_rows(batch, self.chain_head)
+         resolutions, alerts, records) = build_rows(batch, self.chain_head)
         document = batch_json(journal, trades, ledger, list(orders.values()),
                               list(balances.values()), withdrawals, resolutions, alerts)
-        if not instruments:
+        if not instruments and not records:
             await conn.execute(WRITE_BATCH, document)  # one statement: its own transaction
         else:
             async with conn.transaction():
@@ -304,6 +364,8 @@ class Batcher:
                         await conn.execute(INSERT_INSTRUMENT, symbol, definition, status, seq)
                     else:
                         await conn.execute(UPDATE_INSTRUMENT, symbol, status, seq)
+                if records:
+                    await actions.append(conn, records)
         self.chain_head = journal[-1][5]  # committed
 
 
@@ -343,12 +405,15 @@ def build_rows(batch, chain_head: bytes = chain.GENESIS):
     row per order id and balance row per (account, asset) (dicts),
     instruments ``{symbol: (definition or None, status, seq)}``, the
     withdrawals requested in the batch (rows in their last state in it), the
-    resolutions of withdrawals requested before it, and risk alert rows.
+    resolutions of withdrawals requested before it, risk alert rows, and the
+    admin records of the batch's accepted commands as ``[(created_at,
+    AdminRecord), ...]`` (details completed with ``seq``, and
+    ``canceled_order_ids`` for commands that cancel orders).
     """
     journal, trades, ledger = [], [], []
     orders, balances, instruments = {}, {}, {}
     withdrawals, resolutions, pending = [], [], {}   # pending: id -> its row in withdrawals
-    alerts = []
+    alerts, records = [], []
     encode, canonical, row_hash = codec.encode, chain.canonical, chain.row_hash
     prev = chain_head
     for seq, cmd, events, _ in batch:
@@ -384,15 +449,22 @@ def build_rows(batch, chain_head: bytes = chain.GENESIS):
             elif t is WithdrawalUpdated:
                 if ev.status == "PENDING":
                     row = [seq, ev.withdrawal_id, ev.account, ev.asset, ev.amount, "PENDING",
-                           ev.ts_ns, None, None]
+                           ev.ts_ns, None, None, ev.destination, None, None]
                     withdrawals.append(row)
                     pending[ev.withdrawal_id] = row
                 else:
+                    # the operator and the note ride in the command, unread by the engine
+                    note = by = None
+                    if type(cmd) is ResolveWithdrawal:
+                        note = cmd.note
+                        by = None if cmd.admin is None else cmd.admin.actor
                     row = pending.pop(ev.withdrawal_id, None)
                     if row is not None:   # requested in this batch
-                        row[5], row[7], row[8] = ev.status, seq, ev.ts_ns
+                        row[5], row[7], row[8], row[10], row[11] = (ev.status, seq, ev.ts_ns,
+                                                                    by, note)
                     else:
-                        resolutions.append((ev.withdrawal_id, ev.status, seq, ev.ts_ns))
+                        resolutions.append((ev.withdrawal_id, ev.status, seq, ev.ts_ns, by,
+                                            note))
             elif t is InstrumentChanged:
                 definition = None
                 if type(cmd) is ListInstrument and cmd.instrument.symbol == ev.symbol:
@@ -403,8 +475,22 @@ def build_rows(batch, chain_head: bytes = chain.GENESIS):
             elif t is InstrumentDefined:
                 inst = ev.instrument
                 instruments[inst.symbol] = (codec.encode_instrument(inst), inst.status, seq)
-        kind, command = type(cmd).__name__, canonical(encode(cmd))
+        cls = type(cmd)
+        if cls in ADMIN_CARRIERS and cmd.admin is not None and rejected is None:
+            records.append((actions.created_at_of(cmd.ts_ns), _completed(cmd, seq, events)))
+        kind, command = cls.__name__, canonical(encode(cmd))
         prev = row_hash(prev, seq, cmd.ts_ns, kind, command, rejected)
         journal.append((seq, cmd.ts_ns, kind, command, rejected, prev))
     return (journal, trades, ledger, orders, balances, instruments, withdrawals, resolutions,
-            alerts)
+            alerts, records)
+
+
+def _completed(cmd, seq: int, events: list):
+    """The command's AdminRecord with what only its outcome tells in its details."""
+    record = cmd.admin
+    details = {**record.details, "seq": seq}
+    if type(cmd) in _CANCELERS:
+        details["canceled_order_ids"] = sorted(
+            {ev.spec.order_id for ev in events
+             if type(ev) is OrderUpdated and ev.exec_type == "CANCELED"})
+    return record._replace(details=details)

@@ -18,6 +18,14 @@ sequencer). A command is a request the sequencer still checks, so malformed
 values must be journaled as faithfully as good ones: the venue has already
 applied (and rejected) them.
 
+An ``admin`` field (an ``AdminRecord``: who asked for an operator's command)
+is a dict ``{"actor", "role", "action", "target", "details"}`` whose details
+are stored as they are; they must be what jsonb keeps exactly
+(``check_exact``), which the edge checks before it submits the command.
+
+Fields added to a command later have defaults (``destination``, ``note``,
+``admin``): a journal row written before them decodes with the default.
+
 Decoding raises ValueError on an unknown type tag, an unknown or missing
 field, or a value of a shape the encoder never produces.
 """
@@ -28,7 +36,7 @@ from decimal import Decimal
 
 import orjson
 
-from ..engine.commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder,
+from ..engine.commands import (AdminRecord, AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder,
                                CancelReplace, ChangeInstrument, Deposit, ExpireOrders,
                                ListInstrument, PlaceOrder, RequestWithdrawal, ResolveWithdrawal,
                                SetInstrumentStatus, SetKillSwitch, SetRiskDefaults, SetRiskLimits,
@@ -64,15 +72,67 @@ for _cls in _TYPES.values():
     _LAYOUT[_cls] = (_pairs, {k: n for n, k in _pairs}, _required)
     # for encoding: (field, key, how), how None for a plain value (most of them)
     _ENCODE[_cls] = [(n, k, "decimal" if (_cls, n) in _DECIMALS else
-                      "set" if (_cls, n) in _SETS else None) for n, k in _pairs]
+                      "set" if (_cls, n) in _SETS else
+                      "admin" if n == "admin" else None) for n, k in _pairs]
     _DECODE[_cls] = {k: (n, "enum", _ENUMS[_cls, n]) if (_cls, n) in _ENUMS else
                      (n, "set", _SETS[_cls, n]) if (_cls, n) in _SETS else
+                     (n, "admin", None) if n == "admin" else
                      (n, "decimal", None) if (_cls, n) in _DECIMALS else (n, None, None)
                      for n, k in _pairs}
 del _cls, _fields, _pairs, _required
 
 _INT64 = range(-2**63, 2**63)
 _INT64_MIN, _INT64_MAX = -2**63, 2**63 - 1
+_ADMIN_KEYS = frozenset(AdminRecord._fields)
+
+
+class InexactValue(ValueError):
+    """A value jsonb would not give back exactly (a float, a huge int, a NUL, a lone
+    surrogate, a non-string key)."""
+
+
+def check_exact(value, path: str = "details") -> None:
+    """Raise InexactValue unless ``value`` is kept exactly by jsonb and the hash chain's
+    canonical bytes: str (UTF-8, no NUL), int64, bool, None, lists and string-keyed dicts."""
+    t = type(value)
+    if t is dict:
+        for k, v in value.items():
+            if type(k) is not str:
+                raise InexactValue(f"{path}: keys must be strings")
+            check_exact(k, f"{path} key")
+            check_exact(v, f"{path}.{k}")
+    elif t is list or t is tuple:
+        for i, v in enumerate(value):
+            check_exact(v, f"{path}[{i}]")
+    elif t is int:
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise InexactValue(f"{path}: integer out of int64 range")
+    elif t is str:
+        if not _clean(value):
+            raise InexactValue(f"{path}: a NUL or a lone surrogate in a string")
+    elif value is not None and t is not bool:
+        raise InexactValue(f"{path}: {t.__name__} is not kept exactly by jsonb")
+
+
+def encode_admin(record: AdminRecord) -> dict:
+    """Return an AdminRecord as the dict a command's ``admin`` field is stored as."""
+    if type(record) is not AdminRecord:
+        raise ValueError(f"not an AdminRecord: {type(record).__name__}")
+    actor, role, action, target, details = record
+    if actor is not None and type(actor) is not int or not all(
+            type(v) is str for v in (role, action, target)) or type(details) is not dict:
+        raise ValueError(f"malformed AdminRecord: {record!r}")
+    check_exact([actor, role, action, target, details], "admin")
+    return record._asdict()
+
+
+def decode_admin(raw) -> AdminRecord:
+    """Return the AdminRecord ``encode_admin`` made ``raw`` from; ValueError if it is not one."""
+    if type(raw) is not dict or raw.keys() != _ADMIN_KEYS:
+        raise ValueError(f"not an encoded AdminRecord: {raw!r}")
+    record = AdminRecord(**raw)
+    encode_admin(record)   # the same checks
+    return record
 
 
 # ---- encode --------------------------------------------------------------------
@@ -107,6 +167,8 @@ def _encode_object(obj, cls):
             out[key] = str(value)
         elif how == "set" and isinstance(value, (set, frozenset)):
             out[key] = sorted((_value(v) for v in value), key=orjson.dumps)
+        elif how == "admin":
+            out[key] = None if value is None else encode_admin(value)
         else:
             out[key] = _value(value)
     return out
@@ -183,6 +245,8 @@ def _decode_object(data):
             kwargs[name] = raw  # Instrument.__post_init__ makes it a Decimal
         elif how == "set" and t is list:
             kwargs[name] = frozenset(_member(members, _decode_value(v)) for v in raw)
+        elif how == "admin":
+            kwargs[name] = None if raw is None else decode_admin(raw)
         else:
             kwargs[name] = _decode_value(raw)
     missing = required - data.keys()

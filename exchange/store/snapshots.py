@@ -119,10 +119,10 @@ async def take(sequencer: Sequencer, batcher, pool, data_dir, day_end_s: int) ->
             raise RuntimeError(f"the snapshot child at seq {seq} failed (status {status})")
         # committed through seq: nothing appended is pending (every command up to seq was
         # appended as it was applied), or a batch at or past seq has committed
-        while batcher.backlog and batcher.committed_seq < seq:
-            if batcher.error is not None:
-                raise RuntimeError("the journal failed before the snapshot's seq committed")
-            await asyncio.sleep(0.05)
+        try:
+            await batcher.wait_committed(seq)
+        except Exception as e:
+            raise RuntimeError("the journal failed before the snapshot's seq committed") from e
         blob = await asyncio.to_thread(path.read_bytes)
         await store(pool, seq, day_end_s, blob)
     finally:

@@ -13,7 +13,11 @@ from exchange.engine import (STP, ChangeInstrument, SetKillSwitch, SetRiskDefaul
                              ExpireOrders, Instrument, InstrumentStatus, ListInstrument, OrderType,
                              PlaceOrder, RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus,
                              Side, TimeInForce, Withdraw)
+from exchange.engine.commands import AdminRecord
 from exchange.store import codec
+
+RECORD = AdminRecord(42, "operator", "withdrawal.approve", "withdrawal:w-1",
+                     {"note": "ok", "amount": "17", "nested": [1, None, True, {"k": "v"}]})
 
 INSTRUMENT = Instrument("XYZ", "XYZ", "USDT", Decimal("0.0001"), Decimal("1E-8"),
                         base_decimals=8, quote_decimals=6, min_qty=3, max_qty=10**15,
@@ -41,8 +45,13 @@ EXAMPLES = [
     Deposit(1, 2, "USDT", 10**40, ref="wire-9"),
     Withdraw(1, 2, "USDT", 17),
     RequestWithdrawal(1, 2, "USDT", 17, "w-1"),
+    RequestWithdrawal(1, 2, "USDT", 17, "w-2", destination="IBAN DE00 1234"),
     ResolveWithdrawal(2, "w-1", True),
     ResolveWithdrawal(2, "w-1", False),
+    ResolveWithdrawal(2, "w-1", True, note="sent", admin=RECORD),
+    ResolveWithdrawal(2, "w-1", True, admin=RECORD._replace(actor=None, role="cli")),
+    Deposit(1, 2, "USDT", 5, ref="x", admin=RECORD._replace(details={})),
+    SetKillSwitch(1, 2, True, admin=RECORD),
     ListInstrument(1, INSTRUMENT),
     ListInstrument(1, Instrument("AB", "A", "B", Decimal("0.010"), Decimal("5"))),
     ListInstrument(1, Instrument("bad", "A", "A", "abc", None, base_decimals=1.5,
@@ -112,6 +121,47 @@ def test_instrument_keeps_decimals_sets_and_enums():
 def test_placeorder_type_field_is_stored_apart_from_the_tag():
     data = codec.encode(PLACE)
     assert data["type"] == "PlaceOrder" and data["order_type"] == "TAKE_PROFIT_LIMIT"
+
+
+def test_journal_rows_written_before_the_opaque_fields_decode_with_their_defaults():
+    # rows of journals written before destination, note and admin existed
+    assert codec.decode({"type": "RequestWithdrawal", "ts_ns": 1, "account": 2, "asset": "X",
+                         "amount": 3, "withdrawal_id": "w"}) == \
+        RequestWithdrawal(1, 2, "X", 3, "w", destination=None)
+    assert codec.decode({"type": "ResolveWithdrawal", "ts_ns": 1, "withdrawal_id": "w",
+                         "approve": True}) == ResolveWithdrawal(1, "w", True, None, None)
+    assert codec.decode({"type": "SetKillSwitch", "ts_ns": 1, "account": 2,
+                         "active": False}).admin is None
+
+
+def test_an_admin_record_is_stored_as_a_plain_dict_and_comes_back_as_a_record():
+    data = codec.encode(ResolveWithdrawal(2, "w-1", True, "sent", RECORD))
+    assert data["admin"] == {"actor": 42, "role": "operator", "action": "withdrawal.approve",
+                             "target": "withdrawal:w-1", "details": RECORD.details}
+    back = codec.decode(orjson.loads(orjson.dumps(data))).admin
+    assert type(back) is AdminRecord and back == RECORD
+
+
+@pytest.mark.parametrize("record", [
+    AdminRecord(1.5, "operator", "a", "t", {}), AdminRecord(1, "operator", "a", "t", {"x": 1.5}),
+    AdminRecord(1, "operator", "a", "t", {"x": 2**64}), AdminRecord(1, "op", "a", "t", []),
+    AdminRecord(1, "operator", "a", "t\x00", {}), AdminRecord(1, "operator", "a", "t", {2: 1}),
+], ids=repr)
+def test_an_admin_record_jsonb_would_not_keep_exactly_is_refused(record):
+    with pytest.raises(ValueError):
+        codec.encode(SetKillSwitch(1, 2, True, admin=record))
+
+
+@pytest.mark.parametrize("raw", [
+    "x", [1], {"actor": 1}, {"actor": 1, "role": "r", "action": "a", "target": "t"},
+    {"actor": 1, "role": "r", "action": "a", "target": "t", "details": {}, "extra": 1},
+    {"actor": "1", "role": "r", "action": "a", "target": "t", "details": {}},
+    {"actor": 1, "role": "r", "action": "a", "target": "t", "details": [1]},
+], ids=repr)
+def test_decode_refuses_an_admin_field_encode_never_produces(raw):
+    with pytest.raises(ValueError):
+        codec.decode({"type": "SetKillSwitch", "ts_ns": 1, "account": 2, "active": True,
+                      "admin": raw})
 
 
 def test_missing_optional_fields_take_their_defaults():

@@ -131,3 +131,22 @@ async def test_recovery_detects_an_undecodable_command(journaled):
                            "WHERE seq = 2")
     with pytest.raises(RecoveryError, match="seq 2: undecodable command.*colour"):
         await recover(pool)
+
+
+async def test_journal_rows_written_before_the_opaque_fields_still_replay(pool):
+    """Rows journaled before RequestWithdrawal had ``destination`` and operators' commands
+    ``admin`` (and ResolveWithdrawal ``note``) replay to the same state."""
+    from exchange.engine import RequestWithdrawal, ResolveWithdrawal, SetKillSwitch
+
+    seq = Sequencer()
+    await _journal(pool, seq, setup_commands() + [
+        RequestWithdrawal(5, 1, "USD", 100, "w1"), RequestWithdrawal(5, 2, "USD", 200, "w2"),
+        ResolveWithdrawal(6, "w1", True), SetKillSwitch(6, 3, True)])
+    # what the old code journaled: the same commands without the new keys
+    await pool.execute("UPDATE journal SET command = command - 'destination' - 'note' - 'admin' "
+                       "WHERE kind IN ('RequestWithdrawal', 'ResolveWithdrawal', "
+                       "'SetKillSwitch', 'Deposit', 'ListInstrument')")
+    assert not await pool.fetchval("SELECT count(*) FROM journal WHERE command ? 'admin'")
+    rebuilt = await recover(pool)
+    assert snapshot(rebuilt) == snapshot(seq)
+    assert rebuilt.withdrawals == {"w2": (2, "USD", 200)} and 3 in rebuilt.killed

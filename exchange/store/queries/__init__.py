@@ -1,14 +1,11 @@
-"""Every SQL read and platform-side write outside the journal, one module per concept.
+"""Every SQL read and platform write outside the batcher, per concept, as named async functions.
 
-Each function is a named ``async`` call taking an asyncpg pool or connection
-(anything with ``fetch``/``fetchrow``/``fetchval``/``execute``) and plain
-values, and returns rows (``asyncpg.Record``) or plain values. Handlers parse
-a request, call one of these, and shape the answer; no SQL text lives outside
-``exchange/store/`` (``tests/store/test_sql_layer.py`` checks it).
-
-Values stay integers (ticks, lots, minor units, ns); ``numeric`` sums come back
-as ``Decimal`` and the callers turn them into ints. Nothing here imports more
-than the standard library, so importing a module is cheap.
+Each function takes a pool or a connection (``db``) as its first argument; one that
+must join a caller's transaction says so. Handlers parse, call one of these and
+shape the answer; no SQL runs outside ``exchange/store/`` (``tests/store/test_sql_layer.py``
+checks it). Values stay integers (ticks, lots, minor units, ns); ``numeric`` sums come
+back as ``Decimal`` and the callers turn them into ints. This package imports nothing
+heavy: import its modules.
 
 - ``trades``: a symbol's public trades, and statistics over a window of them
   (the 24 h tickers, avgPrice, the platform's market analytics);
@@ -18,5 +15,8 @@ than the standard library, so importing a module is cheap.
 - ``orders``: one account's orders;
 - ``ledger``: ledger entries (statements);
 - ``notifications`` and ``alerts``: what the platform's notifier stores;
-- ``accounts``: account creation; ``profile``: a login's profile.
+- ``accounts``: creating accounts (the one place), finding them, role and beneficial
+  owner; ``profile``: a login's profile;
+- ``admin``, ``funding``, ``kyc``, ``risk``, ``surveillance``: the platform's admin
+  records, deposits and withdrawals, KYC, risk and surveillance tables.
 """

@@ -1,20 +1,69 @@
-"""Accounts: creation and look-up by name."""
+"""Accounts: creating them (the one place), finding them, their role and beneficial owner.
+
+``accounts.account_id`` is an identity column (migration 0011): ids come from
+its sequence, so concurrent creations get distinct ids without a table lock
+(a creation that rolls back leaves a gap, which nothing relies on).
+"""
 
 
-async def create_account(pool, name: str, api_key: str, secret: str, permissions) -> int:
-    """Create an account named ``name`` with one API key; return its id."""
+async def create(db, name: str):
+    """Create an account named ``name`` (unique: asyncpg.UniqueViolationError otherwise);
+    return its row ``(account_id, created_at)``. Joins the caller's transaction when ``db``
+    is a connection in one (so its login or API key commit with it)."""
+    return await db.fetchrow(
+        "INSERT INTO accounts (name) VALUES ($1) RETURNING account_id, created_at", name)
+
+
+async def create_with_key(pool, name: str, api_key: str, secret: str, permissions) -> int:
+    """Create an account named ``name`` (by ``create``) and one API key of it with these
+    permissions, in one transaction; return the account's id."""
     async with pool.acquire() as conn:
         async with conn.transaction():
-            account_id = await conn.fetchval(
-                "INSERT INTO accounts (account_id, name) "
-                "SELECT coalesce(max(account_id), 0) + 1, $1 FROM accounts RETURNING account_id",
-                name)
+            account_id = (await create(conn, name))["account_id"]
             await conn.execute(
                 "INSERT INTO api_keys (api_key, secret, account_id, permissions) "
                 "VALUES ($1, $2, $3, $4)", api_key, secret, account_id, list(permissions))
     return account_id
 
 
-async def name_taken(pool, name: str) -> bool:
-    """Whether an account with this name exists."""
-    return bool(await pool.fetchval("SELECT 1 FROM accounts WHERE name = $1", name))
+async def name_taken(db, name: str) -> bool:
+    """Whether an account is named ``name``."""
+    return bool(await db.fetchval("SELECT 1 FROM accounts WHERE name = $1", name))
+
+
+async def exists(db, account_id: int) -> bool:
+    """Whether there is an account ``account_id``."""
+    return bool(await db.fetchval("SELECT 1 FROM accounts WHERE account_id = $1", account_id))
+
+
+async def find(db, who: str) -> int | None:
+    """The account an id (all digits) or a login email names, or None."""
+    if who.isdigit() and len(who) <= 18:
+        return await db.fetchval("SELECT account_id FROM accounts WHERE account_id = $1",
+                                 int(who))
+    return await db.fetchval("SELECT account_id FROM users WHERE email = $1", who.lower())
+
+
+async def set_role(conn, account_id: int, role: str) -> str:
+    """Give the account ``role`` in the caller's transaction; return its previous role."""
+    previous = await conn.fetchval(
+        "SELECT role FROM accounts WHERE account_id = $1 FOR UPDATE", account_id)
+    await conn.execute("UPDATE accounts SET role = $2 WHERE account_id = $1", account_id, role)
+    return previous
+
+
+async def set_beneficial_owner(conn, account_id: int, owner: str | None) -> str | None:
+    """Mark the account's beneficial owner (None: itself) in the caller's transaction;
+    return the previous one."""
+    previous = await conn.fetchval(
+        "SELECT beneficial_owner FROM accounts WHERE account_id = $1 FOR UPDATE", account_id)
+    await conn.execute("UPDATE accounts SET beneficial_owner = $2 WHERE account_id = $1",
+                       account_id, owner)
+    return previous
+
+
+async def beneficial_owners(db) -> dict:
+    """``{account_id: beneficial owner}`` of the accounts that have one."""
+    rows = await db.fetch("SELECT account_id, beneficial_owner FROM accounts "
+                          "WHERE beneficial_owner IS NOT NULL")
+    return {r["account_id"]: r["beneficial_owner"] for r in rows}
