@@ -15,9 +15,11 @@ from .demo import demo_instruments
 from .engine import CommandRejected, Deposit, ListInstrument, Reason, SetRiskDefaults
 from .engine.instrument import minor_unit, to_units
 from .engine.risk import LIMIT_FIELDS
-from .keys import CONFIG, POOL, VENUE
+from .keys import CONFIG, PASSWORDS, POOL, SECRET_BOX, VENUE
 from .settings import Settings
 from .store.queries import accounts
+from .store.queries import api_keys as api_key_rows
+from .store.queries import users
 from .venue import Venue
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 DEMO_ACCOUNT = "demo"
 DEMO_CASH = "1000000.00"   # in each quote asset
 DEMO_SHARES = 10_000       # of each instrument, in lots
+DEMO_EMAIL = "demo@example.com"   # the demo account's login for the trading page
 
 
 async def create_account(app: web.Application, name: str, funds: dict | None = None,
@@ -34,8 +37,13 @@ async def create_account(app: web.Application, name: str, funds: dict | None = N
     ``funds`` maps asset -> amount as a decimal string. Returns
     ``{"account_id", "api_key", "api_secret"}``.
     """
+    pool = app[POOL]
     api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
-    account_id = await accounts.create_with_key(app[POOL], name, api_key, secret, permissions)
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            account_id = (await accounts.create(conn, name))["account_id"]
+            await api_key_rows.insert(conn, api_key, app[SECRET_BOX].seal(secret), account_id,
+                                      permissions)
     for asset, amount in (funds or {}).items():
         await deposit(app, account_id, asset, amount)
     return {"account_id": account_id, "api_key": api_key, "api_secret": secret}
@@ -54,8 +62,10 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
     """On a new venue: list the demo instruments and create a funded demo account.
 
     Idempotent: lists only what is missing, and creates the account (with its
-    API key, printed and written to ``<data_dir>/demo-credentials.json``)
-    only if there is none. Returns the credentials when it created them.
+    API key and a login, ``DEMO_EMAIL`` and a generated password, printed to the
+    terminal and written to ``<data_dir>/demo-credentials.json``, mode 0600)
+    only if there is none; a demo account made before it had a login gets one.
+    Returns the credentials when it created any.
     """
     settings = app[CONFIG]
     venue = app[VENUE]
@@ -64,25 +74,62 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
     if venue.sequencer.seq == 0:
         for inst in instruments:
             await venue.submit(ListInstrument(0, inst))
-    if await accounts.name_taken(app[POOL], DEMO_ACCOUNT):
-        return None
+    path = pathlib.Path(settings.data_dir) / "demo-credentials.json"
+    account_id = await accounts.named(app[POOL], DEMO_ACCOUNT)
+    if account_id is not None:
+        if await users.has_login(app[POOL], account_id):
+            return None
+        creds = _read_credentials(path)
+        creds.update(await _demo_login(app, account_id))
+        _write_credentials(path, creds)
+        print(f"demo account {account_id} given a login for the trading page\n"
+              f"  email:    {creds['email']}\n  password: {creds['password']}\n"
+              f"  written to {path}", flush=True)
+        return creds
     funds = {}
     for inst in instruments:
         if inst.symbol in venue.sequencer.markets:
             funds[inst.quote] = DEMO_CASH
             funds[inst.base] = str(DEMO_SHARES * inst.step_size)
-    creds = await create_account(app, DEMO_ACCOUNT, funds)
-    creds = {"api_key": creds["api_key"], "api_secret": creds["api_secret"]}
-    path = pathlib.Path(settings.data_dir) / "demo-credentials.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(orjson.dumps(creds, option=orjson.OPT_INDENT_2))
+    made = await create_account(app, DEMO_ACCOUNT, funds)
+    creds = {"api_key": made["api_key"], "api_secret": made["api_secret"]}
+    creds.update(await _demo_login(app, made["account_id"]))
+    _write_credentials(path, creds)
     print(f"demo account created (funded with {DEMO_CASH} of each quote asset and "
           f"{DEMO_SHARES} shares of each instrument)\n"
           f"  api key:    {creds['api_key']}\n  api secret: {creds['api_secret']}\n"
+          f"  email:      {creds['email']}\n  password:   {creds['password']}\n"
           f"  written to {path}", flush=True)
     return creds
+
+
+
+async def _demo_login(app: web.Application, account_id: int) -> dict:
+    """Give the demo account its login: ``{"email", "password"}`` (a generated password)."""
+    password = secrets.token_urlsafe(15)
+    password_hash = await app[PASSWORDS].hash(password)
+    async with app[POOL].acquire() as conn:
+        async with conn.transaction():
+            if await users.account_of_email(conn, DEMO_EMAIL) is not None:
+                raise RuntimeError(f"the demo login {DEMO_EMAIL} belongs to another account")
+            await users.add_login(conn, account_id, DEMO_EMAIL, password_hash)
+    return {"email": DEMO_EMAIL, "password": password}
+
+
+def _read_credentials(path: pathlib.Path) -> dict:
+    try:
+        creds = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return creds if isinstance(creds, dict) else {}
+
+
+def _write_credentials(path: pathlib.Path, creds: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)   # also when the file was there with a looser mode
+    with os.fdopen(fd, "wb") as f:
+        f.write(orjson.dumps(creds, option=orjson.OPT_INDENT_2))
 
 
 async def apply_risk_defaults(venue: Venue, settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""Command line: ``exchange serve | migrate | role | audit verify | demo``."""
+"""Command line: ``exchange serve | migrate | role | audit verify | secrets | demo``."""
 
 import argparse
 import asyncio
@@ -28,11 +28,23 @@ def main(argv=None):
                                   "and of the admin actions; exit 1 and name the first broken "
                                   "row if one does not verify")
     verify.add_argument("--data-dir", help="data directory of the embedded PostgreSQL")
+    secrets_cmd = sub.add_parser("secrets", help="the secrets at rest (API and TOTP secrets)")
+    secrets_sub = secrets_cmd.add_subparsers(dest="secrets_cmd", required=True)
+    rotate = secrets_sub.add_parser(
+        "rotate", help="re-seal every API and TOTP secret under a new key; with the key file "
+        "(<data-dir>/secrets-key) the new key is made and the file updated, a running server "
+        "follows; with EXCHANGE_SECRETS_KEY, put the new key first and restart before")
+    rotate.add_argument("--data-dir", help="data directory: embedded PostgreSQL, secrets-key")
+    secrets_sub.add_parser("new-key", help="print a new key for EXCHANGE_SECRETS_KEY")
     sub.add_parser("demo", help="run the engine demo")
     args = ap.parse_args(argv)
     if args.cmd == "demo":
         from .demo import main as demo
         demo()
+        return
+    if args.cmd == "secrets" and args.secrets_cmd == "new-key":
+        from .store.sealing import new_key
+        print(new_key())
         return
     from . import settings as config
     try:
@@ -58,6 +70,16 @@ def main(argv=None):
         except RoleError as e:
             sys.exit(f"exchange: {e}")
         print(f"account {account_id}: role {previous} -> {args.role}")
+    elif args.cmd == "secrets":
+        from .rotation import rotate as rotate_secrets
+        from .store.sealing import SealingError
+        try:
+            report = asyncio.run(rotate_secrets(settings))
+        except SealingError as e:
+            sys.exit(f"exchange: secrets rotate: {e}")
+        rows = ", ".join(f"{n} in {table}" for table, n in report["rows"].items())
+        where = report["key_file"] or "EXCHANGE_SECRETS_KEY (its first key)"
+        print(f"re-sealed {rows} under the new key of {where}")
     elif args.cmd == "audit":
         from .store.audit import verify_all_configured
         verdicts = asyncio.run(verify_all_configured(settings))

@@ -24,12 +24,14 @@ if TYPE_CHECKING:
     from .kyc import Kyc
     from .marketdata import MarketData
     from .metrics import Metrics
+    from .platform.mail import Mailer
     from .platform.notifications import Notifier
     from .platform.passwords import Passwords
     from .platform.surveillance import Surveillance
     from .platform.tokens import AccessTokens
     from .settings import Settings
     from .store import Batcher, Database
+    from .store.sealing import SecretBox
     from .venue import Venue
 
 # -- filled by the server's cleanup contexts
@@ -51,6 +53,8 @@ KEYS: web.AppKey[KeyStore] = web.AppKey("api_keys")
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 CLIENT_IDS: web.AppKey[ClientIds] = web.AppKey("client_ids")
 KYC: web.AppKey[Kyc] = web.AppKey("kyc")
+# opens the sealed secrets at rest (API secrets, TOTP secrets); set at start-up
+SECRET_BOX: web.AppKey[SecretBox] = web.AppKey("secret_box")
 
 # -- the platform API (exchange.platform.setup)
 PLATFORM_SETTINGS: web.AppKey[Settings] = web.AppKey("platform_settings")
@@ -61,6 +65,7 @@ ACCESS_TOKENS: web.AppKey[AccessTokens] = web.AppKey("access_tokens")  # the sig
 SESSION_SOCKETS: web.AppKey[dict] = web.AppKey("session_sockets")
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
 SURVEILLANCE: web.AppKey[Surveillance] = web.AppKey("surveillance")
+MAILER: web.AppKey[Mailer] = web.AppKey("mailer")   # exchange.platform.mail
 
 # -- the WebSocket feeds
 HUB: web.AppKey[Hub] = web.AppKey("hub")

@@ -15,7 +15,9 @@ never sees this module: the shell around it observes.
   the batcher at scrape time (``watch_journal``), so appends cost nothing;
 - ``exchange_websocket_clients`` and ``exchange_websocket_drops_total``: for the
   WebSocket feed to keep (``ws_clients.inc()/.dec()``, ``ws_drops.inc()``);
-  they read 0 until it does.
+  they read 0 until it does;
+- ``exchange_mail_total{outcome}``: mail ``sent``, ``failed`` (an SMTP error) or
+  ``dropped`` (the queue was full), from ``exchange.platform.mail``.
 
 The two per-command metrics are not prometheus_client's Counter and Histogram
 objects: measured on the shared 2-core dev box, ``Histogram.observe`` costs
@@ -65,6 +67,9 @@ class Metrics:
                                 "Connected WebSocket clients", registry=r)
         self.ws_drops = Counter("exchange_websocket_drops",
                                 "WebSocket clients dropped (slow consumer, error)", registry=r)
+        # exchange.platform.mail: outcome sent, failed (SMTP error) or dropped (queue full)
+        self.mail = Counter("exchange_mail", "Mail handed to the SMTP server, by outcome",
+                            ["outcome"], registry=r)
 
     def count_command(self, kind: str, rejected: bool) -> None:
         """Count one applied command of class name ``kind``. O(1)."""

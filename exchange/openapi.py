@@ -148,6 +148,8 @@ ALERT = obj(["alert_id", "symbol", "direction", "price", "repeating", "active"],
             alert_id=INT, symbol=S, direction={"enum": ["above", "below"]}, price=DEC,
             repeating=BOOL, active=BOOL, triggered_count=INT,
             last_triggered_at={"type": ["string", "null"]}, created_at=S)
+EMAIL_PREFERENCES = obj(["email_verified", "fills", "alerts"], email_verified=BOOL, fills=BOOL,
+                        alerts=BOOL)
 API_KEY_PATH = (P("api_key", required=True, where="path"),)
 KEY_SWITCH = obj(["api_key", "account_id", "kill_switch"], api_key=S, account_id=INT,
                  kill_switch=BOOL, canceled_order_ids=arr(INT))
@@ -285,7 +287,24 @@ OPERATIONS = [
     v1("GET", "me", "The account", response=obj(
         ["account_id", "email"], account_id=INT, email=S, created_at=S, totp_enabled=BOOL,
         role={"enum": ["trader", "operator", "compliance"]},
-        kyc_status={"enum": KYC_STATUSES})),
+        kyc_status={"enum": KYC_STATUSES}, email_verified=BOOL,
+        email_preferences=obj(["fills", "alerts"], fills=BOOL, alerts=BOOL))),
+    v1("POST", "auth/password-reset", "Mail a password reset link (the same 202 whether or "
+       "not the email has an account; 503 MAIL_DISABLED without SMTP)", bearer=False,
+       status=202, body=obj(["email"], email=S), response=obj(["requested"], requested=BOOL)),
+    v1("POST", "auth/password-reset/confirm", "Set a new password with a mailed reset token "
+       "(once); every session of the account ends", bearer=False,
+       body=obj(["token", "new_password"], token=S, new_password=S),
+       response=obj(["password_reset"], password_reset=BOOL, revoked_sessions=INT)),
+    v1("POST", "auth/verify-email", "Verify the email address with a mailed token (once)",
+       bearer=False, body=obj(["token"], token=S),
+       response=obj(["email_verified"], email_verified=BOOL)),
+    v1("POST", "auth/verify-email/resend", "Mail a new verification token", body=OBJ,
+       status=202, response=obj(["requested"], requested=BOOL)),
+    v1("GET", "me/email-preferences", "Opt-in mail on fills and price alerts",
+       response=EMAIL_PREFERENCES),
+    v1("PUT", "me/email-preferences", "Opt in or out of mail on fills and price alerts",
+       body=obj([], fills=BOOL, alerts=BOOL), response=EMAIL_PREFERENCES),
     v1("GET", "balances", "Free and locked per asset",
        response=obj(["account_id", "balances"], account_id=INT, balances=arr(BALANCE))),
     v1("POST", "api-keys", "Create an API key (the secret is shown once)", status=201,
@@ -455,7 +474,7 @@ OPERATIONS = [
 ]
 
 _ERRORS = {"binance": ("BinanceError", (400, 401, 404, 429)),
-           "platform": ("PlatformError", (400, 401, 403, 404, 409, 429)),
+           "platform": ("PlatformError", (400, 401, 403, 404, 409, 423, 429, 503)),
            "operations": (None, ()),
            "streams": (None, ()),
            "web": (None, ())}

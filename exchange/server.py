@@ -4,7 +4,9 @@ Long-lived resources start and stop as pairs in cleanup contexts, in this order
 (and stop in the reverse one):
 
 1. the database (embedded PostgreSQL when no DSN; migrations applied; journal rows
-   written before the audit hash chain existed are sealed);
+   written before the audit hash chain existed are sealed; API and TOTP secrets still
+   in plaintext are sealed at rest, and the server refuses to start when its keys
+   open no stored secret: ``exchange.store.sealing``);
 2. the venue: state recovered (``exchange.store.recover``; the server refuses to
    start if the durable state is inconsistent), the write-behind batcher started,
    committed market data (``exchange.marketdata``), the snapshot schedule;
@@ -32,17 +34,20 @@ from .api.state import ApiSettings
 from .bootstrap import apply_risk_defaults, bootstrap_demo
 from .engine import ExpireOrders
 from .keys import (BATCHER, CONFIG, DATABASE, DEMO_CREDENTIALS, EXPIRY_CLOCK, HUB, MARKETDATA,
-                   METRICS, NOTIFIER, POOL, PUBLIC_FEED, RECOVERED, SURVEILLANCE, USER_FEED, VENUE,
-                   WS_PING_S)
+                   METRICS, NOTIFIER, POOL, PUBLIC_FEED, RECOVERED, SECRET_BOX, SURVEILLANCE,
+                   USER_FEED, VENUE, WS_PING_S)
 from .logs import configure as configure_logging
 from .marketdata import MarketData
 from .metrics import Metrics
+from .platform import account_mail
 from .platform.notifications import Notifier
 from .platform.roles import set_role
 from .platform.surveillance import Surveillance
 from .settings import Settings
 from .snapshotter import Snapshotter
 from .store import Batcher, RecoveryError, audit, migrate, open_database, recover
+from .store.queries import secrets as sealed_columns
+from .store.sealing import SealingError
 from .venue import Venue
 from .web import page
 
@@ -80,6 +85,18 @@ async def _database(app: web.Application):
         sealed = await audit.seal_legacy(db.pool)
         if sealed:
             log.info("sealed %d journal rows written before the audit chain", sealed)
+        async with db.pool.acquire() as conn:
+            # secrets written in plaintext (before secrets at rest, or by hand): seal them
+            changed = await sealed_columns.reseal(conn, app[SECRET_BOX], plaintext_only=True)
+            unopenable = await sealed_columns.unopenable(conn, app[SECRET_BOX])
+        if unopenable:
+            log.critical("secrets at rest sealed under a key that is not configured (%s): "
+                         "set secrets_key / <data_dir>/secrets-key; refusing to serve",
+                         ", ".join(f"{n} in {t}" for t, n in unopenable.items()))
+            raise SealingError("secrets at rest sealed under a key that is not configured")
+        if any(changed.values()):
+            log.info("sealed plaintext secrets at rest: %s",
+                     ", ".join(f"{n} in {t}" for t, n in changed.items() if n))
         app[DATABASE] = db
         app[POOL] = db.pool
         yield
@@ -175,6 +192,7 @@ async def _notifier(app: web.Application):
     """Notifications and price alerts, from committed events."""
     notifier = Notifier(app[POOL], app[VENUE].sequencer, app[HUB],
                         coalesce_s=app[CONFIG].notify_coalesce_ms / 1000)
+    notifier.listeners.append(account_mail.notification_listener(app))   # opt-in mail
     await notifier.start()
     app[NOTIFIER] = notifier
     try:

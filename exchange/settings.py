@@ -50,6 +50,23 @@ class Settings:
     argon2_memory_kib: int = 65536
     totp_issuer: str = "exchange"
     max_api_keys: int = 20            # active API keys per account
+    # secrets at rest (exchange.store.sealing): Fernet keys, comma-separated, the first
+    # seals; empty: the keys in <data_dir>/secrets-key (0600, created on first start)
+    secrets_key: str = ""
+    # [mail]: SMTP (exchange.platform.mail); no smtp_host: no mail, and password reset
+    # and email verification answer 503 MAIL_DISABLED
+    smtp_host: str = ""
+    smtp_port: int = 0                # 0: 465 with smtp_security "tls", 587 "starttls", 25 "none"
+    smtp_security: str = "starttls"   # "starttls", "tls" (implicit TLS) or "none"
+    smtp_user: str = ""               # with smtp_password: log in to the SMTP server
+    smtp_password: str = ""
+    smtp_ca_file: str = ""            # PEM bundle to trust for the SMTP server's TLS; empty:
+                                      # the system's
+    smtp_from: str = "exchange@localhost"
+    smtp_timeout_s: int = 10
+    public_url: str = ""              # base of the links in mail; empty: http://<host>:<port>
+    reset_token_ttl_s: int = 1800     # a password reset link works this long, once
+    verify_token_ttl_s: int = 172800  # an email verification link works this long, once
     # [funding]: deposits and withdrawals (exchange.platform.funding)
     faucet: bool = False              # sandbox: logged-in users may credit themselves
     faucet_limit: str = "10000"       # at most this much of an asset per faucet request
@@ -124,6 +141,15 @@ def load(overrides: dict | None = None, env=None, path: pathlib.Path | None = No
     if not _POSITIVE_DECIMAL.fullmatch(settings.faucet_limit) or not any(
             c in "123456789" for c in settings.faucet_limit):
         raise ValueError(f"faucet_limit must be a positive decimal, got {settings.faucet_limit!r}")
+    if settings.smtp_security not in ("starttls", "tls", "none"):
+        raise ValueError("smtp_security must be 'starttls', 'tls' or 'none', "
+                         f"got {settings.smtp_security!r}")
+    if not 0 <= settings.smtp_port < 65536:
+        raise ValueError("smtp_port must be 0 to 65535")
+    for name in ("smtp_timeout_s", "reset_token_ttl_s", "verify_token_ttl_s",
+                 "login_max_failures"):
+        if not 0 < getattr(settings, name) < 2**31:
+            raise ValueError(f"{name} must be a positive integer")
     for name in ("max_order_qty", "max_order_notional", "max_open_orders", "max_position",
                  "max_daily_notional", "halt_s"):
         if not 0 <= getattr(settings, name) < 2**63:

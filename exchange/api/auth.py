@@ -8,16 +8,21 @@ without the ``signature`` parameter itself.
 """
 
 import hmac
+import logging
 import re
 import time
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..store.queries import api_keys as api_key_rows
+from ..store.sealing import SealingError, SecretBox
 from . import errors
 from .errors import ApiError
 from .params import Params, merge, parse_form
 from ..keys import KEYS, POOL
+
+log = logging.getLogger(__name__)
 
 _KEY_FORMAT = re.compile(r"^[A-Za-z0-9]{1,128}$")
 _SIGNATURE = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -35,10 +40,15 @@ class ApiKey:
 
 
 class KeyStore:
-    """API keys by key, read through from the ``api_keys`` table."""
+    """API keys by key, read through from the ``api_keys`` table.
 
-    def __init__(self):
+    The table holds each secret sealed (``exchange.store.sealing``); the box that
+    opens them is set at start-up (``box``), and only opened keys are cached.
+    """
+
+    def __init__(self, box: SecretBox | None = None):
         self._keys = {}
+        self.box = box
 
     def forget(self, api_key: str) -> None:
         self._keys.pop(api_key, None)
@@ -51,13 +61,15 @@ class KeyStore:
         key = self._keys.get(api_key)
         if key is not None:
             return key
-        row = await pool.fetchrow(
-            "SELECT api_key, secret, account_id, permissions FROM api_keys "
-            "WHERE api_key = $1 AND revoked_at IS NULL", api_key)
+        row = await api_key_rows.active(pool, api_key)
         if row is None:
             return None
-        key = ApiKey(row["api_key"], row["secret"], row["account_id"],
-                     frozenset(row["permissions"]))
+        try:
+            secret = self.box.open(row["secret"])
+        except SealingError as e:   # start-up refuses these; one written since: unusable
+            log.error("API key %s... refused: its secret does not open (%s)", api_key[:8], e)
+            return None
+        key = ApiKey(row["api_key"], secret, row["account_id"], frozenset(row["permissions"]))
         self._keys[api_key] = key
         return key
 

@@ -4,14 +4,16 @@ JSON in and out; every refusal is ``{"code": "<MACHINE_CODE>", "message"}``
 with a 4xx status. One module per concept: ``body`` (strict JSON bodies),
 ``errors``, ``tokens`` (JWT access tokens, refresh tokens, the signing
 secret), ``passwords`` (argon2id), per-IP attempts counted by ``api.ratelimit.RateLimiter``,
-``session`` (bearer authentication), ``auth`` (register, login, refresh,
-logout, password), ``totp`` (two-factor), ``api_keys``, ``profile`` (me,
+``session`` (bearer authentication), ``credentials`` (the email and new
+password fields), ``auth`` (register, login, refresh, logout, password), ``totp`` (two-factor), ``api_keys``, ``profile`` (me,
 balances), ``query`` (strict query strings), ``history`` (orders, trades),
 ``portfolio`` (positions, average cost, P&L), ``roles`` (trader, operator,
 compliance), ``funding`` (deposits, faucet, withdrawals and their approval),
 ``surveillance`` (market abuse alerts), ``compliance`` (alerts, audit trail and
 any account's reports for the compliance role), ``kyc`` (KYC statuses),
-``instruments`` (listing, changing and delisting symbols).
+``instruments`` (listing, changing and delisting symbols), ``mail`` (SMTP) and
+``account_mail`` (password reset, email verification, email preferences and the
+account mail: new device, withdrawal, opt-in fills and price alerts).
 ``setup(app, settings)`` wires them into the server's application,
 next to the Binance-dialect routes of ``exchange.api``.
 """
@@ -21,14 +23,17 @@ import logging
 from aiohttp import web
 
 from ..settings import Settings
-from . import (api_keys, auth, compliance, funding, history, instruments, kyc, notifications,
-               portfolio, profile, reports, risk, totp)
+from . import (account_mail, api_keys, auth, compliance, funding, history, instruments, kyc,
+               notifications, portfolio, profile, reports, risk, totp)
 from ..kyc import Kyc
-from ..keys import ACCESS_TOKENS, ATTEMPTS, KYC, PASSWORDS, PLATFORM_SETTINGS, SESSION_SOCKETS
+from ..keys import (ACCESS_TOKENS, ATTEMPTS, KEYS, KYC, MAILER, METRICS, PASSWORDS,
+                    PLATFORM_SETTINGS, SECRET_BOX, SESSION_SOCKETS)
 from .body import json
 from .errors import PlatformError
+from .mail import Mailer
 from .passwords import Passwords
 from ..api.ratelimit import RateLimiter
+from ..store.sealing import SecretBox
 from .tokens import AccessTokens, load_secret
 
 log = logging.getLogger("exchange.platform")
@@ -80,14 +85,24 @@ def setup(app: web.Application, settings: Settings) -> None:
     app[SESSION_SOCKETS] = {}
     app[KYC] = Kyc(settings.require_kyc_for_trading, settings.require_kyc_for_withdrawals)
     app.middlewares.append(platform_errors)
-    for module in (auth, totp, api_keys, profile, history, portfolio, funding, reports,
-                   notifications, risk, compliance, kyc, instruments):
+    for module in (auth, account_mail, totp, api_keys, profile, history, portfolio, funding,
+                   reports, notifications, risk, compliance, kyc, instruments):
         app.router.add_routes(module.routes)
-    app.cleanup_ctx.append(_signing_key)
+    app.cleanup_ctx.append(_keys_and_mail)
 
 
-async def _signing_key(app: web.Application):
+async def _keys_and_mail(app: web.Application):
+    """The token signing secret, the box of the secrets at rest (both kept outside the
+    database) and the mailer; queued mail is given a few seconds at shutdown."""
     settings = app[PLATFORM_SETTINGS]
     app[ACCESS_TOKENS] = AccessTokens(load_secret(settings.jwt_secret, settings.data_dir),
                                       settings.access_token_ttl_s)
-    yield
+    box = SecretBox.load(settings.secrets_key, settings.data_dir)
+    app[SECRET_BOX] = box
+    app[KEYS].box = box
+    mailer = Mailer(settings, app.get(METRICS))
+    app[MAILER] = mailer
+    try:
+        yield
+    finally:
+        await mailer.drain()

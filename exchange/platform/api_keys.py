@@ -3,7 +3,8 @@
 A key signs requests to the Binance-dialect routes (``exchange.api.auth``)
 with the permissions it was given: ``read`` (queries), ``trade`` (order
 entry and cancels), ``withdraw`` (funding, later). The secret is shown once,
-in the response that creates the key; listings never show it.
+in the response that creates the key; listings never show it. It is stored
+sealed (``exchange.store.sealing``) and opened only by the signed edge.
 """
 
 import re
@@ -11,7 +12,8 @@ import secrets
 
 from aiohttp import web
 
-from ..keys import KEYS, PLATFORM_SETTINGS, POOL
+from ..keys import KEYS, PLATFORM_SETTINGS, POOL, SECRET_BOX
+from ..store.queries import api_keys as api_key_rows
 from . import body, errors
 from .body import json
 from .session import authenticate
@@ -40,21 +42,12 @@ async def create_key(request: web.Request) -> web.Response:
     permissions = body.string_set(data, "permissions", PERMISSIONS)
     limit = request.app[PLATFORM_SETTINGS].max_api_keys
     api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
-    async with request.app[POOL].acquire() as conn:
-        async with conn.transaction():
-            # serialise this account's key creations so the count below holds
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('api_keys'), $1::int)",
-                               caller.account_id % 2**31)
-            active = await conn.fetchval("SELECT count(*) FROM api_keys "
-                                         "WHERE account_id = $1 AND revoked_at IS NULL",
-                                         caller.account_id)
-            if active >= limit:
-                raise errors.PlatformError(409, "TOO_MANY_API_KEYS",
-                                           f"An account may hold at most {limit} active API keys.")
-            row = await conn.fetchrow(
-                "INSERT INTO api_keys (api_key, secret, account_id, permissions, name) "
-                "VALUES ($1, $2, $3, $4, $5) RETURNING api_key, name, permissions, created_at",
-                api_key, secret, caller.account_id, permissions, name)
+    row = await api_key_rows.create(request.app[POOL], api_key,
+                                    request.app[SECRET_BOX].seal(secret), caller.account_id,
+                                    permissions, name, limit=limit)
+    if row is None:
+        raise errors.PlatformError(409, "TOO_MANY_API_KEYS",
+                                   f"An account may hold at most {limit} active API keys.")
     return json(dict(_view(row), secret=secret), status=201)
 
 
@@ -63,10 +56,7 @@ async def list_keys(request: web.Request) -> web.Response:
     """List the caller's active API keys, without secrets."""
     caller = await authenticate(request)
     body.no_query(request)
-    rows = await request.app[POOL].fetch(
-        "SELECT api_key, name, permissions, created_at FROM api_keys "
-        "WHERE account_id = $1 AND revoked_at IS NULL ORDER BY created_at, api_key",
-        caller.account_id)
+    rows = await api_key_rows.list_active(request.app[POOL], caller.account_id)
     return json({"api_keys": [_view(r) for r in rows]})
 
 
@@ -78,10 +68,7 @@ async def revoke_key(request: web.Request) -> web.Response:
     api_key = request.match_info["api_key"]
     row = None
     if _KEY.fullmatch(api_key):
-        row = await request.app[POOL].fetchrow(
-            "UPDATE api_keys SET revoked_at = now() WHERE api_key = $1 AND account_id = $2 "
-            "AND revoked_at IS NULL RETURNING api_key, name, permissions, created_at",
-            api_key, caller.account_id)
+        row = await api_key_rows.revoke(request.app[POOL], api_key, caller.account_id)
     if row is None:
         raise errors.PlatformError(404, "API_KEY_NOT_FOUND", "No such active API key.")
     request.app[KEYS].forget(api_key)

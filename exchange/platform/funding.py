@@ -39,7 +39,7 @@ from ..engine import (CommandRejected, Deposit, Reason, RequestWithdrawal, Resol
 from ..engine.instrument import from_units, minor_unit
 from ..store import actions
 from ..store.queries import accounts, funding
-from . import body, errors, query
+from . import account_mail, body, errors, query
 from .body import json
 from .errors import PlatformError
 from .history import iso_ns
@@ -243,7 +243,9 @@ async def request_withdrawal(request: web.Request) -> web.Response:
                                                      withdrawal_id, destination))
     seq = next(ev.seq for ev in events if type(ev) is WithdrawalUpdated)
     await committed(request, seq)
-    return json(withdrawal_json(request.app, await funding.requested(pool, seq)), status=201)
+    view = withdrawal_json(request.app, await funding.requested(pool, seq))
+    account_mail.withdrawal_requested(request.app, caller.account_id, view)
+    return json(view, status=201)
 
 
 @routes.get("/api/v1/funding/withdrawals")

@@ -11,7 +11,9 @@ fires the price alerts the window's prices reached (``above``: a trade at or
 over the price; ``below``: at or under). A one-shot alert then ends; a
 repeating one re-arms once the last price is back on the other side.
 Notifications are stored, then pushed on the private WebSocket (hub stream
-``@notify:<account>``) as ``{"e": "notification", ...}``.
+``@notify:<account>``) as ``{"e": "notification", ...}`` and handed to each of
+``listeners`` (the stored rows; e.g. ``account_mail`` mails opted-in fills and
+alerts), which must not block.
 """
 
 import asyncio
@@ -72,6 +74,7 @@ class Notifier:
         self.refusals = []   # CommandRejected of orders
         self.prices = {}     # symbol -> [low, high, last] traded in the window
         self.alerts = {}     # symbol -> {alert_id: Alert}, active ones
+        self.listeners = []  # called with the stored notification rows of each window
         self._task = None
 
     async def start(self) -> None:
@@ -168,6 +171,11 @@ class Notifier:
                 if self.hub.wanted(stream):
                     self.hub.publish(stream, orjson.dumps({"e": "notification",
                                                            **notification_json(row)}))
+        for listener in self.listeners:
+            try:
+                listener(stored)
+            except Exception:
+                log.exception("notification listener failed")
 
     def _order_title(self, ev) -> str:
         words = {"FILLED": "filled", "PARTIALLY_FILLED": "partially filled",

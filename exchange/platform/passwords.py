@@ -20,6 +20,7 @@ class Passwords:
                                       parallelism=1, type=Type.ID)
         self._slots = asyncio.Semaphore(os.cpu_count() or 1)
         self._dummy = None  # verified against for unknown emails: the same time either way
+        self.verifications = 0  # passwords checked so far (unknown emails' included)
 
     async def _run(self, fn, *args):
         async with self._slots:
@@ -31,6 +32,7 @@ class Passwords:
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """Whether ``password`` matches ``password_hash`` (None: an unknown user, always False)."""
+        self.verifications += 1
         if password_hash is None:
             if self._dummy is None:
                 self._dummy = await self.hash("not a password of anyone")

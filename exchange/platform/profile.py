@@ -5,7 +5,7 @@ from aiohttp import web
 
 from ..keys import POOL, VENUE
 from ..engine.instrument import from_units, minor_unit
-from ..store.queries.profile import profile
+from ..store.queries import users
 from . import body, errors
 from .body import json
 from .session import authenticate
@@ -15,17 +15,19 @@ routes = web.RouteTableDef()
 
 @routes.get("/api/v1/me")
 async def me(request: web.Request) -> web.Response:
-    """Account id, email, creation time, whether two-factor authentication is on, role and
-    KYC status."""
+    """Account id, email, whether it is verified, creation time, whether two-factor
+    authentication is on, role, KYC status and the opt-in email preferences."""
     caller = await authenticate(request)
     body.no_query(request)
-    row = await profile(request.app[POOL], caller.account_id)
+    row = await users.profile(request.app[POOL], caller.account_id)
     if row is None:
         raise errors.PlatformError(404, "NOT_FOUND", "No login for this account.")
     return json({"account_id": row["account_id"], "email": row["email"],
                  "created_at": row["created_at"].isoformat().replace("+00:00", "Z"),
                  "totp_enabled": row["totp_enabled"], "role": caller.role,
-                 "kyc_status": row["kyc_status"]})
+                 "kyc_status": row["kyc_status"], "email_verified": row["email_verified"],
+                 "email_preferences": {"fills": row["email_fills"],
+                                       "alerts": row["email_alerts"]}})
 
 
 @routes.get("/api/v1/balances")

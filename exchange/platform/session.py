@@ -7,6 +7,7 @@ import jwt
 from aiohttp import web
 
 from ..keys import ACCESS_TOKENS, ATTEMPTS, POOL, SESSION_SOCKETS
+from ..store.queries import sessions
 from . import errors
 
 MAX_TOKEN_CHARS = 4096
@@ -54,11 +55,7 @@ async def verify_token(request: web.Request, token: str) -> Caller:
                                  "get a new one from /api/v1/auth/refresh.") from None
     except jwt.InvalidTokenError:
         raise errors.token_error("TOKEN_INVALID", "The access token is not valid.") from None
-    row = await request.app[POOL].fetchrow(
-        "SELECT s.account_id, a.role, s.revoked_at IS NULL "
-        "       AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2) AS live "
-        "FROM sessions s JOIN accounts a ON a.account_id = s.account_id "
-        "WHERE s.session_id = $1", claims.session_id, claims.jti)
+    row = await sessions.live_caller(request.app[POOL], claims.session_id, claims.jti)
     if row is None or not row["live"] or row["account_id"] != claims.account_id:
         raise errors.token_error("TOKEN_REVOKED", "The access token has been revoked.")
     return Caller(claims.account_id, claims.session_id, claims.jti, claims.expires_at,

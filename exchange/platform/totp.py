@@ -5,6 +5,10 @@ POST /api/v1/auth/totp/enroll returns a new secret and its otpauth:// URI
 POST /api/v1/auth/totp/confirm with a current code turns it on. From then on
 login needs a ``totp`` code. A code is accepted for the current 30 s step or
 one step either side, and each step at most once (``users.totp_last_step``).
+A code at login is checked within the login attempt already claimed against
+the account's failed-login count (``auth.login``), so wrong codes lock the
+account as wrong passwords do, and never more than ``login_max_failures`` are
+checked per lock window. The secret is stored sealed (``exchange.store.sealing``).
 """
 
 import hmac
@@ -14,7 +18,8 @@ import time
 import pyotp
 from aiohttp import web
 
-from ..keys import PLATFORM_SETTINGS, POOL
+from ..keys import PLATFORM_SETTINGS, POOL, SECRET_BOX
+from ..store.queries import users
 from . import body, errors
 from .body import json
 from .session import authenticate, count_attempt
@@ -48,9 +53,7 @@ async def use_code(conn, account_id: int, secret: str, code: str, after_step: in
     step = matching_step(secret, code, after_step)
     if step is None:
         return False
-    return await conn.fetchval(
-        "UPDATE users SET totp_last_step = $2 WHERE account_id = $1 AND totp_last_step < $2 "
-        "RETURNING true", account_id, step) is not None
+    return await users.spend_totp_step(conn, account_id, step)
 
 
 @routes.post("/api/v1/auth/totp/enroll")
@@ -59,9 +62,8 @@ async def enroll(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     await body.read_object(request)
     secret = pyotp.random_base32()
-    row = await request.app[POOL].fetchrow(
-        "UPDATE users SET totp_secret = $2 WHERE account_id = $1 AND NOT totp_enabled "
-        "RETURNING email", caller.account_id, secret)
+    row = await users.enroll_totp(request.app[POOL], caller.account_id,
+                                  request.app[SECRET_BOX].seal(secret))
     if row is None:
         raise _already_enabled()
     uri = pyotp.TOTP(secret).provisioning_uri(
@@ -78,9 +80,7 @@ async def confirm(request: web.Request) -> web.Response:
     count_attempt(request)
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT totp_secret, totp_enabled, totp_last_step FROM users "
-                "WHERE account_id = $1 FOR UPDATE", caller.account_id)
+            row = await users.totp_state_for_update(conn, caller.account_id)
             if row is None:
                 raise errors.PlatformError(404, "NOT_FOUND", "No login for this account.")
             if row["totp_enabled"]:
@@ -88,11 +88,10 @@ async def confirm(request: web.Request) -> web.Response:
             if row["totp_secret"] is None:
                 raise errors.PlatformError(409, "TOTP_NOT_ENROLLED",
                                            "Enrol first: POST /api/v1/auth/totp/enroll.")
-            ok = await use_code(conn, caller.account_id, row["totp_secret"], code,
-                                row["totp_last_step"])
+            secret = request.app[SECRET_BOX].open(row["totp_secret"])
+            ok = await use_code(conn, caller.account_id, secret, code, row["totp_last_step"])
             if ok:
-                await conn.execute("UPDATE users SET totp_enabled = true WHERE account_id = $1",
-                                   caller.account_id)
+                await users.enable_totp(conn, caller.account_id)
     if not ok:
         raise errors.totp_invalid()
     return json({"totp_enabled": True})

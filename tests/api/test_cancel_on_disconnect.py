@@ -11,7 +11,7 @@ import asyncio
 import secrets
 import time
 
-from exchange.keys import HUB, POOL, USER_FEED, VENUE
+from exchange.keys import HUB, POOL, SECRET_BOX, USER_FEED, VENUE
 from exchange.feed import user as user_feed
 from exchange.feed.user import account_stream
 from exchange.bootstrap import deposit
@@ -49,8 +49,10 @@ async def statuses(app, order_ids) -> list:
 async def second_key(app, trader_cls, client, account: int):
     """Another API key of ``account``."""
     api_key, secret = secrets.token_hex(32), secrets.token_hex(32)
+    # stored sealed, as every API secret at rest (exchange.store.sealing)
     await app[POOL].execute("INSERT INTO api_keys (api_key, secret, account_id) "
-                            "VALUES ($1, $2, $3)", api_key, secret, account)
+                            "VALUES ($1, $2, $3)", api_key, app[SECRET_BOX].seal(secret),
+                            account)
     return trader_cls(client, api_key, secret, account)
 
 

@@ -120,7 +120,8 @@ async def test_exchange_serve_command_starts_a_working_server(fresh_dsn, tmp_pat
                                    params={"symbol": "TSLA"}) as resp:
                 assert await resp.json() == {"symbol": "TSLA", "price": "100.00"}
         creds = json.loads((tmp_path / "demo-credentials.json").read_text())
-        assert set(creds) == {"api_key", "api_secret"}
+        # the API key and, since issue 14, the demo login for the trading page
+        assert set(creds) == {"api_key", "api_secret", "email", "password"}
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)

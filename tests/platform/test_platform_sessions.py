@@ -50,7 +50,8 @@ async def test_login_returns_a_short_lived_jwt_and_a_refresh_token(app, api):
     assert status == 200
     assert me == {"account_id": account["account_id"], "email": "grace@example.com",
                   "created_at": account["created_at"], "totp_enabled": False,
-                  "role": "trader", "kyc_status": "NONE"}
+                  "role": "trader", "kyc_status": "NONE", "email_verified": False,
+                  "email_preferences": {"fills": False, "alerts": False}}
 
 
 async def test_wrong_password_and_unknown_email_are_the_same_refusal(api):

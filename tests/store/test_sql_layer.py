@@ -23,17 +23,6 @@ SQL_METHODS = frozenset({
     "execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany", "cursor",
     "copy_records_to_table", "copy_to_table", "copy_from_table", "copy_from_query"})
 
-# Modules whose SQL another branch of issue 15 moves into exchange/store/queries/ (helper
-# "auth": logins, sessions, TOTP, API keys, the signed-request key look-up). The lead
-# empties this list as those branches land: test_allow_list_is_not_stale fails for an
-# entry whose module no longer holds SQL, so that it is removed, not forgotten.
-ALLOWED_UNTIL_MERGED = frozenset({
-    # helper "auth"
-    "platform/auth.py", "platform/session.py", "platform/totp.py", "platform/api_keys.py",
-    "api/auth.py",
-})
-
-
 def sql_calls(source: str) -> list[tuple[int, str]]:
     """(line, method) of each call ``<anything>.<SQL method>(...)`` in ``source``."""
     found = []
@@ -71,13 +60,6 @@ def test_the_scan_finds_sql_calls_on_any_receiver():
 
 
 def test_no_module_outside_store_runs_sql():
-    found = {rel: calls for rel, calls in offenders().items()
-             if rel not in ALLOWED_UNTIL_MERGED}
+    found = offenders()
     assert not found, "SQL outside exchange/store/ (move it to exchange/store/queries/):\n" + \
         "\n".join(line for calls in found.values() for line in calls)
-
-
-def test_allow_list_is_not_stale():
-    found = offenders()
-    stale = sorted(rel for rel in ALLOWED_UNTIL_MERGED if rel not in found)
-    assert not stale, f"no SQL left in {stale}: remove them from ALLOWED_UNTIL_MERGED"

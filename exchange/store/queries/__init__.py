@@ -16,7 +16,9 @@ heavy: import its modules.
 - ``ledger``: ledger entries (statements);
 - ``notifications`` and ``alerts``: what the platform's notifier stores;
 - ``accounts``: creating accounts (the one place), finding them, role and beneficial
-  owner; ``profile``: a login's profile;
+  owner;
+- ``users``, ``sessions``, ``api_keys``, ``email_tokens``, ``secrets``: logins and
+  their profile, sessions and refresh tokens, API keys, mailed tokens, sealed columns;
 - ``admin``, ``funding``, ``kyc``, ``risk``, ``surveillance``: the platform's admin
   records, deposits and withdrawals, KYC, risk and surveillance tables.
 """

@@ -14,21 +14,9 @@ async def create(db, name: str):
         "INSERT INTO accounts (name) VALUES ($1) RETURNING account_id, created_at", name)
 
 
-async def create_with_key(pool, name: str, api_key: str, secret: str, permissions) -> int:
-    """Create an account named ``name`` (by ``create``) and one API key of it with these
-    permissions, in one transaction; return the account's id."""
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            account_id = (await create(conn, name))["account_id"]
-            await conn.execute(
-                "INSERT INTO api_keys (api_key, secret, account_id, permissions) "
-                "VALUES ($1, $2, $3, $4)", api_key, secret, account_id, list(permissions))
-    return account_id
-
-
-async def name_taken(db, name: str) -> bool:
-    """Whether an account is named ``name``."""
-    return bool(await db.fetchval("SELECT 1 FROM accounts WHERE name = $1", name))
+async def named(db, name: str) -> int | None:
+    """The id of the account named ``name``, or None."""
+    return await db.fetchval("SELECT account_id FROM accounts WHERE name = $1", name)
 
 
 async def exists(db, account_id: int) -> bool:
