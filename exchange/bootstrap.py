@@ -88,7 +88,7 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
         return creds
     funds = {}
     for inst in instruments:
-        if inst.symbol in venue.sequencer.markets:
+        if inst.symbol in venue.sequencer.market_views:
             funds[inst.quote] = DEMO_CASH
             funds[inst.base] = str(DEMO_SHARES * inst.step_size)
     made = await create_account(app, DEMO_ACCOUNT, funds)

@@ -59,14 +59,14 @@ def main():
         PlaceOrder(next(ts), 2, "AAPL", "sell", "LIMIT", qty=25, price=p("98.90")))
     run("an off-band price is refused",
         PlaceOrder(next(ts), 1, "AAPL", "buy", "LIMIT", qty=1, price=p("500.00")))
-    bids, asks = seq.markets["AAPL"].book.depth(5)
+    bids, asks = seq.market_views["AAPL"].depth(5)
     print("\nbook: bids", [(aapl.price_str(pr), q, n) for pr, q, n in bids],
           "asks", [(aapl.price_str(pr), q, n) for pr, q, n in asks])
     for account in (1, 2, 0):
-        usd = seq.ledger.balance(account, "USD")
-        shares = seq.ledger.balance(account, "AAPL")
-        print(f"account {account}: USD free {aapl.quote_str(usd.free)} locked "
-              f"{aapl.quote_str(usd.locked)}, AAPL free {shares.free} locked {shares.locked}")
+        usd_free, usd_locked = seq.ledger.amounts(account, "USD")
+        free, locked = seq.ledger.amounts(account, "AAPL")
+        print(f"account {account}: USD free {aapl.quote_str(usd_free)} locked "
+              f"{aapl.quote_str(usd_locked)}, AAPL free {free} locked {locked}")
 
 
 if __name__ == "__main__":

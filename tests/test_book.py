@@ -18,7 +18,7 @@ import pytest
 
 from exchange.engine import (STP, Accepted, Amended, Canceled, Expired, Filled, OrderBook, Reason,
                              Rejected, Rested, Side, TimeInForce)
-from exchange.engine.book import BookOrder
+from exchange.engine.book import MOVED_KEPT, MOVED_REQUEUED, BookOrder, Moved, MoveOutcome
 
 BUY, SELL = "buy", "sell"
 R = Reason
@@ -731,28 +731,31 @@ def test_a_record_is_kept_only_if_the_order_rests(book):
 def test_move_moves_a_record_and_reports_nothing(standard):
     rec = Record()
     standard.limit("r", BUY, 97, 3, record=rec)
-    assert standard.move(rec, 3, 100) is None
+    assert standard.move(rec, 3, 100) is MOVED_REQUEUED
     assert (rec.price, rec.open) == (100, 3)
     assert standard.depth()[0][0] == (100, 3, 1)
-    assert standard.move(rec, 1, 100) == ()  # a decrease in place: it keeps its priority
+    assert standard.move(rec, 1, 100) is MOVED_KEPT  # a decrease in place: it keeps its priority
     assert standard.order("r") == (BUY, 100, 1, 1)
+    with pytest.raises(AttributeError):   # the shared results cannot be changed
+        MOVED_KEPT.events = [Amended.of("r", BUY, 100, 1, True)]
 
 
 def test_move_into_a_cross_returns_amends_events(standard):
     rec = Record()
     standard.limit("r", BUY, 97, 6, record=rec)
-    assert standard.move(rec, 6, 101) == [
+    assert standard.move(rec, 6, 101) == Moved(MoveOutcome.CROSSED, [
         Amended.of("r", BUY, 101, 6, False),
         Filled.of("a1", "r", 101, 5, 0, 1, BUY),
         Filled.of("a2", "r", 101, 1, 6, 0, BUY),
-    ]
+    ])
     assert standard.order("r") is None
 
 
 def test_move_of_a_post_only_record_into_a_cross_is_rejected(standard):
     rec = Record()
     standard.limit("r", BUY, 97, 2, post_only=True, record=rec)
-    assert standard.move(rec, 2, 101) == [Rejected.of("r", R.POST_ONLY_WOULD_TAKE)]
+    assert standard.move(rec, 2, 101) == Moved(MoveOutcome.REFUSED,
+                                               [Rejected.of("r", R.POST_ONLY_WOULD_TAKE)])
     assert standard.order("r") == (BUY, 97, 2, 2)
 
 

@@ -12,7 +12,7 @@ from .responses import json
 from .auth import signed_params
 from .market import market_of
 from .ratelimit import weight
-from ..keys import POOL, VENUE
+from ..keys import MARKETDATA, POOL, VENUE
 
 routes = web.RouteTableDef()
 
@@ -28,16 +28,18 @@ async def account(request):
     omit_zero = params.bool("omitZeroBalances")
     params.check_all_read()
     seq = request.app[VENUE].sequencer
+    # Committed balances, as /depth shows the committed book: a read creates nothing.
+    committed = request.app[MARKETDATA].balances
     balances = []
     for asset, decimals in sorted(seq.assets.items()):
-        b = seq.ledger.balance(key.account, asset)  # a zero balance for an asset never held
-        if omit_zero and not (b.free or b.locked):
+        free, locked = committed.of(key.account, asset)  # zeros for an asset never held
+        if omit_zero and not (free or locked):
             continue
         unit = minor_unit(decimals)
-        balances.append({"asset": asset, "free": from_units(b.free, unit),
-                         "locked": from_units(b.locked, unit)})
+        balances.append({"asset": asset, "free": from_units(free, unit),
+                         "locked": from_units(locked, unit)})
     # Fees are per instrument here; the account shows the highest rates charged.
-    insts = [m.inst for m in seq.markets.values()]
+    insts = [m.inst for m in seq.market_views.values()]
     maker = max((i.maker_fee_ppm for i in insts), default=0)
     taker = max((i.taker_fee_ppm for i in insts), default=0)
     can_trade = "trade" in key.permissions

@@ -33,7 +33,7 @@ def now_ms() -> int:
 
 def market_of(request: web.Request, symbol: str):
     """The sequencer's market for ``symbol``, or -1121."""
-    mkt = request.app[VENUE].sequencer.markets.get(symbol)
+    mkt = request.app[VENUE].sequencer.market_views.get(symbol)
     if mkt is None:
         raise ApiError(errors.BAD_SYMBOL, "Invalid symbol.")
     return mkt
@@ -50,7 +50,7 @@ def _selected(request, params) -> list:
         return [market_of(request, symbol)], True
     if symbols:
         return [market_of(request, s) for s in symbols], False
-    return list(request.app[VENUE].sequencer.markets.values()), False
+    return list(request.app[VENUE].sequencer.market_views.values()), False
 
 
 @routes.get("/api/v3/ping")

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from aiohttp import web
 
-from exchange.engine import (CancelAll, CancelOrder, CancelReplace, CommandRejected,
+from exchange.engine import (CancelAll, CancelOrder, CancelReplace, CommandRejected, ExecType,
                              OrderUpdated, PlaceOrder, Reason, RuleViolation, Traded)
 from exchange.engine.instrument import places_of
 from ..keys import CLIENT_IDS, KYC, POOL, VENUE
@@ -307,7 +307,7 @@ async def cancel_order(request):
     refused = [e for e in events if type(e) is CommandRejected]
     if refused:
         raise errors.rejected(refused[0].reason, "cancel")
-    ev = next(e for e in events if type(e) is OrderUpdated and e.exec_type == "CANCELED")
+    ev = next(e for e in events if type(e) is OrderUpdated and e.exec_type is ExecType.CANCELED)
     return json(_cancel_json(mkt.inst, ev, cancel_id))
 
 
@@ -319,7 +319,7 @@ async def open_orders(request):
     if symbol is not None:
         market_of(request, symbol)
     params.check_all_read()
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     rows = await order_queries.open_of(request.app[POOL], key.account, symbol)
     return json([order_json(markets[r["symbol"]].inst, OrderView.of_row(r)) for r in rows])
 
@@ -335,7 +335,7 @@ async def cancel_open_orders(request):
     if refused:
         raise errors.rejected(refused[0].reason, "cancel")
     return json([_cancel_json(mkt.inst, e, None) for e in events
-                 if type(e) is OrderUpdated and e.exec_type == "CANCELED"
+                 if type(e) is OrderUpdated and e.exec_type is ExecType.CANCELED
                  and e.spec.account == key.account])
 
 
@@ -381,7 +381,7 @@ async def cancel_replace(request):
     placed = False
     try:
         events = await submit(request, cmd)
-        canceled = [e for e in events if type(e) is OrderUpdated and e.exec_type == "CANCELED"
+        canceled = [e for e in events if type(e) is OrderUpdated and e.exec_type is ExecType.CANCELED
                     and e.reason == Reason.REPLACED]
         refused = [e for e in events if type(e) is CommandRejected]
         cancel_refusal = None if canceled else refused.pop(0)

@@ -8,21 +8,22 @@ from .commands import (AmendOrder, CancelAll, CancelOnDisconnect, CancelOrder, C
                        ChangeInstrument, Deposit, ExpireOrders, ListInstrument, PlaceOrder,
                        RequestWithdrawal, ResolveWithdrawal, SetInstrumentStatus, SetKillSwitch,
                        SetRiskDefaults, SetRiskLimits, Withdraw)
-from .enums import STP, InstrumentStatus, OrderStatus, OrderType, Side, TimeInForce
+from .enums import STP, ExecType, InstrumentStatus, OrderStatus, OrderType, Side, TimeInForce
 from .events import (Accepted, Amended, BalanceChanged, Canceled, CommandRejected, DepthUpdated,
                      Event, Expired, Filled, InstrumentChanged, InstrumentDefined,
                      OrderSpec, OrderUpdated, RISK_REASONS,
                      Reason, Rejected, Rested, Traded, WithdrawalUpdated)
 from .instrument import Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
+from .market import MarketView
 from .orders import TRANSITIONS, IllegalTransition, Order
 from .risk import Limits
 from .sequencer import Sequencer
 
 __all__ = [
     "OrderBook", "Sequencer", "Ledger", "Instrument", "RuleViolation", "Order", "TRANSITIONS",
-    "IllegalTransition", "FEE_ACCOUNT", "Entry",
-    "Side", "TimeInForce", "STP", "OrderType", "OrderStatus", "InstrumentStatus",
+    "IllegalTransition", "FEE_ACCOUNT", "Entry", "MarketView",
+    "Side", "TimeInForce", "ExecType", "STP", "OrderType", "OrderStatus", "InstrumentStatus",
     "PlaceOrder", "CancelOrder", "CancelAll", "CancelOnDisconnect", "AmendOrder", "CancelReplace", "Deposit",
     "Withdraw", "RequestWithdrawal", "ResolveWithdrawal", "ListInstrument",
     "SetInstrumentStatus", "ChangeInstrument", "ExpireOrders", "SetRiskDefaults", "SetRiskLimits", "SetKillSwitch",

@@ -18,17 +18,22 @@ Layout, chosen for speed in pure Python:
   with no arithmetic (a product of two prices would allocate an int): an
   incoming buy at ``price`` crosses iff ``asks.best <= price``, a sell iff
   ``bids.best >= price``; the hot paths branch on ``side.bid`` for it;
-* the hot paths (``amend``, ``cancel``, resting) inline their helpers and
-  build events by setting slots: a Python call costs as much as the rest of
-  an amendment's bookkeeping.
+* the hot paths (``move``, ``amend``, ``submit``) inline a few helpers, each
+  at most once and tagged ``# inline copy of <helper>`` (tests/engine/
+  test_inline_copies.py compares each copy with its helper), and build events
+  by setting slots: a Python call costs as much as the rest of an amendment's
+  bookkeeping.
 """
 
+from enum import StrEnum
+from collections.abc import Iterable, Iterator
 from heapq import heapify, heappop, heappush
 from itertools import islice
 from sys import getsizeof as _sizeof
+from typing import Any
 
 from .enums import SIDE_OF, STP, STP_OF, Side, TimeInForce
-from .events import Accepted, Amended, Canceled, Expired, Filled, Reason, Rejected, Rested
+from .events import Accepted, Amended, Canceled, Event, Expired, Filled, Reason, Rejected, Rested
 
 INF = float("inf")
 NO_LIMIT = 1e308  # a market buy's limit price: crosses any ask, but not an empty side (inf)
@@ -42,7 +47,7 @@ R_USER, R_STP, R_IOC, R_FOK, R_MARKET, R_FUNDS = (
     Reason.USER, Reason.STP, Reason.IOC, Reason.FOK, Reason.MARKET, Reason.FUNDS)
 
 
-def _invalid_hashable(side, tif, stp):
+def _invalid_hashable(side: Any, tif: Any, stp: Any) -> Reason:
     """The reason for the first of side, tif, stp that cannot be a key (else the order id)."""
     for value, reason in ((side, Reason.INVALID_SIDE), (tif, Reason.INVALID_TIF),
                           (stp, Reason.INVALID_STP)):
@@ -53,14 +58,17 @@ def _invalid_hashable(side, tif, stp):
     return Reason.INVALID_ORDER_ID
 
 
-def _crosses(opp, price):
+def _crosses(opp: "_Side", price: int | None) -> bool:
     """Whether an incoming order with limit ``price`` (None: a market order) crosses side ``opp``."""
+    crosses: bool   # (best is an int or an infinite float: typed Any)
     if opp.bid:
-        return opp.best >= (0 if price is None else price)
-    return opp.best <= (NO_LIMIT if price is None else price)
+        crosses = opp.best >= (0 if price is None else price)
+    else:
+        crosses = opp.best <= (NO_LIMIT if price is None else price)
+    return crosses
 
 
-def _expired(order_id, qty, reason):
+def _expired(order_id: Any, qty: int | None, reason: Reason) -> Expired:
     ev = Expired()  # not Expired.of: this is on the IOC path
     ev.order_id = order_id
     ev.qty = qty
@@ -68,7 +76,7 @@ def _expired(order_id, qty, reason):
     return ev
 
 
-def _amended(order_id, side, price, qty, priority_kept):
+def _amended(order_id: Any, side: Side, price: int, qty: int, priority_kept: bool) -> Amended:
     ev = Amended()
     ev.order_id = order_id
     ev.side = side
@@ -78,11 +86,55 @@ def _amended(order_id, side, price, qty, priority_kept):
     return ev
 
 
-def _rejected(order_id, reason):
+def _rejected(order_id: Any, reason: Reason) -> list[Event]:
     ev = Rejected()
     ev.order_id = order_id
     ev.reason = reason
     return [ev]
+
+
+class MoveOutcome(StrEnum):
+    """What ``OrderBook.move`` did with an order."""
+
+    REQUEUED = "REQUEUED"   # moved to the back of a (new) level; no events
+    KEPT = "KEPT"           # shrank or stayed in place, keeping its priority; no events
+    CROSSED = "CROSSED"     # crossed and traded as an incoming order: amend's events
+    REFUSED = "REFUSED"     # a post-only order would have crossed: [Rejected]; nothing changed
+
+
+REQUEUED, KEPT, CROSSED, REFUSED = (MoveOutcome.REQUEUED, MoveOutcome.KEPT, MoveOutcome.CROSSED,
+                                    MoveOutcome.REFUSED)
+
+
+class Moved:
+    """The result of ``OrderBook.move``: its ``outcome`` and the book's ``events`` of it
+    (empty unless it crossed or was refused). Never changed once made."""
+
+    __slots__ = ("outcome", "events")
+    outcome: MoveOutcome
+    events: "tuple[()] | list[Any]"
+
+    def __init__(self, outcome: MoveOutcome, events: "tuple[()] | list[Any]" = ()):
+        object.__setattr__(self, "outcome", outcome)   # (two of them are shared: frozen)
+        object.__setattr__(self, "events", events)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a Moved is never changed")
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Moved) and self.outcome is other.outcome
+                and list(self.events) == list(other.events))
+
+    def __hash__(self) -> int:
+        return hash((self.outcome, tuple(self.events)))
+
+    def __repr__(self) -> str:
+        return f"Moved({self.outcome!s}, {list(self.events)!r})"
+
+
+# The two results without events, shared: a move builds nothing when it does not cross.
+MOVED_REQUEUED = Moved(REQUEUED)
+MOVED_KEPT = Moved(KEPT)
 
 
 class BookOrder:
@@ -95,32 +147,47 @@ class BookOrder:
 
     __slots__ = ("order_id", "side", "price", "open", "visible", "display",
                  "post_only", "owner", "stp", "level", "book_side")
+    order_id: Any
+    side: Side
+    price: Any          # ticks (an int; None for the sequencer's stop and market orders)
+    open: Any           # lots (None: a market buy by quote amount)
+    visible: int
+    display: Any        # lots shown at a time (None: all of open)
+    post_only: bool
+    owner: Any
+    stp: STP
+    level: "_Level"
+    book_side: "_Side"
 
 
 class _Level:
     __slots__ = ("price", "qty", "orders")
+    orders: dict[Any, BookOrder]
 
-    def __init__(self, price):
+    def __init__(self, price: int) -> None:
         self.price = price
         self.qty = 0          # sum of visible quantities
-        self.orders = {}      # order_id -> BookOrder, in time priority
+        self.orders: dict[Any, BookOrder] = {}  # order_id -> BookOrder, in time priority
 
 
 class _Side:
     __slots__ = ("side", "bid", "sign", "levels", "heap", "best", "empty", "compact_at", "opp")
+    opp: "_Side"
+    best: Any     # the best live price (an int), or ``empty`` (a float: -inf or +inf)
+    empty: float
 
-    def __init__(self, side, bid):
+    def __init__(self, side: Side, bid: bool) -> None:
         self.side = side
-        self.opp = None           # the other side
+        self.opp = self           # the other side (OrderBook sets it)
         self.bid = bid            # True for bids: a higher price is better
         self.sign = -1 if bid else 1
-        self.levels = {}          # price -> _Level (possibly empty, still in heap)
-        self.heap = []            # sign * price for every level in ``levels``
+        self.levels: dict[int, _Level] = {}  # price -> _Level (possibly empty, still in heap)
+        self.heap: list[int] = []  # sign * price for every level in ``levels``
         self.empty = -INF if bid else INF  # ``best`` when no level is live: worse than any
         self.best = self.empty    # best non-empty price
         self.compact_at = 64
 
-    def add_level(self, price):
+    def add_level(self, price: int) -> _Level:
         """Create the level at ``price``; amortised O(log n)."""
         if len(self.heap) >= self.compact_at:
             self.compact()  # first: it drops every empty level, as the new one would be
@@ -128,7 +195,7 @@ class _Side:
         heappush(self.heap, self.sign * price)
         return lvl
 
-    def drop_top(self):
+    def drop_top(self) -> None:
         """The best level emptied: pop empty levels until a live one is on top."""
         heap, levels, sign = self.heap, self.levels, self.sign
         while heap:
@@ -140,7 +207,7 @@ class _Side:
             del levels[price]
         self.best = self.empty
 
-    def compact(self):
+    def compact(self) -> None:
         """Forget empty levels; O(n)."""
         levels = self.levels
         for price in [p for p, lvl in levels.items() if not lvl.orders]:
@@ -149,7 +216,7 @@ class _Side:
         heapify(self.heap)
         self.compact_at = max(64, 2 * len(self.heap))
 
-    def iter_levels(self):
+    def iter_levels(self) -> Iterator[_Level]:
         """Yield non-empty levels, best first; O(n) to start, O(log n) a level."""
         heap, levels, sign = self.heap[:], self.levels, self.sign
         while heap:
@@ -167,35 +234,36 @@ class OrderBook:
     nothing.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._bids = _Side(BUY, True)
         self._asks = _Side(SELL, False)
         self._bids.opp, self._asks.opp = self._asks, self._bids
-        self._orders = {}  # order_id -> BookOrder, every resting order
+        self._orders: dict[Any, BookOrder] = {}  # order_id -> BookOrder, every resting order
 
     # ---- queries ---------------------------------------------------------
 
-    def best_bid(self):
+    def best_bid(self) -> tuple[int, int] | None:
         """Return ``(price, visible qty)`` of the best bid, or None; O(1)."""
         return self._best(self._bids)
 
-    def best_ask(self):
+    def best_ask(self) -> tuple[int, int] | None:
         """Return ``(price, visible qty)`` of the best ask, or None; O(1)."""
         return self._best(self._asks)
 
     @staticmethod
-    def _best(side):
+    def _best(side: _Side) -> tuple[int, int] | None:
         if side.best == side.empty:
             return None
         lvl = side.levels[side.best]
         return lvl.price, lvl.qty
 
-    def depth(self, n=10):
+    def depth(self, n: int = 10) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
         """Return ``(bids, asks)``: up to n ``(price, qty, order_count)`` each, best first."""
-        return tuple([(lvl.price, lvl.qty, len(lvl.orders)) for lvl in islice(s.iter_levels(), n)]
-                     for s in (self._bids, self._asks))
+        bids, asks = ([(lvl.price, lvl.qty, len(lvl.orders)) for lvl in islice(s.iter_levels(), n)]
+                      for s in (self._bids, self._asks))
+        return bids, asks
 
-    def level_qtys(self, side, prices):
+    def level_qtys(self, side: Any, prices: Iterable[int]) -> tuple[tuple[int, int], ...]:
         """Return ``((price, visible qty), ...)`` of ``prices`` on ``side``, best first."""
         if not prices:
             return ()
@@ -209,33 +277,34 @@ class OrderBook:
             out.sort(reverse=bids)
         return tuple(out)
 
-    def level_qty(self, side, price):
+    def level_qty(self, side: Any, price: int) -> int:
         """Return the visible quantity resting at ``price`` on ``side`` (0 if none); O(1)."""
         lvl = (self._bids if side == BUY else self._asks).levels.get(price)
         return 0 if lvl is None else lvl.qty
 
-    def order(self, order_id):
+    def order(self, order_id: Any) -> tuple[Side, int, int, int] | None:
         """Return ``(side, price, open qty, visible qty)`` of a resting order, or None."""
         o = self._orders.get(order_id)
         return None if o is None else (o.side, o.price, o.open, o.visible)
 
-    def orders(self):
+    def orders(self) -> Iterator[tuple[Any, Side, int, int, int]]:
         """Yield ``(order_id, side, price, open, visible)`` of resting orders in priority order."""
         for s in (self._bids, self._asks):
             for lvl in s.iter_levels():
                 for o in lvl.orders.values():
                     yield o.order_id, o.side, o.price, o.open, o.visible
 
-    def __contains__(self, order_id):
+    def __contains__(self, order_id: object) -> bool:
         return order_id in self._orders
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._orders)
 
     # ---- commands --------------------------------------------------------
 
-    def limit(self, order_id, side, price, qty, tif="GTC", post_only=False, owner=None,
-              stp=None, display_qty=None, record=None):
+    def limit(self, order_id: Any, side: Any, price: Any, qty: Any, tif: Any = "GTC",
+              post_only: bool = False, owner: Any = None, stp: Any = None,
+              display_qty: Any = None, record: BookOrder | None = None) -> list[Event]:
         """Enter a limit order; a ``display_qty`` below ``qty`` makes it an iceberg.
 
         Events: Accepted, then Filled for each match, then Rested (GTC
@@ -249,7 +318,8 @@ class OrderBook:
         return self._enter(order_id, side, price, qty, None, tif, post_only, owner, stp,
                            display_qty, record)
 
-    def market(self, order_id, side, qty=None, owner=None, stp=None, funds=None, price=None):
+    def market(self, order_id: Any, side: Any, qty: Any = None, owner: Any = None,
+               stp: Any = None, funds: Any = None, price: Any = None) -> list[Event]:
         """Enter a market order for ``qty`` lots and/or at most ``funds`` (ticks x lots).
 
         ``price``, when given, is a protection limit no fill may pass. The
@@ -267,19 +337,12 @@ class OrderBook:
             return _rejected(order_id, Reason.INVALID_QUANTITY)
         else:
             # By funds alone: match with a quantity funds can never reach (a lot costs
-            # at least one tick), then report no quantity, since none was asked for.
+            # at least one tick); its events report no quantity, since none was asked for.
             events = self._enter(order_id, side, price, funds + 1, funds, _MARKET, False, owner,
-                                 stp, None)
-            for ev in events:
-                if type(ev) is Filled:
-                    ev.taker_remaining = None
-                elif ev.order_id == order_id and type(ev) is not Rejected:
-                    ev.qty = None
-        if type(events[0]) is Accepted:
-            events[0].price = None  # a market order has no price; a protection limit is not one
+                                 stp, None, sized=False)
         return events
 
-    def cancel(self, order_id):
+    def cancel(self, order_id: Any) -> list[Event]:
         """Remove a resting order. Events: Canceled, or Rejected. O(1) amortised."""
         try:
             o = self._orders.pop(order_id, None)
@@ -287,19 +350,14 @@ class OrderBook:
             o = None
         if o is None:
             return _rejected(order_id, Reason.UNKNOWN_ORDER)
-        lvl = o.level  # the body of _unlink, inlined
-        orders = lvl.orders
-        del orders[order_id]
-        lvl.qty -= o.visible
-        if not orders and o.price == o.book_side.best:
-            o.book_side.drop_top()
+        self._unlink(o)
         ev = Canceled()
         ev.order_id = order_id
         ev.qty = o.open
         ev.reason = R_USER
         return [ev]
 
-    def amend(self, order_id, qty=None, price=None):
+    def amend(self, order_id: Any, qty: Any = None, price: Any = None) -> list[Event]:
         """Change a resting order's open quantity and/or price.
 
         A decrease at the same price keeps time priority; a price change or an
@@ -321,38 +379,39 @@ class OrderBook:
             price = o.price
         elif type(price) is not int or price <= 0:
             return _rejected(order_id, Reason.INVALID_PRICE)
-        events = self.move(o, qty, price)
-        if events:
-            return events
-        ev = Amended()  # not _amended(...): a move is the hot path
+        moved = self.move(o, qty, price)
+        if moved.events:  # it crossed, or was refused: a list of this call's own
+            return moved.events
+        ev = Amended()  # inline copy of _amended (a move is the hot path)
         ev.order_id = order_id
         ev.side = o.side
         ev.price = price
         ev.qty = qty
-        ev.priority_kept = events is not None
+        ev.priority_kept = moved is MOVED_KEPT
         return [ev]
 
-    def move(self, o, qty, price):
+    def move(self, o: BookOrder, qty: int, price: int) -> Moved:
         """Give resting order ``o`` (the book's own record) ``qty`` lots open at ``price``.
 
         The body of ``amend`` for a caller that has checked both (positive ints)
-        and keeps the record. No event is built unless it crossed: it returns
-        None when the order moved to the back of a level, ``()`` when it shrank
-        or stayed in place (keeping its priority), amend's events when it
-        crossed, or ``[Rejected]`` when a post-only order would have.
+        and keeps the record. Returns a ``Moved``: ``REQUEUED`` (to the back of
+        a level) or ``KEPT`` (shrank or stayed in place, keeping its priority),
+        both shared results with no events, since no event is built unless it
+        crossed; ``CROSSED`` with amend's events; or ``REFUSED`` with
+        ``[Rejected]`` when a post-only order would have crossed.
         """
         old = o.price
         if price == old and qty <= o.open:
             self._reduce(o, o.open - qty)
-            return ()
+            return MOVED_KEPT
         side = o.book_side
         # Best prices are compared per side (no sign arithmetic: a product allocates an int).
         if price >= side.opp.best if side.bid else price <= side.opp.best:  # crosses
             if o.post_only:
-                return _rejected(o.order_id, Reason.POST_ONLY_WOULD_TAKE)
-            return self._amend_crossing(o, price, qty, [_amended(o.order_id, o.side, price, qty,
-                                                                 False)])
-        # Out of the old level (the body of _unlink, inlined: this is the hot path).
+                return Moved(REFUSED, _rejected(o.order_id, Reason.POST_ONLY_WOULD_TAKE))
+            return Moved(CROSSED, self._amend_crossing(
+                o, price, qty, [_amended(o.order_id, o.side, price, qty, False)]))
+        # Out of the old level: inline copy of _unlink (this is the hot path).
         order_id = o.order_id
         lvl = o.level
         orders = lvl.orders
@@ -366,7 +425,7 @@ class OrderBook:
         if display is not None and display < qty:
             qty = display
         o.visible = qty
-        # Into the new one (the body of _rest's linking). A subscript is cheaper than .get
+        # Into the new one: inline copy of _rest (its linking). A subscript is cheaper than .get
         # and the level is there 98% of the time in exchange-core's mix (empty ones stay).
         try:
             lvl = side.levels[price]
@@ -377,11 +436,12 @@ class OrderBook:
         o.level = lvl
         if price > side.best if side.bid else price < side.best:
             side.best = price
-        return None
+        return MOVED_REQUEUED
 
     # ---- internals -------------------------------------------------------
 
-    def _amend_crossing(self, o, price, qty, events):
+    def _amend_crossing(self, o: BookOrder, price: int, qty: int,
+                        events: list[Event]) -> list[Event]:
         self._unlink(o)
         del self._orders[o.order_id]
         o.price = price
@@ -393,7 +453,7 @@ class OrderBook:
             self._rest(o, qty, events)
         return events
 
-    def _rest(self, o, qty, events):
+    def _rest(self, o: BookOrder, qty: int, events: list[Event]) -> None:
         """Put ``o`` with ``qty`` open at the back of its level and report it."""
         order_id = o.order_id
         price = o.price
@@ -419,8 +479,9 @@ class OrderBook:
         if price > side.best if side.bid else price < side.best:
             side.best = price
 
-    def _enter(self, order_id, side, price, qty, funds, tif, post_only, owner, stp, display,
-               record=None):
+    def _enter(self, order_id: Any, side: Any, price: int | None, qty: Any, funds: int | None,
+               tif: Any, post_only: bool, owner: Any, stp: Any, display: Any,
+               record: BookOrder | None = None, sized: bool = True) -> list[Event]:
         try:  # an unhashable value is simply not a valid one
             side = SIDE_OF.get(side)
             tif = _BOOK_TIFS.get(tif)
@@ -441,18 +502,22 @@ class OrderBook:
         if duplicate:
             return _rejected(order_id, Reason.DUPLICATE_ORDER_ID)
         return self.submit(order_id, side, price, qty, tif, post_only, owner, stp, display, record,
-                           funds)
+                           funds, sized)
 
-    def submit(self, order_id, side, price, qty, tif, post_only, owner, stp, display, record=None,
-               funds=None):
+    def submit(self, order_id: Any, side: Side, price: int | None, qty: int, tif: Any,
+               post_only: bool, owner: Any, stp: STP, display: int | None,
+               record: BookOrder | None = None, funds: int | None = None,
+               sized: bool = True) -> list[Event]:
         """Enter an order whose every argument the caller has checked.
 
         The body of ``limit`` for a caller that validated as ``limit`` does: ``side``
         a ``Side``, ``tif`` one of GTC, IOC, FOK, ``stp`` an ``STP``, ``price`` and
         ``qty`` positive ints, ``display`` None or within 1..qty, an ``order_id`` not
-        resting here. Returns ``limit``'s events.
+        resting here. Returns ``limit``'s events. (The book's own market orders come
+        here too, with ``tif`` its private market sentinel; ``sized=False`` for one by
+        ``funds`` alone, whose events then report no taker quantity.)
         """
-        if side is BUY:  # _crosses(opp, price), inlined
+        if side is BUY:  # inline copy of _crosses (both branches)
             book_side, opp = self._bids, self._asks
             crosses = opp.best <= (NO_LIMIT if price is None else price)
         else:
@@ -463,18 +528,22 @@ class OrderBook:
         ev = Accepted()
         ev.order_id = order_id
         ev.side = side
-        ev.price = price
-        ev.qty = qty
-        events = [ev]
+        if tif is _MARKET:  # a market order has no price (a protection limit is not one)
+            ev.price = None
+            ev.qty = qty if sized else None
+        else:
+            ev.price = price
+            ev.qty = qty
+        events: list[Event] = [ev]
         if tif is FOK and (not crosses or self.fillable(side, qty, price, owner, stp) < qty):
             events.append(_expired(order_id, qty, R_FOK))
             return events
         if crosses:
-            qty = self._match(order_id, side, opp, price, qty, funds, owner, stp, events)
+            qty = self._match(order_id, side, opp, price, qty, funds, owner, stp, events, sized)
             if not qty:
                 return events
             if qty < 0:
-                events.append(_expired(order_id, -qty, R_STP))
+                events.append(_expired(order_id, -qty if sized else None, R_STP))
                 return events
         if tif is not GTC:
             if tif is _MARKET:
@@ -482,7 +551,7 @@ class OrderBook:
                 reason = R_FUNDS if funds_out else R_MARKET
             else:
                 reason = R_IOC
-            events.append(_expired(order_id, qty, reason))
+            events.append(_expired(order_id, qty if sized else None, reason))
             return events
         o = BookOrder() if record is None else record
         o.order_id = order_id
@@ -496,7 +565,7 @@ class OrderBook:
         self._rest(o, qty, events)
         return events
 
-    def _unlink(self, o):
+    def _unlink(self, o: BookOrder) -> None:
         """Take a resting order out of its level (not out of ``_orders``)."""
         lvl = o.level
         orders = lvl.orders
@@ -505,15 +574,18 @@ class OrderBook:
         if not orders and o.price == o.book_side.best:
             o.book_side.drop_top()
 
-    def _reduce(self, o, by):
+    def _reduce(self, o: BookOrder, by: int) -> None:
         """Lower an order's open quantity in place, keeping its priority."""
         o.open -= by
         if o.visible > o.open:
             o.level.qty -= o.visible - o.open
             o.visible = o.open
 
-    def _match(self, taker_id, side, opp, price, qty, funds, owner, stp, events):
-        """Match an incoming order against ``opp``; append events.
+    def _match(self, taker_id: Any, side: Side, opp: _Side, price: int | None, qty: int,
+               funds: int | None, owner: Any, stp: STP, events: list[Event],
+               sized: bool = True) -> int:
+        """Match an incoming order against ``opp``; append events (fills without a
+        taker_remaining unless ``sized``: a market order by funds alone has none).
 
         Returns the taker's remaining quantity, negated when self-trade
         prevention expired the taker (so 0 means done, < 0 means expired).
@@ -568,7 +640,7 @@ class OrderBook:
                 ev.price = lprice
                 ev.qty = take
                 ev.maker_remaining = m.open
-                ev.taker_remaining = qty
+                ev.taker_remaining = qty if sized else None
                 ev.taker_side = side
                 append(ev)
                 if not m.visible:
@@ -591,11 +663,13 @@ class OrderBook:
                 break
         return qty
 
-    def fillable(self, side, qty, price=None, owner=None, stp=None):
+    def fillable(self, side: Any, qty: int, price: int | None = None, owner: Any = None,
+                 stp: Any = None) -> int:
         """Return how much of ``qty`` an incoming order could fill now, changing nothing."""
         return self.sweep(side, qty, price, owner, stp)[0]
 
-    def sweep(self, side, qty, price=None, owner=None, stp=None, funds=None):
+    def sweep(self, side: Any, qty: int, price: int | None = None, owner: Any = None,
+              stp: Any = None, funds: int | None = None) -> tuple[int, int]:
         """Return ``(lots, ticks x lots)`` an incoming order would fill now, changing nothing.
 
         Follows the real matching exactly, self-trade prevention, iceberg
@@ -636,7 +710,7 @@ class OrderBook:
 
     # ---- invariants ------------------------------------------------------
 
-    def check(self):
+    def check(self) -> None:
         """Assert every structural invariant; O(n). For tests."""
         seen = set()
         for s in (self._bids, self._asks):

@@ -1,4 +1,5 @@
-"""Vocabulary of the core: sides, time in force, self-trade prevention, statuses.
+"""Vocabulary of the core: sides, time in force, self-trade prevention, statuses,
+order-update kinds.
 
 All are ``StrEnum`` so that the plain strings (``"buy"``, ``"GTC"``) and the
 members compare and hash equal; the ``*_OF`` maps turn either into the member
@@ -48,6 +49,17 @@ class OrderStatus(StrEnum):
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
     EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"  # expired by self-trade prevention
+
+
+class ExecType(StrEnum):
+    """What happened to an order, in its ``OrderUpdated`` (the feeds name it Binance's way)."""
+
+    NEW = "NEW"              # accepted (a stop waits for its trigger)
+    TRADE = "TRADE"          # it filled, in part or in full
+    CANCELED = "CANCELED"    # canceled (by its owner, a kill switch, the venue)
+    EXPIRED = "EXPIRED"      # its time, a market or IOC remainder, self-trade prevention
+    AMENDED = "AMENDED"      # its price or quantity changed (Binance: REPLACED)
+    TRIGGERED = "TRIGGERED"  # a stop order started working (Binance: NEW)
 
 
 class InstrumentStatus(StrEnum):

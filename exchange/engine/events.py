@@ -13,6 +13,12 @@ the ``seq`` of the command that caused it.
 """
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .enums import STP, ExecType, InstrumentStatus, OrderType, Side, TimeInForce
+
+if TYPE_CHECKING:
+    from .instrument import Instrument
 
 
 class Reason(StrEnum):
@@ -88,13 +94,16 @@ RISK_REASONS = frozenset({
     Reason.RISK_MAX_POSITION, Reason.RISK_MAX_DAILY_NOTIONAL, Reason.KILL_SWITCH})
 
 
+_E = TypeVar("_E", bound="Event")
+
+
 class Event:
     """Base of all events: a slotted record; see the module docstring."""
 
-    __slots__ = ()
+    __slots__: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, *args, **kwargs):
+    def of(cls: type[_E], *args: Any, **kwargs: Any) -> _E:
         """Build an event from all its fields, positionally and/or by name."""
         names = cls.__slots__
         if len(args) + len(kwargs) != len(names) or not set(kwargs) <= set(names[len(args):]):
@@ -106,105 +115,279 @@ class Event:
             setattr(ev, name, value)
         return ev
 
-    def values(self):
+    def values(self) -> tuple[Any, ...]:
         """Return the fields' values as a tuple, in declaration order."""
         return tuple(getattr(self, name) for name in self.__slots__)
 
-    def asdict(self):
+    def asdict(self) -> dict[str, Any]:
         """Return ``{field: value}`` in declaration order."""
         return {name: getattr(self, name) for name in self.__slots__}
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.values() == other.values()
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((type(self).__name__, self.values()))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.asdict().items())
         return f"{type(self).__name__}({fields})"
 
 
-def _event(name: str, fields: str, doc: str) -> type:
-    return type(name, (Event,), {"__slots__": tuple(fields.split()), "__doc__": doc,
-                                 "__module__": __name__})
-
-
 # ---- order book events -------------------------------------------------------
 
-Accepted = _event(
-    "Accepted", "order_id side price qty",
-    "The book took an incoming order (price is None for a market order).")
-Filled = _event(
-    "Filled", "maker_order_id taker_order_id price qty maker_remaining taker_remaining taker_side",
-    "A trade at the resting (maker) order's price; remainings are open lots after it.")
-Rested = _event(
-    "Rested", "order_id side price qty",
-    "An order's open quantity now rests in the book.")
-Canceled = _event(
-    "Canceled", "order_id qty reason",
-    "An order left the book on request; qty is what was still open.")
-Expired = _event(
-    "Expired", "order_id qty reason",
-    "An order's open quantity lapsed (IOC/market remainder, FOK, self-trade prevention).")
-Rejected = _event(
-    "Rejected", "order_id reason",
-    "A request changed nothing.")
-Amended = _event(
-    "Amended", "order_id side price qty priority_kept",
-    "An order now stands at price with qty open; priority_kept tells if it kept its place.")
+class Accepted(Event):
+    """The book took an incoming order (price is None for a market order)."""
+
+    __slots__ = ("order_id", "side", "price", "qty")
+    order_id: Any
+    side: Side
+    price: int | None
+    qty: int | None
+
+
+class Filled(Event):
+    """A trade at the resting (maker) order's price; remainings are open lots after it."""
+
+    __slots__ = (
+        "maker_order_id", "taker_order_id", "price", "qty", "maker_remaining",
+        "taker_remaining", "taker_side",
+    )
+    maker_order_id: Any
+    taker_order_id: Any
+    price: int
+    qty: int
+    maker_remaining: int
+    taker_remaining: int | None
+    taker_side: Side
+
+
+class Rested(Event):
+    """An order's open quantity now rests in the book."""
+
+    __slots__ = ("order_id", "side", "price", "qty")
+    order_id: Any
+    side: Side
+    price: int
+    qty: int
+
+
+class Canceled(Event):
+    """An order left the book on request; qty is what was still open."""
+
+    __slots__ = ("order_id", "qty", "reason")
+    order_id: Any
+    qty: int
+    reason: "Reason"
+
+
+class Expired(Event):
+    """An order's open quantity lapsed (IOC/market remainder, FOK, self-trade prevention)."""
+
+    __slots__ = ("order_id", "qty", "reason")
+    order_id: Any
+    qty: int | None
+    reason: "Reason"
+
+
+class Rejected(Event):
+    """A request changed nothing."""
+
+    __slots__ = ("order_id", "reason")
+    order_id: Any
+    reason: "Reason"
+
+
+class Amended(Event):
+    """An order now stands at price with qty open; priority_kept tells if it kept its place."""
+
+    __slots__ = ("order_id", "side", "price", "qty", "priority_kept")
+    order_id: Any
+    side: Side
+    price: int
+    qty: int
+    priority_kept: bool
+
 
 # ---- sequencer events ----------------------------------------------------------
 
-OrderSpec = _event(
-    "OrderSpec",
-    "order_id account symbol client_order_id side type tif quote_qty stop_price display_qty "
-    "stp expire_ts_ns created_ts_ns",
-    "What an order is and never stops being, fixed when it is accepted; shared by all its "
-    "OrderUpdated events.")
-OrderUpdated = _event(
-    "OrderUpdated",
-    "seq ts_ns spec price qty working status exec_type executed_qty cum_quote reason",
-    "An order's state after a change (like Binance's executionReport): exec_type is NEW, "
-    "TRADE, CANCELED, AMENDED, EXPIRED or TRIGGERED (a stop order started working); "
-    "cum_quote is in quote minor units; qty is None for a market buy by quote amount (a "
-    "sell by quote amount shows the lots it set out to sell). "
-    "The order's fixed fields (order_id, account, symbol, ...) read through from ``spec``.")
+class OrderSpec(Event):
+    """What an order is and never stops being, fixed when it is accepted; shared by all its
+    OrderUpdated events.
+    """
+
+    __slots__ = (
+        "order_id", "account", "symbol", "client_order_id", "side", "type", "tif",
+        "quote_qty", "stop_price", "display_qty", "stp", "expire_ts_ns", "created_ts_ns",
+    )
+    order_id: Any
+    account: int
+    symbol: str
+    client_order_id: str | None
+    side: Side
+    type: OrderType
+    tif: TimeInForce
+    quote_qty: int | None
+    stop_price: int | None
+    display_qty: int | None
+    stp: STP
+    expire_ts_ns: int | None
+    created_ts_ns: int
+
+
+class OrderUpdated(Event):
+    """An order's state after a change (like Binance's executionReport): exec_type is an
+    ExecType (NEW, TRADE, CANCELED, AMENDED, EXPIRED or TRIGGERED: a stop started working);
+    cum_quote is in quote minor units; qty is None for a market buy by quote amount (a sell
+    by quote amount shows the lots it set out to sell). The order's fixed fields (order_id,
+    account, symbol, ...) read through from ``spec``.
+    """
+
+    __slots__ = (
+        "seq", "ts_ns", "spec", "price", "qty", "working", "status", "exec_type",
+        "executed_qty", "cum_quote", "reason",
+    )
+    seq: int
+    ts_ns: int
+    spec: "OrderSpec"
+    price: int | None
+    qty: int | None
+    working: bool
+    status: Any
+    exec_type: ExecType
+    executed_qty: int
+    cum_quote: int
+    reason: "Reason | None"
+
+    if TYPE_CHECKING:  # read through from spec (the properties set below)
+        order_id: Any
+        account: int
+        symbol: str
+        client_order_id: str | None
+        side: Side
+        type: OrderType
+        tif: TimeInForce
+        quote_qty: int | None
+        stop_price: int | None
+        display_qty: int | None
+        stp: STP
+        expire_ts_ns: int | None
+        created_ts_ns: int
+
+
+def _read_through(name: str) -> property:
+    return property(lambda self: getattr(self.spec, name))
+
+
 for _name in OrderSpec.__slots__:
-    setattr(OrderUpdated, _name, property(lambda self, _n=_name: getattr(self.spec, _n)))
+    setattr(OrderUpdated, _name, _read_through(_name))
 del _name
-Traded = _event(
-    "Traded",
-    "seq ts_ns trade_id symbol price qty quote_qty maker_order_id taker_order_id "
-    "maker_account taker_account taker_side maker_fee taker_fee",
-    "A trade: price in ticks, qty in lots, quote_qty and fees in quote minor units.")
-BalanceChanged = _event(
-    "BalanceChanged",
-    "seq account asset free_delta locked_delta free locked reason ref",
-    "One ledger posting: deltas and the resulting balance, in the asset's minor units.")
-WithdrawalUpdated = _event(
-    "WithdrawalUpdated",
-    "seq ts_ns withdrawal_id account asset amount status destination",
-    "A withdrawal was requested (PENDING: its amount is held), APPROVED (paid out) or "
-    "REJECTED (released). ``destination`` is the request's, carried unread (None on a "
-    "resolution: the stored row keeps the request's).")
-CommandRejected = _event(
-    "CommandRejected",
-    "seq ts_ns account symbol client_order_id order_id reason",
-    "A command was refused; nothing else changed.")
-DepthUpdated = _event(
-    "DepthUpdated",
-    "seq symbol update_id bids asks",
-    "Commands up to ``seq`` changed a symbol's book (Sequencer.depth_changes): "
-    "``update_id`` counts such changes per symbol (the depth stream's U/u and /depth's "
-    "lastUpdateId); bids and asks are tuples of (price, visible qty) of each changed level, "
-    "best first, qty 0 when the level emptied.")
-InstrumentChanged = _event(
-    "InstrumentChanged",
-    "seq ts_ns symbol status",
-    "An instrument was listed or its trading status changed.")
-InstrumentDefined = _event(
-    "InstrumentDefined",
-    "seq ts_ns instrument",
-    "An instrument's rules were changed (ChangeInstrument): ``instrument`` is the whole new "
-    "definition, its ``status`` the symbol's status at the time.")
+
+
+class Traded(Event):
+    """A trade: price in ticks, qty in lots, quote_qty and fees in quote minor units."""
+
+    __slots__ = (
+        "seq", "ts_ns", "trade_id", "symbol", "price", "qty", "quote_qty",
+        "maker_order_id", "taker_order_id", "maker_account", "taker_account", "taker_side",
+        "maker_fee", "taker_fee",
+    )
+    seq: int
+    ts_ns: int
+    trade_id: int
+    symbol: str
+    price: int
+    qty: int
+    quote_qty: int
+    maker_order_id: Any
+    taker_order_id: Any
+    maker_account: int
+    taker_account: int
+    taker_side: Side
+    maker_fee: int
+    taker_fee: int
+
+
+class BalanceChanged(Event):
+    """One ledger posting: deltas and the resulting balance, in the asset's minor units."""
+
+    __slots__ = (
+        "seq", "account", "asset", "free_delta", "locked_delta", "free", "locked",
+        "reason", "ref",
+    )
+    seq: int
+    account: int
+    asset: str
+    free_delta: int
+    locked_delta: int
+    free: int
+    locked: int
+    reason: Any
+    ref: Any
+
+
+class WithdrawalUpdated(Event):
+    """A withdrawal was requested (PENDING: its amount is held), APPROVED (paid out) or
+    REJECTED (released). ``destination`` is the request's, carried unread (None on a
+    resolution: the stored row keeps the request's).
+    """
+
+    __slots__ = ("seq", "ts_ns", "withdrawal_id", "account", "asset", "amount", "status",
+                 "destination")
+    seq: int
+    ts_ns: int
+    withdrawal_id: str
+    account: int
+    asset: str
+    amount: int
+    status: str
+    destination: str | None
+
+
+class CommandRejected(Event):
+    """A command was refused; nothing else changed."""
+
+    __slots__ = ("seq", "ts_ns", "account", "symbol", "client_order_id", "order_id", "reason")
+    seq: int
+    ts_ns: int | None
+    account: int | None
+    symbol: str | None
+    client_order_id: str | None
+    order_id: Any
+    reason: "Reason"
+
+
+class DepthUpdated(Event):
+    """Commands up to ``seq`` changed a symbol's book (Sequencer.depth_changes): ``update_id``
+    counts such changes per symbol (the depth stream's U/u and /depth's lastUpdateId); bids
+    and asks are tuples of (price, visible qty) of each changed level, best first, qty 0
+    when the level emptied.
+    """
+
+    __slots__ = ("seq", "symbol", "update_id", "bids", "asks")
+    seq: int
+    symbol: str
+    update_id: int
+    bids: tuple[tuple[int, int], ...]
+    asks: tuple[tuple[int, int], ...]
+
+
+class InstrumentChanged(Event):
+    """An instrument was listed or its trading status changed."""
+
+    __slots__ = ("seq", "ts_ns", "symbol", "status")
+    seq: int
+    ts_ns: int
+    symbol: str
+    status: InstrumentStatus
+
+
+class InstrumentDefined(Event):
+    """An instrument's rules were changed (ChangeInstrument): ``instrument`` is the whole new
+    definition, its ``status`` the symbol's status at the time.
+    """
+
+    __slots__ = ("seq", "ts_ns", "instrument")
+    seq: int
+    ts_ns: int
+    instrument: "Instrument"

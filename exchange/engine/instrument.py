@@ -45,6 +45,8 @@ def to_units(text: str, unit: Decimal, what: str, reason: Reason) -> int:
             frac = m.group(1)
             n = int(text.replace(".", "", 1)) if frac else int(text)
             shift = exponent + (len(frac) - 1 if frac else 0)   # value / unit = n / (c x 10**shift)
+            units: int
+            rest: int
             if shift <= 0:
                 units, rest = divmod(n * 10**-shift, coefficient)
             else:
@@ -56,10 +58,10 @@ def to_units(text: str, unit: Decimal, what: str, reason: Reason) -> int:
                 return units
     value = parse_decimal(text, what)
     with localcontext(prec=80):  # exact for every accepted string (<= 61 digits)
-        units, rest = divmod(value, unit)
-    if rest:
+        whole, remainder = divmod(value, unit)
+    if remainder:
         raise RuleViolation(reason, f"{what} {text} is not a multiple of {unit.normalize():f}")
-    return int(units)
+    return int(whole)
 
 
 def from_units(units: int, unit: Decimal) -> str:
@@ -92,7 +94,7 @@ def places_of(unit: Decimal) -> int:
     grid = _grid(unit)
     if grid is not None:
         return max(0, -grid[1])
-    return max(0, -unit.normalize().as_tuple().exponent)
+    return max(0, -int(unit.normalize().as_tuple().exponent))
 
 
 def minor_unit(decimals: int) -> Decimal:
@@ -105,14 +107,17 @@ def minor_unit(decimals: int) -> Decimal:
     return unit
 
 
-_MINOR_UNITS = {}
+_MINOR_UNITS: dict[int, Decimal] = {}
 _DECIMAL_DIGITS = 10**28   # the default context's precision, which from_units' product has
 _MAX_QUOTIENT = 10**79     # to_units' localcontext(prec=80) refuses integer parts this large
 _STRINGS_PER_UNIT = 4096
-_GRIDS = {}   # unit -> (coefficient, exponent, 10**|exponent|, {units: from_units' text}) or None
+_GRIDS: "dict[Decimal, _Grid | None]" = {}   # unit -> (coefficient, exponent, 10**|exponent|, {units: from_units' text}) or None
 
 
-def _grid(unit):
+_Grid = tuple[int, int, int, dict[int, str]]
+
+
+def _grid(unit: object) -> _Grid | None:
     """``unit`` as coefficient x 10**exponent, its trailing zeros taken out (one dict
     lookup once known; units compare and hash by value, and the value is all that
     matters here), or None for a unit the integer paths do not handle."""
@@ -124,9 +129,10 @@ def _grid(unit):
         pass
     except TypeError:   # a signaling NaN
         return None
-    grid = None
+    grid: _Grid | None = None
     if unit.is_finite() and unit > 0:
-        sign, digits, exponent = unit.as_tuple()
+        sign, digits, exp = unit.as_tuple()
+        exponent = int(exp)   # finite: an int (not 'n', 'N' or 'F')
         coefficient = int("".join(map(str, digits)))
         while coefficient % 10 == 0:
             coefficient //= 10
@@ -139,7 +145,7 @@ def _grid(unit):
     return grid
 
 
-def _exact_decimal(value) -> Decimal:
+def _exact_decimal(value: Decimal | str | int) -> Decimal:
     """A Decimal from a Decimal, a decimal string or an int; never from a float."""
     if isinstance(value, float) or type(value) is bool:
         raise TypeError("use a Decimal or a decimal string, not a float")
@@ -178,7 +184,7 @@ class Instrument:
     maker_fee_ppm: int = 0
     taker_fee_ppm: int = 0
     status: InstrumentStatus = InstrumentStatus.TRADING
-    allowed_stp: frozenset = field(default_factory=lambda: frozenset(STP))
+    allowed_stp: frozenset[STP] = field(default_factory=lambda: frozenset(STP))
     default_stp: STP = STP.EXPIRE_MAKER
     tick_units: int = 1    # the price grid, in ticks (a multiple of tick_size)
     step_units: int = 1    # the quantity grid, in lots (a multiple of step_size)
@@ -191,7 +197,7 @@ class Instrument:
     hold_fee_ppm: int = field(init=False, repr=False, compare=False)
     coarse: bool = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # Normalise what may come as plain strings, then derive the integers. A
         # malformed field derives zeros here and is reported by validate().
         object.__setattr__(self, "status", STATUS_OF.get(self.status, self.status))

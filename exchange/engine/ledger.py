@@ -12,9 +12,11 @@ a whole command first, then posts. ``Balance`` objects are stable, so callers
 may keep one (an order keeps the balance its hold sits in).
 """
 
+from collections.abc import Iterator
 from enum import StrEnum
+from typing import Any
 
-from .events import BalanceChanged
+from .events import BalanceChanged, Event
 
 FEE_ACCOUNT = 0  # collects maker and taker fees
 
@@ -34,7 +36,7 @@ _HOLD, _RELEASE, _TRADE, _FEE = Entry.HOLD, Entry.RELEASE, Entry.TRADE, Entry.FE
 class Balance:
     __slots__ = ("account", "asset", "free", "locked")
 
-    def __init__(self, account, asset):
+    def __init__(self, account: int, asset: str) -> None:
         self.account = account
         self.asset = asset
         self.free = 0
@@ -44,25 +46,38 @@ class Balance:
 class Ledger:
     """Balances of every account. All amounts are non-negative integers."""
 
-    def __init__(self):
-        self._balances = {}   # (account, asset) -> Balance
-        self.external = {}    # asset -> deposits - withdrawals
+    def __init__(self) -> None:
+        self._balances: dict[tuple[int, str], Balance] = {}   # (account, asset) -> Balance
+        self.external: dict[str, int] = {}    # asset -> deposits - withdrawals
 
-    def balance(self, account, asset) -> Balance:
+    def balance(self, account: int, asset: str) -> Balance:
         """Return the (possibly new, zero) balance of ``account`` in ``asset``; O(1).
 
-        This is the one narrow door to free balances (DESIGN.md §7).
+        This is the one narrow door to free balances (DESIGN.md §7), for the engine's
+        postings; a read from outside uses ``amounts``, which creates nothing.
         """
         b = self._balances.get((account, asset))
         if b is None:
             b = self._balances[(account, asset)] = Balance(account, asset)
         return b
 
-    def balances(self):
-        """Iterate over every balance ever touched."""
+    def balances(self) -> Iterator[Balance]:
+        """Iterate over every balance ever touched (the engine's own objects: read only)."""
         return iter(self._balances.values())
 
-    def restore(self, account, asset, free, locked):
+    def amounts(self, account: int, asset: str) -> tuple[int, int]:
+        """Return ``(free, locked)`` of ``account`` in ``asset``, zeros if it never held any;
+        O(1). A read: it creates no balance (``balance`` does)."""
+        b = self._balances.get((account, asset))
+        return (0, 0) if b is None else (b.free, b.locked)
+
+    def nonzero(self) -> Iterator[tuple[int, str, int, int]]:
+        """Yield ``(account, asset, free, locked)`` of every balance that is not zero."""
+        for b in self._balances.values():
+            if b.free or b.locked:
+                yield b.account, b.asset, b.free, b.locked
+
+    def restore(self, account: int, asset: str, free: int, locked: int) -> None:
         """Set a balance while rebuilding state from storage (no event)."""
         b = self.balance(account, asset)
         b.free, b.locked = free, locked
@@ -70,7 +85,8 @@ class Ledger:
 
     # ---- postings ----------------------------------------------------------
 
-    def post(self, seq, b, free_delta, locked_delta, reason, ref, events):
+    def post(self, seq: int, b: Balance, free_delta: int, locked_delta: int, reason: Entry,
+             ref: Any, events: list[Event]) -> None:
         """Apply deltas to balance ``b`` and append the event."""
         ev = BalanceChanged()
         ev.seq = seq
@@ -84,11 +100,13 @@ class Ledger:
         ev.ref = ref
         events.append(ev)
 
-    def deposit(self, seq, account, asset, amount, ref, events):
+    def deposit(self, seq: int, account: int, asset: str, amount: int, ref: Any,
+                events: list[Event]) -> None:
         self.external[asset] = self.external.get(asset, 0) + amount
         self.post(seq, self.balance(account, asset), amount, 0, Entry.DEPOSIT, ref, events)
 
-    def withdraw(self, seq, account, asset, amount, ref, events, from_locked=False):
+    def withdraw(self, seq: int, account: int, asset: str, amount: int, ref: Any,
+                 events: list[Event], from_locked: bool = False) -> None:
         """Pay ``amount`` out of the venue, from free (or from locked: an approved hold)."""
         self.external[asset] -= amount
         b = self.balance(account, asset)
@@ -97,18 +115,20 @@ class Ledger:
         else:
             self.post(seq, b, -amount, 0, Entry.WITHDRAWAL, ref, events)
 
-    def hold(self, seq, b, amount, ref, events):
+    def hold(self, seq: int, b: Balance, amount: int, ref: Any, events: list[Event]) -> None:
         """Move ``amount`` from free to locked (``amount`` may be negative: a release)."""
         if amount:
             self.post(seq, b, -amount, amount, _HOLD if amount > 0 else _RELEASE, ref, events)
 
-    def release(self, seq, b, amount, ref, events):
+    def release(self, seq: int, b: Balance, amount: int, ref: Any, events: list[Event]) -> None:
         """Move ``amount`` from locked back to free."""
         if amount:
             self.post(seq, b, amount, -amount, _RELEASE, ref, events)
 
-    def settle(self, seq, trade_id, events, buyer_quote, buyer_base, seller_base, seller_quote,
-               fees, notional, base_qty, buyer_fee, seller_fee, buyer_release):
+    def settle(self, seq: int, trade_id: int, events: list[Event], buyer_quote: Balance,
+               buyer_base: Balance, seller_base: Balance, seller_quote: Balance, fees: Balance,
+               notional: int, base_qty: int, buyer_fee: int, seller_fee: int,
+               buyer_release: int) -> None:
         """Settle one fill (quote amounts in quote minor units, base in base minor units).
 
         The buyer pays notional + fee out of its locked quote and gets
@@ -127,10 +147,10 @@ class Ledger:
 
     # ---- invariants --------------------------------------------------------
 
-    def check(self, holds=None):
+    def check(self, holds: dict[tuple[int, str], int] | None = None) -> None:
         """Assert no negative balance and conservation per asset; with ``holds``
         ({(account, asset): amount}), assert locked equals them exactly."""
-        totals = {}
+        totals: dict[str, int] = {}
         for (account, asset), b in self._balances.items():
             assert b.free >= 0 and b.locked >= 0, f"negative balance {account} {asset}"
             totals[asset] = totals.get(asset, 0) + b.free + b.locked

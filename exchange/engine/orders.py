@@ -1,7 +1,16 @@
 """The venue's order record and the one table its status moves through."""
 
+from __future__ import annotations
+
 from .book import BookOrder
-from .enums import OrderStatus
+from typing import TYPE_CHECKING, Any
+
+from .enums import OrderStatus, OrderType, TimeInForce
+
+if TYPE_CHECKING:
+    from .events import OrderSpec
+    from .ledger import Balance
+    from .market import Market
 
 NEW = OrderStatus.NEW
 PARTIALLY_FILLED = OrderStatus.PARTIALLY_FILLED
@@ -48,8 +57,28 @@ class Order(BookOrder):
         "hold", "hold_balance", "budget", "working", "stop_key", "spec",
         "source", "market",
     )
+    account: int
+    symbol: str
+    client_order_id: str | None
+    type: OrderType
+    tif: TimeInForce
+    qty: int | None            # lots; None for a market buy by quote amount
+    quote_qty: int | None
+    stop_price: Any            # ticks: an int for a stop order, else None
+    display_qty: int | None
+    status: OrderStatus
+    executed_qty: int
+    cum_quote: int
+    hold: int
+    hold_balance: "Balance"
+    budget: int | None
+    working: bool
+    stop_key: Any              # (+-stop price, order id) while a stop waits, else None
+    spec: "OrderSpec"
+    source: str | None
+    market: "Market"
 
-    def move_to(self, status):
+    def move_to(self, status: OrderStatus) -> None:
         """Change status through TRANSITIONS; raise IllegalTransition otherwise."""
         if status not in TRANSITIONS[self.status]:
             raise IllegalTransition(f"order {self.order_id}: {self.status} -> {status}")

@@ -61,7 +61,7 @@ class PublicFeed:
     def __init__(self, hub, marketdata, sequencer, pool, *, clock=time.time_ns):
         self.hub = hub
         self.marketdata = marketdata
-        self.markets = sequencer.markets   # instrument rules by symbol (immutable objects)
+        self.markets = sequencer.market_views   # instrument rules by symbol (immutable objects)
         self.pool = pool
         self.clock = clock
         self.names = {}                    # symbol -> lower-case stream prefix

@@ -39,7 +39,7 @@ from ..api.auth import api_key_of, order_source, public_params
 from ..api.errors import ApiError
 from ..api.ratelimit import weight
 from ..api.views import OrderView, ms, order_json
-from ..engine import BalanceChanged, CancelOnDisconnect, OrderUpdated, Traded
+from ..engine import BalanceChanged, CancelOnDisconnect, ExecType, OrderUpdated, Traded
 from ..engine.instrument import from_units, minor_unit
 from ..engine.ledger import Entry
 from ..keys import USER_FEED, VENUE
@@ -50,9 +50,9 @@ LISTEN_KEY_TTL_S = 3600.0      # a key lives this long after its last keepalive
 SWEEP_S = 5.0                  # how often expired keys are looked for
 NS_PER_MS = 1_000_000
 
-# engine exec_type -> Binance's "x"; STP expiries become TRADE_PREVENTION below
-EXEC_TYPES = {"NEW": "NEW", "TRADE": "TRADE", "CANCELED": "CANCELED", "EXPIRED": "EXPIRED",
-              "AMENDED": "REPLACED", "TRIGGERED": "NEW"}
+# the engine's ExecType -> Binance's "x"; STP expiries become TRADE_PREVENTION below
+EXEC_TYPES = {ExecType.NEW: "NEW", ExecType.TRADE: "TRADE", ExecType.CANCELED: "CANCELED",
+              ExecType.EXPIRED: "EXPIRED", ExecType.AMENDED: "REPLACED", ExecType.TRIGGERED: "NEW"}
 FUNDING = (Entry.DEPOSIT, Entry.WITHDRAWAL)
 OPEN = ("NEW", "PARTIALLY_FILLED")
 
@@ -91,7 +91,7 @@ class ListenKey:
 class UserFeed:
     def __init__(self, hub, sequencer, *, clock=time.time, ttl_s: float = LISTEN_KEY_TTL_S):
         self.hub = hub
-        self.markets = sequencer.markets   # symbol -> market (its .inst formats numbers)
+        self.markets = sequencer.market_views   # symbol -> market (its .inst formats numbers)
         self.assets = sequencer.assets     # asset -> decimals
         self.clock = clock
         self.ttl_s = ttl_s
@@ -226,7 +226,7 @@ class UserFeed:
             if not streams:
                 continue
             if t is OrderUpdated:
-                trade = fills.pop(ev.spec.order_id, None) if ev.exec_type == "TRADE" else None
+                trade = fills.pop(ev.spec.order_id, None) if ev.exec_type is ExecType.TRADE else None
                 out.setdefault(account, []).append(self._execution_report(ev, trade, now_ms))
             else:
                 positions.setdefault(account, {})[ev.asset] = (ev.free, ev.locked)
@@ -254,8 +254,8 @@ class UserFeed:
         """Binance's executionReport for ``ev`` (and the fill it reports, if any)."""
         inst = self.markets[ev.spec.symbol].inst
         o = order_json(inst, OrderView.of_event(ev))
-        x = EXEC_TYPES.get(ev.exec_type, ev.exec_type)
-        if ev.exec_type == "EXPIRED" and o["status"] == "EXPIRED_IN_MATCH":
+        x = EXEC_TYPES[ev.exec_type]
+        if ev.exec_type is ExecType.EXPIRED and o["status"] == "EXPIRED_IN_MATCH":
             x = "TRADE_PREVENTION"
         self._exec_id += 1
         order_id = o["orderId"]

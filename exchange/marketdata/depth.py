@@ -23,10 +23,11 @@ class Depth:
         self.asks = SortedDict()      # price -> qty, best (lowest) first
 
     @classmethod
-    def of_book(cls, update_id: int, book) -> "Depth":
-        """The depth of a live OrderBook whose state is committed (at start-up)."""
-        depth = cls(update_id)
-        bids, asks = book.depth(len(book) or 1)
+    def of_view(cls, market) -> "Depth":
+        """The depth of a live market (a ``MarketView``) whose state is committed (at
+        start-up)."""
+        depth = cls(market.update_id)
+        bids, asks = market.depth(market.order_count() or 1)
         depth.bids.update((p, q) for p, q, _ in bids)
         depth.asks.update((p, q) for p, q, _ in asks)
         return depth

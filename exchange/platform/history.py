@@ -51,7 +51,7 @@ class Page:
 
     def __init__(self, request: web.Request, names: frozenset):
         q = query.Query(request, names)
-        self.symbol = q.symbol(request.app[VENUE].sequencer.markets)
+        self.symbol = q.symbol(request.app[VENUE].sequencer.market_views)
         self.side = q.choice("side", SIDES)
         self.statuses = q.choices("status", STATUSES) if "status" in names else None
         start = q.int("start_time", 0, query.MAX_TIME_MS)
@@ -76,7 +76,7 @@ async def orders(request: web.Request) -> web.Response:
     page = Page(request, _ORDER_NAMES)
     rows = await order_queries.page(request.app[POOL], caller.account_id,
                                     statuses=page.statuses, **page.filters())
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     out = [order_json(markets[r["symbol"]].inst, r) for r in rows]
     return json({"orders": out,
                  "next_before": rows[-1]["order_id"] if len(rows) == page.limit else None})
@@ -120,7 +120,7 @@ async def trades(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     page = Page(request, _TRADE_NAMES)
     rows = await account_trades.page(request.app[POOL], caller.account_id, **page.filters())
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     out = []
     for r in rows:
         inst = markets[r["symbol"]].inst

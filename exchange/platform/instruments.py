@@ -36,7 +36,7 @@ from decimal import Decimal, localcontext
 from aiohttp import web
 
 from ..keys import VENUE
-from ..engine import (ChangeInstrument, CommandRejected, Instrument, ListInstrument,
+from ..engine import (ChangeInstrument, CommandRejected, ExecType, Instrument, ListInstrument,
                       OrderUpdated, SetInstrumentStatus)
 from ..engine.instrument import MAX_GRID_UNITS, PPM, RuleViolation, minor_unit
 from ..store import actions
@@ -162,7 +162,7 @@ async def _submit(request: web.Request, cmd) -> list:
 
 def _market(request: web.Request):
     symbol = request.match_info["symbol"]
-    mkt = request.app[VENUE].sequencer.markets.get(symbol)
+    mkt = request.app[VENUE].sequencer.market_views.get(symbol)
     if mkt is None:
         raise PlatformError(404, "UNKNOWN_SYMBOL", f"No instrument {symbol!r}.")
     return mkt
@@ -170,7 +170,7 @@ def _market(request: web.Request):
 
 def _canceled(events) -> list[int]:
     return sorted({ev.spec.order_id for ev in events
-                   if type(ev) is OrderUpdated and ev.exec_type == "CANCELED"})
+                   if type(ev) is OrderUpdated and ev.exec_type is ExecType.CANCELED})
 
 
 # ---- routes -----------------------------------------------------------------------------
@@ -214,12 +214,12 @@ async def list_instrument(request: web.Request) -> web.Response:
         inst.validate()
     except RuleViolation as e:
         raise PlatformError(400, "INVALID_INSTRUMENT", str(e)) from None
-    if symbol in seq.markets:
+    if symbol in seq.market_views:
         raise PlatformError(409, "DUPLICATE_SYMBOL", _MESSAGES["DUPLICATE_SYMBOL"])
     admin = actions.record(caller, "instrument.list", f"symbol:{symbol}",
                            rules_json(inst, inst.status))   # what the market starts as
     await _submit(request, ListInstrument(0, inst, admin))
-    return json(instrument_json(seq.markets[symbol]), status=201)
+    return json(instrument_json(seq.market_views[symbol]), status=201)
 
 
 @routes.patch("/api/v1/admin/instruments/{symbol}")
@@ -257,7 +257,7 @@ async def change_instrument(request: web.Request) -> web.Response:
     events = await _submit(request, ChangeInstrument(0, symbol, **changes,
                                                      cancel_off_grid=cancel, admin=admin))
     canceled = _canceled(events)
-    out = instrument_json(request.app[VENUE].sequencer.markets[symbol])
+    out = instrument_json(request.app[VENUE].sequencer.market_views[symbol])
     return json({**out, "canceled_order_ids": canceled})
 
 

@@ -24,7 +24,7 @@ from aiohttp import web
 
 from .. import tasks
 from ..keys import NOTIFIER, POOL, VENUE
-from ..engine import CommandRejected, OrderUpdated, Traded
+from ..engine import CommandRejected, ExecType, OrderUpdated, Traded
 from ..engine.instrument import RuleViolation
 from ..store.queries import alerts as alert_queries
 from ..store.queries import notifications as notification_queries
@@ -67,7 +67,7 @@ class Alert:
 class Notifier:
     def __init__(self, pool, sequencer, hub=None, *, coalesce_s: float = COALESCE_S):
         self.pool = pool
-        self.markets = sequencer.markets
+        self.markets = sequencer.market_views
         self.hub = hub
         self.coalesce_s = coalesce_s
         self.orders = {}     # account -> {order_id: [last OrderUpdated, fills]}
@@ -104,7 +104,7 @@ class Notifier:
                     if ev.status in ORDER_STATUSES:
                         mine = self.orders.setdefault(ev.account, {})
                         entry = mine.get(ev.order_id)
-                        fills = (entry[1] if entry else 0) + (ev.exec_type == "TRADE")
+                        fills = (entry[1] if entry else 0) + (ev.exec_type is ExecType.TRADE)
                         mine[ev.order_id] = [ev, fills]
                 elif t is Traded:
                     p = self.prices.get(ev.symbol)
@@ -252,7 +252,7 @@ def alert_json(row, inst) -> dict:
 async def list_alerts(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body.no_query(request)
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     rows = await alert_queries.of_account(request.app[POOL], caller.account_id)
     return json({"alerts": [alert_json(r, markets[r["symbol"]].inst) for r in rows
                             if r["symbol"] in markets]})
@@ -262,7 +262,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 async def create_alert(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     data = await body.read_object(request, {"symbol", "direction", "price", "repeating"})
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     symbol = body.string(data, "symbol", max_len=20)
     mkt = markets.get(symbol) or markets.get(symbol.upper())
     if mkt is None:

@@ -99,8 +99,7 @@ async def portfolio(request: web.Request) -> web.Response:
     ledger, account = seq.ledger, caller.account_id
 
     def held(asset):
-        b = ledger.balance(account, asset)
-        return b.free, b.locked
+        return ledger.amounts(account, asset)  # a read: creates no balance
 
     balances = []
     for asset, decimals in sorted(seq.assets.items()):
@@ -110,7 +109,7 @@ async def portfolio(request: web.Request) -> web.Response:
                          "total": from_units(free + locked, unit)})
 
     positions, totals = [], {}
-    for symbol, mkt in sorted(seq.markets.items()):
+    for symbol, mkt in sorted(seq.market_views.items()):
         inst = mkt.inst
         qty = sum(held(inst.base))
         cost = costs.get(symbol, Cost())

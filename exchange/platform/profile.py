@@ -38,8 +38,8 @@ async def balances(request: web.Request) -> web.Response:
     seq = request.app[VENUE].sequencer
     out = []
     for asset, decimals in sorted(seq.assets.items()):
-        b = seq.ledger.balance(caller.account_id, asset)
+        free, locked = seq.ledger.amounts(caller.account_id, asset)  # creates nothing
         unit = minor_unit(decimals)
-        out.append({"asset": asset, "free": from_units(b.free, unit),
-                    "locked": from_units(b.locked, unit)})
+        out.append({"asset": asset, "free": from_units(free, unit),
+                    "locked": from_units(locked, unit)})
     return json({"account_id": caller.account_id, "balances": out})

@@ -132,7 +132,7 @@ async def trade_confirmations(request: web.Request) -> web.Response:
 async def trades_report(request: web.Request, account: int) -> web.Response:
     """Answer the trade confirmations of ``account`` (the caller's, or any for compliance)."""
     q = query.Query(request, {"symbol", "start_time", "end_time", "format"})
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     symbol = q.symbol(markets)
     start, end = _range(q)
     fmt = q.choice("format", FORMATS) or "json"
@@ -162,7 +162,7 @@ async def tax_report(request: web.Request) -> web.Response:
     if year is None:
         raise errors.invalid_parameter("year", "is required")
     fmt = q.choice("format", FORMATS) or "json"
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     start = int(datetime(year, 1, 1, tzinfo=timezone.utc).timestamp()) * 10**9
     end = int(datetime(year + 1, 1, 1, tzinfo=timezone.utc).timestamp()) * 10**9 \
         if year < 9999 else None
@@ -248,7 +248,7 @@ async def statement_report(request: web.Request, account: int) -> web.Response:
 async def my_analytics(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     q = query.Query(request, {"symbol", "start_time", "end_time"})
-    markets = request.app[VENUE].sequencer.markets
+    markets = request.app[VENUE].sequencer.market_views
     symbol = q.symbol(markets)
     start, end = _range(q)
     trades = await account_trades.until(request.app[POOL], caller.account_id, symbol, end)
@@ -309,7 +309,7 @@ async def market_analytics(request: web.Request) -> web.Response:
     rows = await trade_queries.market_stats(request.app[POOL], since)
     out = []
     for r in rows:
-        mkt = seq.markets.get(r["symbol"])
+        mkt = seq.market_views.get(r["symbol"])
         if mkt is None:
             continue
         inst = mkt.inst

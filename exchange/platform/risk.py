@@ -66,43 +66,41 @@ def _limits_json(values) -> dict:
 
 def risk_view(seq, account: int, ts_ns: int) -> dict:
     """The risk state of ``account`` as the sequencer holds it."""
-    limits = seq.limits(account)
-    mine = seq.by_account.get(account, {})
-    own = seq.risk_limits.get(account, (None,) * len(LIMIT_FIELDS))
+    state = seq.risk_state(account, ts_ns)
+    limits = state.limits
     symbols = {}
-    for symbol, mkt in sorted(seq.markets.items()):
+    for symbol, mkt in sorted(seq.market_views.items()):
         inst = mkt.inst
-        b = seq.ledger.balance(account, inst.base)
-        open_buy = sum(o.open for o in mine.values() if o.symbol == symbol and o.side == "buy")
-        orders = sum(1 for o in mine.values() if o.symbol == symbol)
-        if not (b.free or b.locked or orders):
+        free, locked = seq.ledger.amounts(account, inst.base)
+        orders, open_buy = state.by_symbol.get(symbol, (0, 0))
+        if not (free or locked or orders):
             continue
         symbols[symbol] = {
             "status": str(mkt.status),
-            "position": inst.base_str(b.free + b.locked),
-            "position_lots": (b.free + b.locked) // mkt.bpl,
+            "position": inst.base_str(free + locked),
+            "position_lots": (free + locked) // inst.base_per_lot,
             "open_buy_lots": open_buy,
             "open_orders": orders,
             "max_position_lots": limits.max_position,
         }
     holds = {}
-    for b in seq.ledger.balances():
-        if b.account == account and b.locked:
-            holds[b.asset] = from_units(b.locked, minor_unit(seq.assets.get(b.asset, 0)))
+    for owner, asset, _, locked in seq.ledger.nonzero():
+        if owner == account and locked:
+            holds[asset] = from_units(locked, minor_unit(seq.assets.get(asset, 0)))
     return {
         "account_id": account,
-        "kill_switch": account in seq.killed,
-        "killed_api_keys": sorted(k for a, k in seq.killed_keys if a == account),
+        "kill_switch": state.kill_switch,
+        "killed_api_keys": list(state.killed_api_keys),
         "limits": _limits_json(limits.values()),
-        "own_limits": _limits_json(own),
-        "venue_defaults": _limits_json(seq.risk_defaults.values()),
+        "own_limits": _limits_json(state.own_limits),
+        "venue_defaults": _limits_json(state.defaults.values()),
         "usage": {
-            "open_orders": len(mine),
-            "daily_notional": seq.daily_notional(account, ts_ns),
+            "open_orders": state.open_orders,
+            "daily_notional": state.daily_notional,
         },
         "holds": holds,
         "symbols": symbols,
-        "halt_s": seq.halt_ns // 10**9,
+        "halt_s": state.halt_s,
     }
 
 
@@ -248,10 +246,10 @@ async def instrument_status(request: web.Request) -> web.Response:
         raise errors.invalid_field("status", f"must be one of {', '.join(STATUSES)}")
     symbol = request.match_info["symbol"]
     seq = request.app[VENUE].sequencer
-    if symbol not in seq.markets:
+    if symbol not in seq.market_views:
         raise PlatformError(404, "UNKNOWN_SYMBOL", f"No instrument {symbol!r}.")
-    previous = str(seq.markets[symbol].status)
+    previous = str(seq.market_views[symbol].status)
     admin = actions.record(caller, "instrument.status", f"symbol:{symbol}",
                            {"status": status, "previous": previous})
     await _submit(request, SetInstrumentStatus(0, symbol, status, admin))
-    return json({"symbol": symbol, "status": str(seq.markets[symbol].status)})
+    return json({"symbol": symbol, "status": str(seq.market_views[symbol].status)})

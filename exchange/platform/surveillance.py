@@ -39,7 +39,7 @@ import logging
 from collections import deque
 
 from .. import tasks
-from ..engine import OrderUpdated, Reason, Traded
+from ..engine import ExecType, OrderUpdated, Reason, Traded
 from ..store.queries import accounts as account_queries
 from ..store.queries import surveillance as queries
 from .history import iso_ns
@@ -85,7 +85,7 @@ class _Price:
 class Surveillance:
     def __init__(self, pool, sequencer, marketdata, settings, *, flush_s: float | None = None):
         self.pool = pool
-        self.markets = sequencer.markets
+        self.markets = sequencer.market_views
         self.marketdata = marketdata
         self.flush_s = settings.surveillance_flush_ms / 1000 if flush_s is None else flush_s
         self.min_notional = settings.spoof_min_notional
@@ -98,7 +98,7 @@ class Surveillance:
         self.move_bps = settings.price_move_bps
         self.price_window_ns = settings.price_window_s * 10**9
         self.owners = {}        # account -> beneficial owner (only accounts that have one)
-        self.last = {s: m.last_price for s, m in sequencer.markets.items()
+        self.last = {s: m.last_price for s, m in sequencer.market_views.items()
                      if m.last_price is not None}
         self.alerts = []        # (kind, symbol, accounts, evidence, first_seq, last_seq)
         self.wash = {}          # (symbol, owner key) -> [accounts, trades, count, first, last]
@@ -243,11 +243,11 @@ class Surveillance:
 
     def _order(self, ev) -> None:
         exec_type = ev.exec_type
-        if exec_type == "NEW":
+        if exec_type is ExecType.NEW:
             self._placed(ev)
             return
         placed = self.placed.pop(ev.order_id, None)
-        if placed is None or exec_type != "CANCELED" or ev.reason not in _OWNER_CANCELS:
+        if placed is None or exec_type is not ExecType.CANCELED or ev.reason not in _OWNER_CANCELS:
             return
         if ev.executed_qty or ev.ts_ns - placed["placed_ts_ns"] > self.lifetime_ns:
             return

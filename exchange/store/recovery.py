@@ -148,8 +148,8 @@ def _mismatches(what, memory, stored):
 
 
 def _check_balances(seq, rows):
-    memory = {(b.account, b.asset): (b.free, b.locked) for b in seq.ledger.balances()
-              if b.free or b.locked}
+    memory = {(account, asset): (free, locked)
+              for account, asset, free, locked in seq.ledger.nonzero()}
     stored = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows if r[2] or r[3]}
     _mismatches("balances", memory, stored)
 
@@ -166,7 +166,7 @@ def _check_orders(seq, rows):
 
 
 def _check_instruments(seq, rows):
-    memory = {symbol: str(mkt.status) for symbol, mkt in seq.markets.items()}
+    memory = {symbol: str(mkt.status) for symbol, mkt in seq.market_views.items()}
     stored = {r[0]: r[1] for r in rows}
     _mismatches("instruments", memory, stored)
     # The rules too (listed or last changed); the status is the column's, compared above.
@@ -178,7 +178,7 @@ def _check_instruments(seq, rows):
             raise RecoveryError(f"instrument {symbol}: undecodable definition: {e}") from e
         # compared encoded: canonical (a set's repr depends on its insertion history)
         stored[symbol] = codec.encode_instrument(replace(inst, status=status))
-        memory[symbol] = codec.encode_instrument(replace(seq.markets[symbol].inst,
+        memory[symbol] = codec.encode_instrument(replace(seq.market_views[symbol].inst,
                                                          status=status))
     _mismatches("instrument definitions", memory, stored)
 
