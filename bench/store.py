@@ -16,10 +16,17 @@ Recovery: a journal with N resting orders (default 1,000,000) on one symbol,
 and its restarts.
 
 Restarts: ``recover()`` timed from the whole journal (read, decode and replay
-every command, cross-check the tables); then a snapshot taken as the server
-takes one (``snapshots.take``: fork, the child pickles, the parent stores
-it), with the longest the event loop stood still meanwhile; then
-``recover()`` again, from the snapshot (load it, cross-check the tables).
+every command, then the checks: invariants and digests of the tables); then a
+snapshot taken as the server takes one (``snapshots.take``: fork, the child
+dumps the state, the parent stores it), with the longest the event loop stood
+still meanwhile; then ``recover()`` from that snapshot: the restart with N
+open orders; then the same in a subprocess running a copy of the tree whose
+``exchange/engine/book.py`` has one more comment: the restart after an engine
+source change (an upgrade), which must load the same snapshot and replay nothing.
+Each line gives the wall time, the recovering process's CPU time (what the
+restart costs whatever else the machine runs) and its phases in seconds
+(fetch and load the snapshot, replay, check: invariants, digest: the tables'
+digests compared, counted from when the state is ready).
 Uses --dsn (or EXCHANGE_DATABASE_URL), else an embedded PostgreSQL in a temp
 dir; always in a new database, dropped afterwards.
 Prints figures; asserts nothing.
@@ -27,8 +34,11 @@ Prints figures; asserts nothing.
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -91,7 +101,7 @@ def report(name, elapsed, commands, rows, batches):
           f" {elapsed:.1f} s")
 
 
-async def bench_batcher(pool, n, max_batch, seed):
+async def bench_batcher(pool, dsn, n, max_batch, seed):
     warm, timed = generate_sequencer(n, seed)
     cmds = sequencer_setup() + warm + timed
     # journal only: apply first, then time the batcher alone
@@ -110,7 +120,7 @@ async def bench_batcher(pool, n, max_batch, seed):
                                                      apply=seq.apply)
     report("apply + journal", elapsed, count, rows, batches)
     del seq
-    await time_restarts(pool)
+    await time_restarts(pool, dsn)
 
 
 def resting_orders(n, seed, levels):
@@ -126,28 +136,38 @@ def resting_orders(n, seed, levels):
                          qty=rng.randint(1, 10), price=price)
 
 
-async def bench_recovery(pool, orders, max_batch, seed, levels):
+async def bench_recovery(pool, dsn, orders, max_batch, seed, levels):
     seq = Sequencer()
     elapsed, count, rows, batches, _ = await journal(pool, resting_orders(orders, seed, levels),
                                                      max_batch, apply=seq.apply)
     report(f"write journal ({orders:,} orders)", elapsed, count, rows, batches)
     open_orders = len(seq.orders)
     del seq
-    rebuilt = await time_restarts(pool)
+    rebuilt = await time_restarts(pool, dsn)
     assert len(rebuilt.orders) == open_orders  # a sanity check of the setup, not a timing
 
 
-async def time_restarts(pool):
-    """Time recover() from the whole journal, taking a snapshot, recover() from it."""
-    t0 = time.perf_counter()
-    rebuilt = await recover(pool, use_snapshot=False)
-    elapsed = time.perf_counter() - t0
-    print(f"{'recover (replay + cross-check)':<34} {elapsed:>10.1f} s for {rebuilt.seq:,} "
-          f"journaled commands, {len(rebuilt.orders):,} open orders "
-          f"({rebuilt.seq / elapsed:,.0f} commands/s)")
+def _phases(timings):
+    return ", ".join(f"{k} {v:.2f}" for k, v in timings.items())
+
+
+async def time_restarts(pool, dsn):
+    """Time recover() from the whole journal, taking a snapshot, recover() from it, and
+    recover() from it by a copy of the code whose engine changed."""
+    timings = {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    rebuilt = await recover(pool, use_snapshot=False, timings=timings)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"{'restart from the journal alone':<38} {elapsed:>8.1f} s (cpu {cpu:.1f} s) for "
+          f"{rebuilt.seq:,} journaled commands, {len(rebuilt.orders):,} open orders "
+          f"({rebuilt.seq / elapsed:,.0f} commands/s; {_phases(timings)})")
 
     class Drained:   # the journal has committed everything (what take() waits for)
         backlog, committed_seq, error = 0, rebuilt.seq, None
+
+        @staticmethod
+        async def wait_committed(seq):
+            pass
 
     stalls = []
     loop = asyncio.get_running_loop()
@@ -165,17 +185,57 @@ async def time_restarts(pool):
         elapsed = time.perf_counter() - t0
     watcher.cancel()
     size = await pool.fetchval("SELECT bytes FROM snapshots WHERE seq = $1", rebuilt.seq)
-    print(f"{'take a snapshot (fork, pickle, store)':<34} {elapsed:>10.1f} s, "
+    print(f"{'take a snapshot (fork, dump, store)':<38} {elapsed:>8.1f} s, "
           f"{size / 2**20:,.0f} MB; the loop stood still at most {max(stalls) * 1000:,.0f} ms")
-    seq = rebuilt.seq
+    seq, open_orders = rebuilt.seq, len(rebuilt.orders)
     del rebuilt
-    found = {}
-    t0 = time.perf_counter()
-    rebuilt = await recover(pool, report=found)
-    elapsed = time.perf_counter() - t0
+    found, timings = {}, {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    rebuilt = await recover(pool, report=found, timings=timings)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert found == {"snapshot": seq, "replayed": 0}, found
-    print(f"{'recover (snapshot + cross-check)':<34} {elapsed:>10.1f} s for the same state")
+    print(f"{f'restart with {open_orders:,} open orders':<38} {elapsed:>8.1f} s (cpu {cpu:.1f} s)"
+          f" from the snapshot; {_phases(timings)}")
+    found, elapsed, cpu, timings = await asyncio.to_thread(restart_after_engine_change, dsn)
+    assert found == {"snapshot": seq, "replayed": 0}, found
+    print(f"{'restart after an engine source change':<38} {elapsed:>8.1f} s (cpu {cpu:.1f} s)"
+          f" from the snapshot, no replay; {_phases(timings)}")
     return rebuilt
+
+
+# recover() in a copy of the tree whose engine differs by a comment: what the first
+# start after an upgrade does (the snapshot was taken by the code before it)
+_CHANGED_ENGINE = """
+import asyncio, json, sys, tempfile, time, exchange
+from exchange.store import open_database, recover
+async def main():
+    db = await open_database(sys.argv[1], tempfile.gettempdir(), min_size=1, max_size=2)
+    found, timings = {}, {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    await recover(db.pool, report=found, timings=timings)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    await db.close()
+    print(json.dumps([exchange.__file__, found, elapsed, cpu, timings]))
+asyncio.run(main())
+"""
+
+
+def restart_after_engine_change(dsn):
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="bench-upgrade-") as tmp:
+        tree = Path(tmp)
+        shutil.copytree(root / "exchange", tree / "exchange",
+                        ignore=shutil.ignore_patterns("__pycache__", "node_modules", "dist"))
+        with (tree / "exchange" / "engine" / "book.py").open("a") as f:
+            f.write("\n# an upgrade: the engine's source is not the one that took the snapshot\n")
+        done = subprocess.run([sys.executable, "-c", _CHANGED_ENGINE, dsn], cwd=tree,
+                              env=dict(os.environ, PYTHONPATH=str(tree)), capture_output=True,
+                              text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"recover() in the changed tree failed:\n{done.stderr}")
+        where, found, elapsed, cpu, timings = json.loads(done.stdout.splitlines()[-1])
+        assert where.startswith(str(tree)), where
+    return found, elapsed, cpu, timings
 
 
 async def main_async(args):
@@ -190,19 +250,21 @@ async def main_async(args):
     await conn.execute(f'CREATE DATABASE "{name}"')
     version = await conn.fetchval("SHOW server_version")
     try:
-        db = await open_database(urlunsplit(urlsplit(admin)._replace(path="/" + name)), tmp.name)
+        dsn = urlunsplit(urlsplit(admin)._replace(path="/" + name))
+        db = await open_database(dsn, tmp.name)
         try:
             await migrate(db.pool)
             print(f"python {sys.version.split()[0]}, PostgreSQL {version} "
                   f"({'embedded' if server else 'given DSN'}), max_batch {args.max_batch:,}, "
                   f"loop {type(asyncio.get_running_loop()).__module__}")
             if args.only in (None, "batcher"):
-                await bench_batcher(db.pool, args.commands, args.max_batch, args.seed)
+                await bench_batcher(db.pool, dsn, args.commands, args.max_batch, args.seed)
                 async with db.pool.acquire() as c:
                     await c.execute("TRUNCATE journal, trades, ledger_entries, orders, "
                                     "balances, instruments, snapshots CASCADE")
             if args.only in (None, "recovery"):
-                await bench_recovery(db.pool, args.orders, args.max_batch, args.seed, args.levels)
+                await bench_recovery(db.pool, dsn, args.orders, args.max_batch, args.seed,
+                                     args.levels)
         finally:
             await db.close()
     finally:

@@ -74,7 +74,8 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
     if venue.sequencer.seq == 0:
         for inst in instruments:
             await venue.submit(ListInstrument(0, inst))
-    path = pathlib.Path(settings.data_dir) / "demo-credentials.json"
+        log.info("demo: listed %s", ", ".join(i.symbol for i in instruments))
+    path = settings.data_path() / "demo-credentials.json"
     account_id = await accounts.named(app[POOL], DEMO_ACCOUNT)
     if account_id is not None:
         if await users.has_login(app[POOL], account_id):

@@ -7,6 +7,7 @@ command carries its ``seq`` (``log.info(..., extra={"seq": seq})``), and
 ``seq=N`` when a record has a seq.
 """
 
+import contextlib
 import datetime
 import json
 import logging
@@ -63,3 +64,29 @@ def configure(level: str = "INFO", log_format: str = "text", stream=None) -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+class Demote(logging.Filter):
+    """Lower a logger's INFO records to DEBUG (shown only when DEBUG is enabled).
+
+    For chatty libraries (pgserver logs every initdb and pg_ctl run, with their
+    whole output, at INFO): their lines stay available with ``log_level = DEBUG``
+    without drowning the start-up's own lines.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
+@contextlib.contextmanager
+def demoted(name: str):
+    """Within the block, logger ``name``'s INFO records are DEBUG records."""
+    logger, demote = logging.getLogger(name), Demote()
+    logger.addFilter(demote)
+    try:
+        yield
+    finally:
+        logger.removeFilter(demote)

@@ -11,10 +11,9 @@ restart, run the command (it re-seals under the first key), and drop OLD at
 a later restart.
 """
 
-import pathlib
 
 from .settings import Settings
-from .store import open_database
+from .store import open_configured
 from .store.migrate import migrate
 from .store.queries import secrets as sealed_columns
 from .store.sealing import KEY_FILE, SecretBox, new_key, write_key_file
@@ -23,16 +22,16 @@ from .store.sealing import KEY_FILE, SecretBox, new_key, write_key_file
 async def rotate(settings: Settings) -> dict:
     """Re-seal every secret under a new key (see the module docstring); return a report:
     ``rows`` (per table), ``key_file`` (or None) and ``keys`` (how many the box now has)."""
-    data_dir = pathlib.Path(settings.data_dir)
-    db = await open_database(settings.database_url or None, data_dir)
+    data_dir = settings.data_path()
+    db = await open_configured(settings)
     try:
         await migrate(db.pool)
         if settings.secrets_key:
-            box = SecretBox.load(settings.secrets_key, settings.data_dir)
+            box = SecretBox.load(settings.secrets_key, data_dir)
             async with db.pool.acquire() as conn:
                 rows = await sealed_columns.reseal(conn, box, plaintext_only=False)
             return {"rows": rows, "key_file": None, "keys": len(box.keys)}
-        old = SecretBox.load("", settings.data_dir)   # creates the file on a new venue
+        old = SecretBox.load("", data_dir)   # creates the file on a new venue
         path = data_dir / KEY_FILE
         fresh = new_key()
         write_key_file(path, [fresh] + old.keys)

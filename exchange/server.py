@@ -24,7 +24,6 @@ import asyncio
 import gc
 import logging
 import os
-import pathlib
 import signal
 
 from aiohttp import web
@@ -36,7 +35,7 @@ from .engine import ExpireOrders
 from .keys import (BATCHER, CONFIG, DATABASE, DEMO_CREDENTIALS, EXPIRY_CLOCK, HUB, MARKETDATA,
                    METRICS, NOTIFIER, POOL, PUBLIC_FEED, RECOVERED, SECRET_BOX, SURVEILLANCE,
                    USER_FEED, VENUE, WS_PING_S)
-from .logs import configure as configure_logging
+from .logs import configure as configure_logging, demoted
 from .marketdata import MarketData
 from .metrics import Metrics
 from .platform import account_mail
@@ -45,7 +44,7 @@ from .platform.roles import set_role
 from .platform.surveillance import Surveillance
 from .settings import Settings
 from .snapshotter import Snapshotter
-from .store import Batcher, RecoveryError, audit, migrate, open_database, recover
+from .store import Batcher, RecoveryError, audit, migrate, open_configured, recover
 from .store.queries import secrets as sealed_columns
 from .store.sealing import SealingError
 from .venue import Venue
@@ -77,11 +76,12 @@ def create_app(settings: Settings, *, on_fatal=None) -> web.Application:
 
 async def _database(app: web.Application):
     settings = app[CONFIG]
-    db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
+    db = await open_configured(settings)
+    log.info("database: %s", db.description)
     try:
         applied = await migrate(db.pool)
-        if applied:
-            log.info("applied migrations: %s", ", ".join(applied))
+        log.info("migrations: %s", "applied " + ", ".join(applied) if applied
+                 else "up to date")
         sealed = await audit.seal_legacy(db.pool)
         if sealed:
             log.info("sealed %d journal rows written before the audit chain", sealed)
@@ -117,12 +117,15 @@ def _venue(on_fatal):
         app[RECOVERED] = report
         log.info("recovered the venue at seq %d (%s, then %d journal commands)", sequencer.seq,
                  "from the snapshot at seq %d" % report["snapshot"] if report["snapshot"]
-                 else "from the start", report["replayed"], extra={"seq": sequencer.seq})
+                 else "from the start", report["replayed"],
+                 extra={"seq": sequencer.seq, "snapshot_seq": report["snapshot"],
+                        "replayed": report["replayed"]})
         async with pool.acquire() as conn:
             chain_head = await audit.chain_head(conn)  # nothing writes the journal yet
         metrics = app[METRICS]
         batcher = Batcher(pool, on_fatal=on_fatal or _exit_on_fatal, metrics=metrics,
-                          chain_head=chain_head, cut=sequencer.depth_changes)
+                          chain_head=chain_head, cut=sequencer.depth_changes,
+                          committed_seq=sequencer.seq)
         metrics.watch_journal(batcher)
         app[MARKETDATA] = MarketData(sequencer)   # the recovered state is all committed
         batcher.start()   # nothing is submitted before the listeners are registered
@@ -159,10 +162,12 @@ async def _commit_listeners(app: web.Application):
 async def _bootstrap(app: web.Application):
     """The demo venue on a new journal and the [risk] settings, then the GC tuned for
     the recovered heap."""
-    creds = await bootstrap_demo(app)
-    if creds is not None:
-        app[DEMO_CREDENTIALS] = creds
-    await apply_risk_defaults(app[VENUE], app[CONFIG])
+    # the bootstrap's dozen commands: a line each at DEBUG, one summary at INFO
+    with demoted("exchange.venue"):
+        creds = await bootstrap_demo(app)
+        if creds is not None:
+            app[DEMO_CREDENTIALS] = creds
+        await apply_risk_defaults(app[VENUE], app[CONFIG])
     tune_gc()
     yield
 
@@ -293,13 +298,15 @@ def serve(settings: Settings) -> None:
     app = create_app(settings)
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
-    web.run_app(app, host=settings.host, port=settings.port, loop=loop,
-                print=lambda msg: print(msg, flush=True), access_log=None)
+    # aiohttp calls ``print`` once, when the socket listens: our line instead of its banner
+    web.run_app(app, host=settings.host, port=settings.port, loop=loop, access_log=None,
+                print=lambda _banner: log.info("listening on http://%s:%d (Ctrl+C stops)",
+                                               settings.host, settings.port))
 
 
 async def set_account_role(settings: Settings, who: str, role: str) -> tuple[int, str]:
     """Migrate the configured database, then give account ``who`` (id or email) ``role``."""
-    db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
+    db = await open_configured(settings)
     try:
         await migrate(db.pool)
         return await set_role(db.pool, who, role)
@@ -309,7 +316,7 @@ async def set_account_role(settings: Settings, who: str, role: str) -> tuple[int
 
 async def migrate_only(settings: Settings) -> list[str]:
     """Apply the migrations to the configured database and return their names."""
-    db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir))
+    db = await open_configured(settings)
     try:
         applied = await migrate(db.pool)
         await audit.seal_legacy(db.pool)

@@ -93,6 +93,12 @@ class Settings:
     price_move_bps: int = 500         # a move this large ...
     price_window_s: int = 60          # ... within this many seconds
 
+    def data_path(self) -> pathlib.Path:
+        """Return the data directory as an absolute path: the one place every command
+        (``serve``, ``migrate``, ``role``, ``audit``) takes it from. ``data_dir`` is
+        relative to the working directory (``./data`` by default)."""
+        return pathlib.Path(self.data_dir).resolve()
+
 
 def _convert(name: str, value, default):
     if isinstance(default, bool):

@@ -21,7 +21,7 @@ class Snapshotter:
     def __init__(self, sequencer, batcher, pool, settings: Settings, last_seq: int):
         self.sequencer, self.batcher, self.pool = sequencer, batcher, pool
         self.every = settings.snapshot_every
-        self.data_dir = settings.data_dir
+        self.data_dir = settings.data_path()
         self.day_end_s = settings.day_end_utc_s
         self.last_seq = last_seq   # the newest snapshot's seq (0: none)
         self._task = None

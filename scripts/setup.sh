@@ -2,7 +2,14 @@
 # missing, from Debian's packages and PyPI, so both work on a fresh machine.
 
 as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        echo "scripts: '$*' needs root, and sudo is not installed: run it as root" >&2
+        return 1
+    fi
 }
 
 apt_updated=""

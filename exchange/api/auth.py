@@ -182,7 +182,7 @@ async def check_signed(app: web.Application, api_key: str, params: Params, paylo
         key = await keys.get(app[POOL], api_key)
     if key is None:
         raise ApiError(errors.REJECTED_MBX_KEY, "Invalid API-key, IP, or permissions for action.")
-    timestamp = params.int("timestamp", required=True)
+    timestamp = params.time_ms("timestamp", required=True)
     recv_window = params.int("recvWindow")
     if recv_window is None:
         recv_window = DEFAULT_RECV_WINDOW

@@ -12,6 +12,7 @@ import time
 
 from aiohttp import web
 
+from .. import parse
 from ..marketdata import INTERVALS, Candle, WindowStats, ticker, vwap, window_start_ns
 from ..store.queries import candles as candle_queries
 from ..store.queries import trades as trade_queries
@@ -77,7 +78,10 @@ async def exchange_info_handler(request):
 
 
 def _depth_weight(query):
-    limit = int(query.get("limit") or 100)
+    try:
+        limit = parse.integer(query.get("limit") or "100")
+    except parse.BadNumber:
+        return 1     # as weight_of charges a weight function that fails: the handler refuses it
     return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
 
 

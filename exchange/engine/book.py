@@ -287,6 +287,10 @@ class OrderBook:
         o = self._orders.get(order_id)
         return None if o is None else (o.side, o.price, o.open, o.visible)
 
+    def record(self, order_id: Any) -> BookOrder | None:
+        """Return the book's record (``BookOrder``) of a resting order, or None; O(1)."""
+        return self._orders.get(order_id)
+
     def orders(self) -> Iterator[tuple[Any, Side, int, int, int]]:
         """Yield ``(order_id, side, price, open, visible)`` of resting orders in priority order."""
         for s in (self._bids, self._asks):
@@ -296,6 +300,34 @@ class OrderBook:
 
     def __contains__(self, order_id: object) -> bool:
         return order_id in self._orders
+
+    def resting(self, side: Side | str) -> Iterator[tuple[int, list[BookOrder]]]:
+        """Yield ``(price, records)`` for each non-empty level of ``side``, best first, with
+        its records (``BookOrder``) in time priority; for reading the state out
+        (``exchange.engine.state``). O(levels log levels + orders)."""
+        for lvl in (self._bids if SIDE_OF[side] is BUY else self._asks).iter_levels():
+            yield lvl.price, list(lvl.orders.values())
+
+    def restore(self, side: Side | str, price: int, records: Iterable[BookOrder]) -> None:
+        """Rest ``records`` at the back of ``price`` on ``side``, without checks or events:
+        the trusted path that rebuilds a book from a saved state (``exchange.engine.state``;
+        the caller runs ``check()`` after). Each record's order_id, side (``side``), price
+        (``price``), open, visible, display, post_only, owner and stp must be set, and it
+        must not rest here yet. O(len(records)) plus a new level's O(log levels)."""
+        book_side = self._bids if SIDE_OF[side] is BUY else self._asks
+        lvl = book_side.levels.get(price)
+        if lvl is None:
+            lvl = book_side.add_level(price)
+        orders, index = lvl.orders, self._orders
+        qty = 0
+        for o in records:
+            o.level = lvl
+            o.book_side = book_side
+            orders[o.order_id] = index[o.order_id] = o
+            qty += o.visible
+        lvl.qty += qty
+        if price > book_side.best if book_side.bid else price < book_side.best:
+            book_side.best = price
 
     def __len__(self) -> int:
         return len(self._orders)
@@ -711,20 +743,27 @@ class OrderBook:
     # ---- invariants ------------------------------------------------------
 
     def check(self) -> None:
-        """Assert every structural invariant; O(n). For tests."""
-        seen = set()
+        """Assert every structural invariant; O(n). For tests, and after a restore."""
+        index = self._orders
+        count = 0
         for s in (self._bids, self._asks):
             assert sorted(s.heap) == sorted(s.sign * p for p in s.levels), "heap != levels"
             assert s.sign == (-1 if s.bid else 1) and s.empty == s.sign * INF
             live = [p for p, lvl in s.levels.items() if lvl.orders]
             assert s.best == ((max if s.bid else min)(live) if live else s.empty), "stale best"
+            side = s.side
             for price, lvl in s.levels.items():
                 assert lvl.price == price
-                assert lvl.qty == sum(o.visible for o in lvl.orders.values()), "level qty"
+                visible = 0
                 for oid, o in lvl.orders.items():
-                    assert oid == o.order_id and o.level is lvl and o.side is s.side
-                    assert o.price == price and 0 < o.visible <= o.open
-                    assert self._orders.get(oid) is o, "order not indexed"
-                    seen.add(oid)
-        assert seen == set(self._orders), "index has orders outside the levels"
+                    v = o.visible
+                    assert oid == o.order_id and o.level is lvl and o.side is side
+                    assert o.price == price and 0 < v <= o.open
+                    assert index.get(oid) is o, "order not indexed"
+                    visible += v
+                assert lvl.qty == visible, "level qty"
+                count += len(lvl.orders)
+        # Each record above is indexed under its own id and sits in one level only (its
+        # ``level``): as many of them as the index holds means it holds no other.
+        assert count == len(index), "index has orders outside the levels"
         assert self._bids.best < self._asks.best, "crossed book"  # the sentinels included

@@ -31,7 +31,7 @@ from .core import BUY, SELL, X_EXPIRED, Core
 from .entry import OrderEntry
 from .events import DepthUpdated, Event, Reason
 from .funding import Funding
-from .ledger import Ledger
+from .ledger import Balance, Ledger
 from .listing import Listing
 from .market import MarketViews
 from .orders import EXPIRED, OPEN
@@ -177,33 +177,41 @@ class Sequencer(OrderEntry, RiskControls, Settlement, Funding, Listing, Core):
         balance's locked part equals the holds of its open orders and pending
         withdrawals; every asset is conserved; no balance is negative.
         """
-        holds: dict[tuple[int, str], int] = {}
+        held: dict[Balance, int] = {}   # Balance -> the holds of the open orders in it
+        markets = self.markets
+        working = dict.fromkeys(markets, 0)   # symbol -> its open orders in the book
+        waiting = dict.fromkeys(markets, 0)   # symbol -> its stops not triggered
         for o in self.orders.values():
             assert o.status in OPEN, f"closed order {o.order_id} still open"
-            assert o.hold >= 0 and o.hold_balance.account == o.account
-            key = (o.account, o.hold_balance.asset)
-            holds[key] = holds.get(key, 0) + o.hold
-            mkt = self.markets[o.symbol]
+            hold, balance = o.hold, o.hold_balance
+            assert hold >= 0 and balance.account == o.account
+            held[balance] = held.get(balance, 0) + hold
+            mkt = markets[o.symbol]
             assert o.market is mkt, f"order {o.order_id}'s market"
             if o.working:
-                resting = mkt.book.order(o.order_id)
-                assert resting is not None, f"order {o.order_id} not in its book"
-                side, price, open_, _ = resting
-                assert (side, price, open_) == (o.side, o.price, o.open), f"order {o.order_id}"
+                working[o.symbol] += 1
+                # the Order is the book's record of it (so the book's side, price and open
+                # quantity are the order's own)
+                assert mkt.book.record(o.order_id) is o, f"order {o.order_id} in its book"
                 assert o.qty == o.executed_qty + o.open, f"order {o.order_id}'s qty"
                 if o.side is BUY:
-                    assert o.hold == mkt.inst.buy_hold(o.price, o.open), f"hold {o.order_id}"
+                    assert hold == mkt.inst.buy_hold(o.price, o.open), f"hold {o.order_id}"
                 else:
-                    assert o.hold == o.open * mkt.bpl, f"hold {o.order_id}"
+                    assert hold == o.open * mkt.bpl, f"hold {o.order_id}"
             else:
+                waiting[o.symbol] += 1
                 assert o.stop_key in (mkt.rising if o.stop_key[0] > 0 else mkt.falling)
         assert self._due == self._earliest_due(), "due time"
+        holds: dict[tuple[int, str], int] = {}   # (account, asset) -> its locked, as held
+        for b, amount in held.items():
+            holds[(b.account, b.asset)] = holds.get((b.account, b.asset), 0) + amount
         for account, asset, amount in self.withdrawals.values():
             holds[(account, asset)] = holds.get((account, asset), 0) + amount
-        for mkt in self.markets.values():
+        for symbol, mkt in markets.items():
             assert (mkt.qptl, mkt.bpl) == (mkt.inst.quote_per_tick_lot, mkt.inst.base_per_lot)
             mkt.book.check()
-            assert all(oid in self.orders for oid, *_ in mkt.book.orders())
-            assert len(mkt.rising) + len(mkt.falling) == sum(
-                1 for o in self.orders.values() if o.symbol == mkt.inst.symbol and not o.working)
+            # every working order is in its book (above): as many as the book holds means
+            # the book holds no order the sequencer does not
+            assert len(mkt.book) == working[symbol], f"{symbol}'s book has other orders"
+            assert len(mkt.rising) + len(mkt.falling) == waiting[symbol]
         self.ledger.check(holds)

@@ -95,9 +95,9 @@ async def _keys_and_mail(app: web.Application):
     """The token signing secret, the box of the secrets at rest (both kept outside the
     database) and the mailer; queued mail is given a few seconds at shutdown."""
     settings = app[PLATFORM_SETTINGS]
-    app[ACCESS_TOKENS] = AccessTokens(load_secret(settings.jwt_secret, settings.data_dir),
+    app[ACCESS_TOKENS] = AccessTokens(load_secret(settings.jwt_secret, settings.data_path()),
                                       settings.access_token_ttl_s)
-    box = SecretBox.load(settings.secrets_key, settings.data_dir)
+    box = SecretBox.load(settings.secrets_key, settings.data_path())
     app[SECRET_BOX] = box
     app[KEYS].box = box
     mailer = Mailer(settings, app.get(METRICS))

@@ -107,10 +107,7 @@ async def review_alert(request: web.Request) -> web.Response:
     if status not in STATUSES:
         raise errors.invalid_field("status", f"must be one of {', '.join(STATUSES)}")
     note = _note(data)
-    text = request.match_info["alert_id"]
-    if not text.isdigit() or len(text) > 18 or int(text) < 1:
-        raise errors.invalid_parameter("alert_id", "must be an alert id")
-    alert_id = int(text)
+    alert_id = query.path_id(request, "alert_id")
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction():
             previous, row = await alerts_queries.review(conn, alert_id, status, note,

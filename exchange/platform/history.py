@@ -54,8 +54,8 @@ class Page:
         self.symbol = q.symbol(request.app[VENUE].sequencer.market_views)
         self.side = q.choice("side", SIDES)
         self.statuses = q.choices("status", STATUSES) if "status" in names else None
-        start = q.int("start_time", 0, query.MAX_TIME_MS)
-        end = q.int("end_time", 0, query.MAX_TIME_MS)
+        start = q.time_ms("start_time")
+        end = q.time_ms("end_time")
         self.limit = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
         self.before = q.int("before", 1, query.MAX_ID)
         self.after = q.int("after", 0, query.MAX_ID)

@@ -18,7 +18,7 @@ from ..keys import KYC, POOL
 from ..kyc import STATUSES
 from ..store.actions import record_admin_action
 from ..store.queries import kyc as queries
-from . import body, errors
+from . import body, errors, query
 from .body import json
 from .errors import PlatformError
 from .session import authenticate, require_role
@@ -47,10 +47,7 @@ async def set_kyc(request: web.Request) -> web.Response:
     note = body.string(data, "note", max_len=MAX_NOTE_CHARS, required=False)
     if note is not None and not note.isprintable():
         raise errors.invalid_field("note", "must be printable")
-    text = request.match_info["account_id"]
-    if not text.isdigit() or len(text) > 18 or int(text) < 1:
-        raise errors.invalid_parameter("account_id", "must be a positive integer")
-    account = int(text)
+    account = query.path_id(request, "account_id")
     async with request.app[POOL].acquire() as conn:
         async with conn.transaction():
             previous, row = await queries.set_status(conn, account, status, note,

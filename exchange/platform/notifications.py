@@ -290,11 +290,9 @@ async def create_alert(request: web.Request) -> web.Response:
 async def delete_alert(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body.no_query(request)
-    text = request.match_info["alert_id"]
-    if not text.isdigit() or not 0 < int(text) <= query.MAX_ID:
-        raise errors.invalid_parameter("alert_id", "must be an alert id")
-    symbol = await alert_queries.deactivate(request.app[POOL], int(text), caller.account_id)
+    alert_id = query.path_id(request, "alert_id")
+    symbol = await alert_queries.deactivate(request.app[POOL], alert_id, caller.account_id)
     if symbol is None:
         raise errors.PlatformError(404, "UNKNOWN_ALERT", "No such active price alert.")
-    request.app[NOTIFIER].remove_alert(symbol, int(text))
-    return json({"alert_id": int(text), "active": False})
+    request.app[NOTIFIER].remove_alert(symbol, alert_id)
+    return json({"alert_id": alert_id, "active": False})

@@ -1,19 +1,31 @@
-"""Strict query strings: known names, each at most once, typed values.
+"""Strict query strings and path ids: known names, each at most once, typed values.
 
-Protocol code only: the request's query in, checked values out. Anything
-malformed is a ``PlatformError`` (400 UNKNOWN_PARAMETER / INVALID_PARAMETER /
-UNKNOWN_SYMBOL), never an exception of another kind.
+Protocol code only: the request's query (or path) in, checked values out.
+Anything malformed is a ``PlatformError`` (400 UNKNOWN_PARAMETER /
+INVALID_PARAMETER / UNKNOWN_SYMBOL), never an exception of another kind.
+Numbers follow ``exchange.parse``'s one rule (ASCII digits, int64, times and
+years within their documented bounds).
 """
+
+from __future__ import annotations  # the method int shadows the builtin below
 
 import re
 
 from aiohttp import web
 
+from .. import parse
 from . import errors
 
-MAX_ID = 2**63 - 1                 # ids fit PostgreSQL's bigint
-MAX_TIME_MS = 9_000_000_000_000    # times in ms still fit bigint once in ns
-_UINT = re.compile(r"[0-9]{1,19}")
+MAX_ID = parse.MAX_INT64               # ids fit PostgreSQL's bigint
+MAX_TIME_MS = parse.MAX_TIME_MS        # times in ms still fit bigint once in ns
+
+
+def path_id(request: web.Request, name: str, lo: int = 1) -> int:
+    """Path segment ``{name}`` as an id from ``lo`` to ``MAX_ID``; 400 INVALID_PARAMETER if not."""
+    try:
+        return parse.integer(request.match_info[name], lo, MAX_ID)
+    except parse.BadNumber as e:
+        raise errors.invalid_parameter(name, e.why) from None
 _SYMBOL = re.compile(r"[A-Za-z0-9._-]{1,20}")
 
 
@@ -34,9 +46,30 @@ class Query:
         text = self._values.get(name)
         if text is None:
             return default
-        if not _UINT.fullmatch(text) or not lo <= int(text) <= hi:
-            raise errors.invalid_parameter(name, f"must be an integer from {lo} to {hi}")
-        return int(text)
+        try:
+            return parse.integer(text, lo, hi)
+        except parse.BadNumber as e:
+            raise errors.invalid_parameter(name, e.why) from None
+
+    def time_ms(self, name: str) -> int | None:
+        """Parameter ``name`` as ms since the epoch (0 to ``MAX_TIME_MS``), or None."""
+        text = self._values.get(name)
+        if text is None:
+            return None
+        try:
+            return parse.time_ms(text)
+        except parse.BadNumber as e:
+            raise errors.invalid_parameter(name, e.why) from None
+
+    def year(self, name: str) -> int | None:
+        """Parameter ``name`` as a year (``parse.MIN_YEAR`` to ``parse.MAX_YEAR``), or None."""
+        text = self._values.get(name)
+        if text is None:
+            return None
+        try:
+            return parse.year(text)
+        except parse.BadNumber as e:
+            raise errors.invalid_parameter(name, e.why) from None
 
     def choice(self, name: str, allowed: tuple) -> str | None:
         """Parameter ``name`` as one of ``allowed`` (matched case-insensitively), or None."""

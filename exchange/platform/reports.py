@@ -49,8 +49,8 @@ NS_PER_MS = 1_000_000
 
 
 def _range(q: query.Query) -> tuple:
-    start = q.int("start_time", 0, query.MAX_TIME_MS)
-    end = q.int("end_time", 0, query.MAX_TIME_MS)
+    start = q.time_ms("start_time")
+    end = q.time_ms("end_time")
     if start is not None and end is not None and start >= end:
         raise errors.invalid_parameter("end_time", "must be after start_time")
     return (None if start is None else start * NS_PER_MS,
@@ -158,14 +158,13 @@ async def trades_report(request: web.Request, account: int) -> web.Response:
 async def tax_report(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     q = query.Query(request, {"year", "format"})
-    year = q.int("year", 1970, 9999)
+    year = q.year("year")
     if year is None:
         raise errors.invalid_parameter("year", "is required")
     fmt = q.choice("format", FORMATS) or "json"
     markets = request.app[VENUE].sequencer.market_views
     start = int(datetime(year, 1, 1, tzinfo=timezone.utc).timestamp()) * 10**9
-    end = int(datetime(year + 1, 1, 1, tzinfo=timezone.utc).timestamp()) * 10**9 \
-        if year < 9999 else None
+    end = int(datetime(year + 1, 1, 1, tzinfo=timezone.utc).timestamp()) * 10**9
     trades = await account_trades.until(request.app[POOL], caller.account_id, None, end)
     _, sales = disposals(trades, markets, start)
     lines, by_symbol, by_quote = [], {}, {}

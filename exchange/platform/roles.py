@@ -10,7 +10,7 @@ the admin actions' chain (``exchange.store.actions``) in the same transaction.
 from ..keys import POOL
 from ..store.actions import record_admin_action
 from ..store.queries import accounts
-from . import errors
+from . import query
 from .errors import PlatformError
 
 ROLES = ("trader", "operator", "compliance")
@@ -19,10 +19,7 @@ ROLES = ("trader", "operator", "compliance")
 async def path_account(request) -> int:
     """The existing account an admin route's path names (``{account_id}``): 400 if it is
     not an id, 404 if there is no such account."""
-    text = request.match_info["account_id"]
-    if not text.isdigit() or len(text) > 18 or int(text) < 1:
-        raise errors.invalid_parameter("account_id", "must be a positive integer")
-    account = int(text)
+    account = query.path_id(request, "account_id")
     if not await accounts.exists(request.app[POOL], account):
         raise PlatformError(404, "UNKNOWN_ACCOUNT", f"No account {account}.")
     return account

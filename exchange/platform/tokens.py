@@ -15,13 +15,15 @@ from dataclasses import dataclass
 
 import jwt
 
+from .. import parse
+
 ISSUER = "exchange"
 ALGORITHM = "HS256"
 MIN_SECRET_CHARS = 32
 SECRET_FILE = "jwt-secret"
 
 
-def load_secret(configured: str, data_dir: str) -> str:
+def load_secret(configured: str, data_dir: "str | pathlib.Path") -> str:
     """The configured secret, else the one in ``<data_dir>/jwt-secret`` (created if absent)."""
     if configured:
         if len(configured) < MIN_SECRET_CHARS:
@@ -76,11 +78,14 @@ class AccessTokens:
         claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["iss", "sub", "sid", "jti", "iat", "exp"]})
         sub, sid, jti = claims["sub"], claims["sid"], claims["jti"]
-        if (claims.get("typ") != "access" or not isinstance(sub, str) or not sub.isdigit()
-                or len(sub) > 18 or not isinstance(sid, str) or not isinstance(jti, str)
-                or not isinstance(claims["exp"], int)):
+        try:
+            account = parse.integer(sub, 1)
+        except parse.BadNumber:
+            account = None
+        if (claims.get("typ") != "access" or account is None or not isinstance(sid, str)
+                or not isinstance(jti, str) or not isinstance(claims["exp"], int)):
             raise jwt.InvalidTokenError("malformed claims")
-        return AccessClaims(int(sub), sid, jti, claims["exp"])
+        return AccessClaims(account, sid, jti, claims["exp"])
 
 
 def new_refresh_token() -> tuple[str, bytes]:

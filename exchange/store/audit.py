@@ -41,13 +41,12 @@ their own in ``admin_actions`` (``exchange.store.actions``), hashed with
 ``row_hash`` and checked by ``exchange audit verify`` too.
 """
 
-import pathlib
 
 import asyncpg
 
 from .actions import ActionsVerdict, verify_actions
 from .chain import FETCH, GENESIS, Verdict, canonical, row_hash
-from .db import open_database
+from .db import open_configured
 
 class AuditError(RuntimeError):
     """The journal cannot be chained (a row without a hash where one is required)."""
@@ -160,8 +159,7 @@ async def verify_all_configured(settings, *, actions: bool = True) -> list:
     Returns their verdicts (each has ``ok`` and ``message()``), the journal's first.
     """
     try:
-        db = await open_database(settings.database_url or None, pathlib.Path(settings.data_dir),
-                                 min_size=1, max_size=1)
+        db = await open_configured(settings, min_size=1, max_size=1)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
         return [Verdict(False, 0, 0, GENESIS, None, f"cannot connect to the database: {e}")]
     try:

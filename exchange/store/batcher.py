@@ -160,8 +160,9 @@ class Batcher:
     """Write-behind journal (exchange.venue.Journal) on an asyncpg pool."""
 
     def __init__(self, pool, *, max_batch: int = 5_000, on_fatal=None, metrics=None,
-                 chain_head: bytes | None = None, cut=None):
+                 chain_head: bytes | None = None, cut=None, committed_seq: int = 0):
         """``metrics``: an ``exchange.metrics.Metrics`` to observe batches in (or None).
+        ``committed_seq``: the seq the journal holds at start (the recovered venue's).
         ``chain_head``: the hash of the last committed journal row; None reads it
         from the database when the writer starts. ``cut``: called when a batch takes
         everything appended (so the venue's state is exactly that after the batch's
@@ -176,7 +177,7 @@ class Batcher:
         self.cut = cut
         self.backlog = 0            # appended, not yet committed
         self.batches = 0            # transactions committed
-        self.committed_seq = 0      # highest committed seq
+        self.committed_seq = committed_seq   # highest committed seq (the recovered one at start)
         self.error = None           # the write failure that stopped the batcher
         self._pending = []          # [(seq, cmd, events, future)]
         self._writing = None        # the batch being written, or None

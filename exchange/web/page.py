@@ -13,6 +13,10 @@ from .build import DIST, INDEX
 
 ASSETS = DIST / "assets"
 _NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,200}$")   # no separators, no leading dot
+# The Content-Type of each kind of asset Vite emits (the OpenAPI document lists these),
+# fixed here rather than left to the mimetypes tables of the machine (.map has none).
+ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".map": "application/json",
+               ".svg": "image/svg+xml", ".png": "image/png", ".woff2": "font/woff2"}
 
 routes = web.RouteTableDef()
 
@@ -34,9 +38,11 @@ async def asset(request: web.Request) -> web.StreamResponse:
     """A built script, style sheet or source map, by its hashed name."""
     name = request.match_info["name"]
     path = ASSETS / name
-    if not _NAME.match(name) or not path.is_file():
-        raise web.HTTPNotFound()
-    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    if not _NAME.fullmatch(name) or not path.is_file():
+        return web.Response(status=404, text="No such asset.", content_type="text/plain")
+    return web.FileResponse(path, headers={
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "Content-Type": ASSET_TYPES.get(path.suffix, "application/octet-stream")})
 
 
 def setup(app: web.Application) -> None:

@@ -16,7 +16,7 @@ from exchange.feed import user as user_feed
 from exchange.feed.user import account_stream
 from exchange.bootstrap import deposit
 
-from test_user_streams import call, listen_key, signed
+from tests.helpers.user_streams import call, listen_key, signed
 
 WAIT_S = 30.0
 

@@ -13,7 +13,7 @@ import pytest
 
 from exchange import keys
 
-from market_flow import SYMBOL, levels, random_flow, rest_depth
+from tests.helpers.market_flow import SYMBOL, levels, random_flow, rest_depth
 
 WAIT_S = 20.0
 

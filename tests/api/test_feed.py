@@ -21,7 +21,7 @@ from exchange.bootstrap import create_account
 from exchange.server import create_app
 from exchange.settings import Settings
 
-from market_flow import SYMBOL, LocalBook, levels, random_flow, rest_depth
+from tests.helpers.market_flow import SYMBOL, LocalBook, levels, random_flow, rest_depth
 
 WAIT_S = 15.0   # generous: waiting for a message is never a timing assertion
 

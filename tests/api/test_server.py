@@ -55,7 +55,10 @@ async def test_restart_recovers_orders_and_keeps_the_demo_account(fresh_dsn, tmp
         _, depth, _ = await alice.public("/api/v3/depth", symbol="AAPL")
         assert depth["bids"] == [["100.00", "2"]]
         resp = await client.get("/healthz")
-        assert resp.status == 200 and (await resp.json())["status"] == "ok"
+        health = await resp.json()
+        assert resp.status == 200 and health["status"] == "ok"
+        # the recovered state is all committed: the probe says so before any new commit
+        assert health["seq"] == health["committed_seq"] == final_seq
     finally:
         await client.close()
 

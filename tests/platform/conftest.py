@@ -18,7 +18,7 @@ from exchange.bootstrap import create_account, deposit
 from exchange.server import create_app
 from exchange.settings import Settings
 
-from platform_clients import Trader, api_key
+from tests.helpers.platform_clients import Trader, api_key
 
 PASSWORD = "correct horse battery"
 

@@ -8,8 +8,8 @@ import pytest
 from exchange.keys import POOL
 from exchange.bootstrap import deposit
 
-from test_platform_funding import make_operator
-from test_platform_instruments import NFLX
+from tests.helpers.funding import make_operator
+from tests.helpers.instruments import NFLX
 
 
 @pytest.fixture

@@ -10,29 +10,15 @@ from exchange.platform.roles import RoleError, set_role
 from exchange.bootstrap import deposit
 from exchange.store import recover
 from exchange.store.db import init_connection
+from tests.helpers.funding import balance, make_operator
 
 JSON = {"Content-Type": "application/json"}
-
-
-async def make_operator(app, client, email="op@example.com"):
-    """Register ``email``, make its account an operator, log ``client`` in as it."""
-    body = await client.register(email)
-    await set_role(app[POOL], email, "operator")
-    status, _, _ = await client.login(email)
-    assert status == 200
-    client.account_id = body["account_id"]
-    return client
 
 
 @pytest.fixture
 async def operator(app, api):
     """A second client on the same server, logged in as an operator."""
     return await make_operator(app, type(api)(api.client))
-
-
-def balance(app, account, asset):
-    b = app[VENUE].sequencer.ledger.balance(account, asset)
-    return b.free, b.locked
 
 
 async def tables(app):

@@ -8,11 +8,8 @@ from exchange.keys import POOL, VENUE
 from exchange.platform.roles import set_role
 from exchange.bootstrap import create_account, deposit
 
-from test_platform_funding import balance, make_operator
-
-NFLX = {"symbol": "NFLX", "base": "NFLX", "quote": "USD", "tick_size": "0.05",
-        "step_size": "0.2", "base_decimals": 2, "min_qty": "0.2", "max_qty": "1000",
-        "min_notional": "1.00", "maker_fee": "0.001", "taker_fee": "0.002"}
+from tests.helpers.funding import balance, make_operator
+from tests.helpers.instruments import NFLX
 
 ADMIN = [
     ("POST", "/api/v1/admin/instruments", NFLX),

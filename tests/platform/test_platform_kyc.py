@@ -8,8 +8,8 @@ import pytest
 from exchange.keys import KYC, POOL, VENUE
 from exchange.bootstrap import deposit
 
-from platform_clients import Trader, api_key
-from test_platform_funding import balance, make_operator
+from tests.helpers.platform_clients import Trader, api_key
+from tests.helpers.funding import balance, make_operator
 
 GATED = {"require_kyc_for_trading": True, "require_kyc_for_withdrawals": True}
 ORDER = {"symbol": "AAPL", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",

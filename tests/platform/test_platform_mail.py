@@ -27,7 +27,7 @@ from exchange.keys import POOL
 from exchange.keys import NOTIFIER
 from exchange.bootstrap import deposit
 
-from platform_clients import Trader, api_key
+from tests.helpers.platform_clients import Trader, api_key
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a brand new passphrase"

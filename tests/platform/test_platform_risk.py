@@ -7,7 +7,7 @@ import pytest
 from exchange.keys import POOL, VENUE
 from exchange.platform.roles import set_role
 
-from test_platform_funding import make_operator
+from tests.helpers.funding import make_operator
 
 ADMIN = [
     ("PUT", "/api/v1/admin/accounts/{id}/risk-limits", {"max_order_qty": 1}),

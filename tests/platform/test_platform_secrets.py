@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from exchange.keys import KEYS, POOL
 from exchange.store.sealing import PREFIX, SealingError, new_key
 
-from platform_clients import api_key
+from tests.helpers.platform_clients import api_key
 
 PASSWORD = "correct horse battery"
 

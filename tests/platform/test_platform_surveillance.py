@@ -16,7 +16,7 @@ from exchange.keys import POOL, SURVEILLANCE, VENUE
 from exchange.platform.roles import set_role
 from exchange.bootstrap import create_account, deposit
 
-from test_platform_funding import make_operator
+from tests.helpers.funding import make_operator
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ from exchange.store.audit import (GENESIS, AuditError, canonical, chain_head, ro
 from exchange.store.db import open_database
 from exchange.store.migrate import MIGRATIONS_DIR, migrate
 
-from store_streams import random_commands, setup_commands
+from tests.helpers.store_streams import random_commands, setup_commands
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 

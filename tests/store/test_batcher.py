@@ -12,7 +12,7 @@ from exchange.engine.orders import OPEN
 from exchange.store import Batcher
 from exchange.store.audit import GENESIS
 
-from store_streams import random_commands, setup_commands
+from tests.helpers.store_streams import random_commands, setup_commands
 
 
 def _apply_all(seq, batcher, cmds):

@@ -1,6 +1,7 @@
 """open_database: an embedded server with no DSN, the given server otherwise."""
 
 from exchange.store import open_database
+from exchange.store.db import describe_dsn
 
 
 async def test_embedded_database_starts_persists_and_stops(tmp_path):
@@ -27,3 +28,10 @@ async def test_a_dsn_is_used_as_given_and_jsonb_speaks_python(fresh_dsn, tmp_pat
         assert await db.pool.fetchval("SELECT $1::jsonb", b'{"raw": true}') == {"raw": True}
     finally:
         await db.close()
+
+
+def test_the_database_line_masks_a_dsn_password():
+    assert describe_dsn("postgresql://ada:s3cret@db.example:5432/venue") == \
+        "postgresql://ada:***@db.example:5432/venue"
+    assert describe_dsn("postgresql://postgres@127.0.0.1:5432/postgres") == \
+        "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -15,7 +15,7 @@ from exchange.store.actions import record_admin_action, verify_actions
 from exchange.store.audit import GENESIS, verify
 from exchange.venue import Journal, Venue
 
-from store_streams import setup_commands
+from tests.helpers.store_streams import setup_commands
 
 
 class Operator:

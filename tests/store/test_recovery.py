@@ -9,7 +9,7 @@ import pytest
 from exchange.engine import CancelOrder, PlaceOrder, Sequencer
 from exchange.store import Batcher, RecoveryError, recover
 
-from store_streams import random_commands, setup_commands, snapshot
+from tests.helpers.store_streams import random_commands, setup_commands, snapshot
 
 
 async def _journal(pool, seq, cmds):
@@ -131,6 +131,45 @@ async def test_recovery_detects_an_undecodable_command(journaled):
                            "WHERE seq = 2")
     with pytest.raises(RecoveryError, match="seq 2: undecodable command.*colour"):
         await recover(pool)
+
+
+async def test_recovery_detects_a_tampered_pending_withdrawal(pool):
+    from exchange.engine import RequestWithdrawal
+    seq = Sequencer()
+    await _journal(pool, seq, itertools.chain(setup_commands(), [
+        RequestWithdrawal(5, 2, "USD", 700, "w-1"), RequestWithdrawal(6, 3, "USD", 900, "w-2")]))
+    assert len(seq.withdrawals) == 2
+    rebuilt = await recover(pool)
+    assert rebuilt.withdrawals == seq.withdrawals
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE withdrawals SET amount = 800 WHERE withdrawal_id = 'w-1'")
+    with pytest.raises(RecoveryError, match=r"pending withdrawals differ.*w-1: replayed "
+                                            r"\(2, 'USD', 700\), table \(2, 'USD', 800\)"):
+        await recover(pool)
+
+
+async def test_recovery_detects_a_tampered_instrument_status(journaled):
+    pool, _ = journaled
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE instruments SET status = 'HALT' WHERE symbol = 'BBB'")
+    with pytest.raises(RecoveryError, match=r"instruments differ.*BBB: replayed \w+, table HALT"):
+        await recover(pool)
+
+
+async def test_recovery_on_a_pool_of_one_connection_reads_the_digests_on_it(journaled,
+                                                                             fresh_dsn,
+                                                                             tmp_path):
+    from exchange.store import open_database
+    pool, seq = journaled
+    one = await open_database(fresh_dsn, tmp_path, min_size=1, max_size=1)
+    try:
+        assert snapshot(await recover(one.pool)) == snapshot(seq)
+        await pool.execute("UPDATE balances SET locked = locked + 1 "
+                           "WHERE account_id = 4 AND asset = 'AAA'")
+        with pytest.raises(RecoveryError, match=r"balances differ.*\(4, 'AAA'\)"):
+            await recover(one.pool)
+    finally:
+        await one.close()
 
 
 async def test_journal_rows_written_before_the_opaque_fields_still_replay(pool):

@@ -2,13 +2,12 @@
 
 import asyncio
 import itertools
-import pickle
 import random
 
-from exchange.engine import Sequencer
+from exchange.engine import Sequencer, state
 from exchange.store import Batcher, recover, snapshots
 
-from store_streams import random_commands, setup_commands, snapshot
+from tests.helpers.store_streams import random_commands, setup_commands, snapshot
 
 
 async def _journal(pool, seq, cmds):
@@ -37,7 +36,7 @@ async def test_recovery_starts_from_the_newest_snapshot_and_replays_only_the_tai
     seq, at = await _history(pool)
     earlier = Sequencer()
     await snapshots.store(pool, 1, 0, snapshots.dumps(earlier))  # an older one: not chosen
-    taken = pickle.loads(at)
+    taken = snapshots.loads(at)
     await snapshots.store(pool, taken.seq, 0, at)
     report = {}
     rebuilt = await recover(pool, report=report)
@@ -48,12 +47,10 @@ async def test_recovery_starts_from_the_newest_snapshot_and_replays_only_the_tai
         assert list(rebuilt.markets[symbol].book.orders()) == list(market.book.orders())
 
 
-async def test_a_snapshot_of_other_engine_code_or_day_end_is_not_used(pool, monkeypatch):
+async def test_a_snapshot_of_an_unknown_format_or_another_day_end_is_not_used(pool):
     seq, at = await _history(pool)
-    taken_seq = pickle.loads(at).seq
-    monkeypatch.setattr(snapshots, "ENGINE", "an older engine")
-    await snapshots.store(pool, taken_seq, 0, at)
-    monkeypatch.undo()
+    taken_seq = snapshots.loads(at).seq
+    await snapshots.store(pool, taken_seq, 0, at, format=state.FORMAT + 1)   # newer code's
     await snapshots.store(pool, taken_seq + 1, 3600, at)    # taken under another day end
     report = {}
     rebuilt = await recover(pool, report=report)
@@ -61,9 +58,28 @@ async def test_a_snapshot_of_other_engine_code_or_day_end_is_not_used(pool, monk
     assert snapshot(rebuilt) == snapshot(seq)
 
 
+async def test_a_snapshot_that_does_not_decode_is_not_used(pool):
+    seq, at = await _history(pool)
+    taken_seq = snapshots.loads(at).seq
+    await snapshots.store(pool, taken_seq, 0, at[:len(at) // 2])   # cut short
+    report = {}
+    rebuilt = await recover(pool, report=report)
+    assert report == {"snapshot": None, "replayed": seq.seq}
+    assert snapshot(rebuilt) == snapshot(seq)
+
+
+async def test_a_snapshot_stores_the_state_format_and_no_code_digest(pool):
+    _, at = await _history(pool)
+    taken_seq = snapshots.loads(at).seq
+    await snapshots.store(pool, taken_seq, 0, at)
+    row = await pool.fetchrow("SELECT * FROM snapshots WHERE seq = $1", taken_seq)
+    assert row["format"] == state.FORMAT and "engine" not in row.keys()
+    assert snapshots.decode(at)["format"] == state.FORMAT
+
+
 async def test_a_snapshot_that_fails_the_checks_gives_way_to_the_whole_journal(pool):
     seq, at = await _history(pool)
-    wrong = pickle.loads(at)
+    wrong = snapshots.loads(at)
     account, asset = 1, "USD"
     wrong.ledger.balance(account, asset).free += 1   # money from nowhere: the tables disagree
     await snapshots.store(pool, wrong.seq, 0, snapshots.dumps(wrong))
@@ -75,7 +91,7 @@ async def test_a_snapshot_that_fails_the_checks_gives_way_to_the_whole_journal(p
 
 async def test_a_snapshot_missing_a_part_is_not_used(pool):
     seq, at = await _history(pool)
-    taken_seq = pickle.loads(at).seq
+    taken_seq = snapshots.loads(at).seq
     await snapshots.store(pool, taken_seq, 0, at)
     await pool.execute("UPDATE snapshots SET parts = parts + 1 WHERE seq = $1", taken_seq)
     report = {}
@@ -84,7 +100,7 @@ async def test_a_snapshot_missing_a_part_is_not_used(pool):
 
 
 async def test_take_forks_and_stores_the_state_at_the_fork(pool, tmp_path, monkeypatch):
-    monkeypatch.setattr(snapshots, "PART_BYTES", 4096)   # several parts
+    monkeypatch.setattr(snapshots, "PART_BYTES", 512)   # several parts
     rng = random.Random(9)
     seq = Sequencer()
     batcher = await _journal(pool, seq, itertools.chain(setup_commands(),

@@ -7,6 +7,7 @@ it (``npm ci`` and ``npm run build``, as in a fresh clone); afterwards
 platform's optional packages, so the install has nothing to add to it.
 """
 
+import logging
 import pathlib
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ def _git(cwd, *args):
                           text=True).stdout
 
 
-def test_a_fresh_build_changes_no_tracked_file(tmp_path):
+def test_a_fresh_build_changes_no_tracked_file(tmp_path, caplog):
     web = tmp_path / "web"
     for name in _git(ROOT, "ls-files", "exchange/web").splitlines():
         target = web / pathlib.Path(name).relative_to("exchange/web")
@@ -33,13 +34,17 @@ def test_a_fresh_build_changes_no_tracked_file(tmp_path):
     lock = (web / "package-lock.json").read_bytes()
     assert is_stale(web)
 
-    ensure_built(web)
+    with caplog.at_level(logging.DEBUG, logger="exchange.web"):
+        ensure_built(web)
 
     assert (web / "dist" / "index.html").is_file()
     assert (web / "node_modules" / ".package-lock.json").is_file()
     assert (web / "package-lock.json").read_bytes() == lock
     assert _git(web, "status", "--porcelain") == ""
     assert not is_stale(web)
+    assert [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "exchange.web"] == [
+        (logging.INFO, f"building the trading page: npm ci --no-audit --no-fund (in {web})"),
+        (logging.INFO, f"building the trading page: npm run build (in {web})")]
 
 
 def test_the_committed_lock_records_every_platforms_rollup_build():

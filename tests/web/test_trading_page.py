@@ -104,7 +104,7 @@ async def fund(page: Page, asset: str, amount: str) -> None:
         has=page.get_by_role("rowheader", name=asset, exact=True))).to_contain_text(amount)
 
 
-async def order(page: Page, side: str, type_: str, quantity: str, price: str | None = None,
+async def order(page: Page, side: str, *, type_: str, quantity: str, price: str | None = None,
                 stop: str | None = None):
     """Fill the ticket and send it; return the ticket's form."""
     ticket = page.get_by_role("form", name="Order ticket")
@@ -176,7 +176,7 @@ async def test_two_users_trade_and_both_see_it_everywhere(base_url, browser):
         await expect(page.get_by_role("region", name="Chart")).to_contain_text("No trades yet")
 
     # The seller rests a limit order: it shows in the book (both pages) and in open orders.
-    ticket = await order(seller, "Sell", "Limit", "10", "101.50")
+    ticket = await order(seller, "Sell", type_="Limit", quantity="10", price="101.50")
     await expect(ticket.get_by_role("status")).to_contain_text("new, filled 0 of 10")
     for page in (seller, buyer):
         asks = page.get_by_role("table", name="Order book").locator("tbody.ask")
@@ -192,7 +192,7 @@ async def test_two_users_trade_and_both_see_it_everywhere(base_url, browser):
     await alerts.get_by_label("Alert price").fill("101.00")
     await alerts.get_by_role("button", name="Add alert").click()
     await expect(alerts.get_by_role("list", name="Active alerts")).to_contain_text("AAPL ≥ 101.00")
-    ticket = await order(buyer, "Buy", "Market", "4")
+    ticket = await order(buyer, "Buy", type_="Market", quantity="4")
     await expect(ticket.get_by_role("status")).to_contain_text("filled, filled 4 of 4")
 
     # Both see the trade on the tape, the chart's candle, their history and balances.
@@ -256,15 +256,15 @@ async def test_narrow_layout_ticket_checks_and_server_errors(base_url, browser):
     await expect(page.get_by_role("navigation", name="Sections")).to_be_visible()
 
     # Off the instrument's grid: refused by the page, nothing sent.
-    ticket = await order(page, "Buy", "Limit", "1", "100.005")
+    ticket = await order(page, "Buy", type_="Limit", quantity="1", price="100.005")
     await expect(ticket.get_by_role("alert")).to_have_text(
         "Price must be a multiple of the tick size 0.01.")
-    ticket = await order(page, "Buy", "Limit", "1.5", "100.00")
+    ticket = await order(page, "Buy", type_="Limit", quantity="1.5", price="100.00")
     await expect(ticket.get_by_role("alert")).to_contain_text("step size 1")
     await expect(page.get_by_role("table", name="Open orders").get_by_role("row")).to_have_count(1)
 
     # Within the filters but beyond the balance: the server's refusal is shown.
-    ticket = await order(page, "Buy", "Limit", "50", "100.00")
+    ticket = await order(page, "Buy", type_="Limit", quantity="50", price="100.00")
     await expect(ticket.get_by_role("alert")).to_contain_text("Refused by the server")
     await expect(ticket.get_by_role("alert")).to_contain_text("-2010")
 
@@ -316,7 +316,7 @@ async def test_sockets_reconnect_by_themselves_and_the_price_band_is_checked(web
     for page in (seller, buyer):
         await expect(page.get_by_role("status").filter(has_text="Market data")).to_contain_text(
             "Account: live")
-    ticket = await order(seller, "Sell", "Limit", "10", "101.50")
+    ticket = await order(seller, "Sell", type_="Limit", quantity="10", price="101.50")
     await expect(ticket.get_by_role("status")).to_contain_text("new, filled 0 of 10")
     open_orders = seller.get_by_role("table", name="Open orders")
     await expect(open_orders.get_by_role("row").filter(has_text="101.50")).to_contain_text("sell")
@@ -342,7 +342,7 @@ async def test_sockets_reconnect_by_themselves_and_the_price_band_is_checked(web
 
     # A trade after the reconnection reaches the seller's page over both new sockets: the
     # tape (public) and the seller's own orders (private; no polling while the socket is live).
-    ticket = await order(buyer, "Buy", "Market", "4")
+    ticket = await order(buyer, "Buy", type_="Market", quantity="4")
     await expect(ticket.get_by_role("status")).to_contain_text("filled, filled 4 of 4")
     tape = seller.get_by_role("table", name="Trade tape")
     await expect(tape.get_by_role("row").nth(1)).to_contain_text("101.50")
@@ -361,19 +361,19 @@ async def test_sockets_reconnect_by_themselves_and_the_price_band_is_checked(web
 
     # The price band (PERCENT_PRICE_BY_SIDE, 20% around the last price 101.50): outside it
     # the page refuses and sends nothing; its edges, exact decimals, pass.
-    ticket = await order(seller, "Sell", "Limit", "1", "121.81")
+    ticket = await order(seller, "Sell", type_="Limit", quantity="1", price="121.81")
     await expect(ticket.get_by_role("alert")).to_have_text(
         "Price must be between 81.20 and 121.80 for a sell order "
         "(the price band around the last price 101.50).")
-    ticket = await order(buyer, "Buy", "Limit", "1", "81.19")
+    ticket = await order(buyer, "Buy", type_="Limit", quantity="1", price="81.19")
     await expect(ticket.get_by_role("alert")).to_contain_text("between 81.20 and 121.80 for a buy")
     assert [o["price"] for o in await server_open_orders(seller)] == ["101.50"]
     assert await server_open_orders(buyer) == []
     await expect(open_orders.get_by_role("row")).to_have_count(2)   # header and the 101.50 order
 
-    ticket = await order(seller, "Sell", "Limit", "1", "121.80")
+    ticket = await order(seller, "Sell", type_="Limit", quantity="1", price="121.80")
     await expect(ticket.get_by_role("status")).to_contain_text("new, filled 0 of 1")
-    ticket = await order(buyer, "Buy", "Limit", "1", "81.20")
+    ticket = await order(buyer, "Buy", type_="Limit", quantity="1", price="81.20")
     await expect(ticket.get_by_role("status")).to_contain_text("new, filled 0 of 1")
     assert sorted(o["price"] for o in await server_open_orders(seller)) == ["101.50", "121.80"]
     assert [o["price"] for o in await server_open_orders(buyer)] == ["81.20"]

@@ -5,6 +5,8 @@ its sequence, so concurrent creations get distinct ids without a table lock
 (a creation that rolls back leaves a gap, which nothing relies on).
 """
 
+from ... import parse
+
 
 async def create(db, name: str):
     """Create an account named ``name`` (unique: asyncpg.UniqueViolationError otherwise);
@@ -25,11 +27,12 @@ async def exists(db, account_id: int) -> bool:
 
 
 async def find(db, who: str) -> int | None:
-    """The account an id (all digits) or a login email names, or None."""
-    if who.isdigit() and len(who) <= 18:
-        return await db.fetchval("SELECT account_id FROM accounts WHERE account_id = $1",
-                                 int(who))
-    return await db.fetchval("SELECT account_id FROM users WHERE email = $1", who.lower())
+    """The account an id (ASCII digits, by ``exchange.parse``) or a login email names, or None."""
+    try:
+        account_id = parse.integer(who, 1)
+    except parse.BadNumber:
+        return await db.fetchval("SELECT account_id FROM users WHERE email = $1", who.lower())
+    return await db.fetchval("SELECT account_id FROM accounts WHERE account_id = $1", account_id)
 
 
 async def set_role(conn, account_id: int, role: str) -> str:

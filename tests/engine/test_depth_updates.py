@@ -41,37 +41,37 @@ def after(events, seq):
     return depth(seq)
 
 
-def place(seq, account, side, qty, price=None, symbol="ABC", ts=1, **kw):
+def place(seq, account, side, *, qty, price=None, symbol="ABC", ts=1, **kw):
     type_ = kw.pop("type_", "LIMIT" if price is not None else "MARKET")
     return seq.apply(PlaceOrder(ts, account, symbol, side, type_, qty=qty, price=price, **kw))
 
 
 def test_a_resting_order_reports_its_level_with_the_first_update_id():
     seq = venue()
-    place(seq, 1, "buy", 10, 100)
+    place(seq, 1, "buy", qty=10, price=100)
     (ev,) = seq.depth_changes()
     assert (ev.symbol, ev.update_id, ev.bids, ev.asks, ev.seq) == (
         "ABC", 1, ((100, 10),), (), seq.seq)
     assert seq.depth_changes() == []                    # nothing changed since
-    assert after(place(seq, 2, "buy", 5, 100), seq) == [("ABC", 2, ((100, 15),), ())]
+    assert after(place(seq, 2, "buy", qty=5, price=100), seq) == [("ABC", 2, ((100, 15),), ())]
 
 
 def test_a_trade_reports_the_makers_level_and_the_takers_rest():
     seq = venue()
-    place(seq, 1, "sell", 10, 101)
-    place(seq, 1, "sell", 10, 102)
+    place(seq, 1, "sell", qty=10, price=101)
+    place(seq, 1, "sell", qty=10, price=102)
     depth(seq)
-    place(seq, 2, "buy", 15, 103)            # takes 101 and half of 102, rests nothing
+    place(seq, 2, "buy", qty=15, price=103)            # takes 101 and half of 102, rests nothing
     assert depth(seq) == [("ABC", 2, (), ((101, 0), (102, 5)))]
-    place(seq, 2, "buy", 8, 102)             # takes the 5 left, rests 3 at 102
+    place(seq, 2, "buy", qty=8, price=102)             # takes the 5 left, rests 3 at 102
     assert depth(seq) == [("ABC", 3, ((102, 3),), ((102, 0),))]
 
 
 def test_cancel_and_cancel_all_report_the_emptied_levels():
     seq = venue()
-    place(seq, 1, "buy", 10, 100)
-    place(seq, 1, "buy", 10, 99)
-    place(seq, 1, "sell", 10, 105)
+    place(seq, 1, "buy", qty=10, price=100)
+    place(seq, 1, "buy", qty=10, price=99)
+    place(seq, 1, "sell", qty=10, price=105)
     depth(seq)
     assert after(seq.apply(CancelOrder(1, 1, "ABC", order_id=1)), seq) == [
         ("ABC", 2, ((100, 0),), ())]
@@ -80,7 +80,7 @@ def test_cancel_and_cancel_all_report_the_emptied_levels():
 
 def test_amend_reports_the_old_and_the_new_level():
     seq = venue()
-    place(seq, 1, "buy", 10, 100)
+    place(seq, 1, "buy", qty=10, price=100)
     depth(seq)
     assert after(seq.apply(AmendOrder(1, 1, "ABC", 1, qty=4)), seq) == [("ABC", 2, ((100, 4),), ())]
     assert after(seq.apply(AmendOrder(1, 1, "ABC", 1, price=98)), seq) == [
@@ -89,57 +89,61 @@ def test_amend_reports_the_old_and_the_new_level():
 
 def test_an_iceberg_shows_only_its_display_quantity_and_refreshes():
     seq = venue()
-    assert after(place(seq, 1, "sell", 10, 100, display_qty=3), seq) == [("ABC", 1, (), ((100, 3),))]
-    assert after(place(seq, 2, "buy", 3, 100), seq) == [("ABC", 2, (), ((100, 3),))]
+    assert after(place(seq, 1, "sell", qty=10, price=100,
+                       display_qty=3), seq) == [("ABC", 1, (), ((100, 3),))]
+    assert after(place(seq, 2, "buy", qty=3, price=100), seq) == [("ABC", 2, (), ((100, 3),))]
 
 
 def test_expiry_reports_the_level_of_the_expired_order():
     seq = venue()
-    place(seq, 1, "buy", 10, 100, tif="GTD", expire_ts_ns=50)
+    place(seq, 1, "buy", qty=10, price=100, tif="GTD", expire_ts_ns=50)
     depth(seq)
     assert after(seq.apply(ExpireOrders(50)), seq) == [("ABC", 2, ((100, 0),), ())]
 
 
 def test_self_trade_prevention_reports_the_expired_makers_level():
     seq = venue()
-    place(seq, 1, "sell", 10, 100)
+    place(seq, 1, "sell", qty=10, price=100)
     depth(seq)
-    place(seq, 1, "buy", 5, 100, stp="EXPIRE_MAKER")
+    place(seq, 1, "buy", qty=5, price=100, stp="EXPIRE_MAKER")
     assert depth(seq) == [("ABC", 2, ((100, 5),), ((100, 0),))]
 
 
 def test_each_symbol_counts_its_own_updates():
     seq = venue()
-    place(seq, 1, "buy", 10, 100)
+    place(seq, 1, "buy", qty=10, price=100)
     depth(seq)
-    assert after(place(seq, 1, "buy", 10, 100, symbol="XYZ"), seq) == [("XYZ", 1, ((100, 10),), ())]
-    assert after(place(seq, 1, "buy", 1, 100), seq) == [("ABC", 2, ((100, 11),), ())]
+    assert after(place(seq, 1, "buy", qty=10, price=100,
+                       symbol="XYZ"), seq) == [("XYZ", 1, ((100, 10),), ())]
+    assert after(place(seq, 1, "buy", qty=1, price=100), seq) == [("ABC", 2, ((100, 11),), ())]
 
 
 def test_commands_that_change_no_book_report_nothing():
     seq = venue()
-    place(seq, 1, "buy", 10, 100)
+    place(seq, 1, "buy", qty=10, price=100)
     depth(seq)
     assert after(seq.apply(Deposit(1, 1, "USD", 5)), seq) == []
     assert after(seq.apply(Withdraw(1, 1, "USD", 5)), seq) == []
     assert after(seq.apply(CancelOrder(1, 1, "ABC", order_id=99)), seq) == []      # refused
-    assert after(place(seq, 2, "sell", 10, 90, type_="LIMIT_MAKER"), seq) == []   # refused
-    assert after(place(seq, 2, "sell", 5, type_="STOP_LOSS", stop_price=50), seq) == []  # waits
+    assert after(place(seq, 2, "sell", qty=10, price=90,
+                       type_="LIMIT_MAKER"), seq) == []   # refused
+    assert after(place(seq, 2, "sell", qty=5, type_="STOP_LOSS", stop_price=50), seq) == []  # waits
     assert seq.markets["ABC"].update_id == 1
 
 
 def test_the_changes_of_several_commands_come_as_one_update_with_the_last_state():
     seq = venue()
-    place(seq, 1, "buy", 10, 100)
-    place(seq, 1, "buy", 5, 99)
+    place(seq, 1, "buy", qty=10, price=100)
+    place(seq, 1, "buy", qty=5, price=99)
     seq.apply(CancelOrder(1, 1, "ABC", order_id=1))
-    place(seq, 2, "sell", 7, 101, symbol="XYZ")
+    place(seq, 2, "sell", qty=7, price=101, symbol="XYZ")
     assert depth(seq) == [("ABC", 1, ((100, 0), (99, 5)), ()), ("XYZ", 1, (), ((101, 7),))]
 
 
 def test_after_recovery_update_ids_start_at_the_seq():
     seq = venue()
-    place(seq, 1, "buy", 10, 100)
+    place(seq, 1, "buy", qty=10, price=100)
     seq.reset_depth_ids()
     assert seq.depth_changes() == []
-    assert after(place(seq, 1, "buy", 1, 100), seq) == [("ABC", seq.seq, ((100, 11),), ())]
+    assert after(place(seq, 1, "buy", qty=1,
+                       price=100), seq) == [("ABC", seq.seq, ((100, 11),), ())]

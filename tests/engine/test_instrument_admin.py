@@ -18,7 +18,7 @@ from exchange.engine import (AmendOrder, CancelOrder, ChangeInstrument, CommandR
                              SetInstrumentStatus, Traded)
 from exchange.store import codec
 
-from test_sequencer import BUY, SELL, Venue, abc, of, rejected, snapshot, xyz
+from tests.helpers.engine import BUY, SELL, Venue, abc, of, rejected, snapshot, xyz
 
 
 def state(seq):

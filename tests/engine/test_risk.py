@@ -12,7 +12,7 @@ from exchange.engine import (AmendOrder, CancelOrder, CancelReplace, CommandReje
                              Sequencer, SetInstrumentStatus, SetKillSwitch, SetRiskDefaults,
                              SetRiskLimits, Traded)
 
-from test_sequencer import BUY, DAY_NS, SELL, Venue, abc, of, rejected, snapshot, updates
+from tests.helpers.engine import BUY, DAY_NS, SELL, Venue, abc, of, rejected, snapshot, updates
 
 S = 10**9
 

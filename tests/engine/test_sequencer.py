@@ -13,74 +13,12 @@ from decimal import Decimal as D
 import pytest
 
 from exchange.engine import (FEE_ACCOUNT, STP, TRANSITIONS, AmendOrder, BalanceChanged,
-                             CancelAll, CancelOrder, CancelReplace, CommandRejected,
-                             Deposit, Entry, ExpireOrders, IllegalTransition, Instrument,
-                             InstrumentChanged, InstrumentStatus, ListInstrument, Order,
-                             OrderSpec, OrderStatus, OrderUpdated, PlaceOrder, Reason, Sequencer,
-                             SetInstrumentStatus, Traded, Withdraw)
-
-BUY, SELL = "buy", "sell"
-DAY_NS = 86_400 * 10**9
-
-
-def abc(**kw):
-    args = dict(symbol="ABC", base="ABC", quote="USD", tick_size=D("0.01"), step_size=D("1"),
-                base_decimals=0, quote_decimals=2)
-    args.update(kw)
-    return Instrument(**args)
-
-
-def xyz(**kw):
-    return abc(symbol="XYZ", base="XYZ", maker_fee_ppm=1000, taker_fee_ppm=2000, **kw)
-
-
-class Venue:
-    """A Sequencer that checks its invariants after every command."""
-
-    def __init__(self, *instruments, day_end_s=0, funds=True):
-        self.seq = Sequencer(day_end_s)
-        for inst in instruments or (abc(),):
-            assert type(self.apply(ListInstrument(0, inst))[0]) is InstrumentChanged
-        if funds:
-            for account in (1, 2, 3):
-                for asset in sorted(self.seq.assets):
-                    self.apply(Deposit(0, account, asset, 1_000_000))
-
-    def apply(self, cmd):
-        """Apply ``cmd``, check the invariants and that its depth changes (specified by
-        tests/test_depth_updates.py) match the book; return its events."""
-        events = self.seq.apply(cmd)
-        self.seq.check()
-        for e in self.seq.depth_changes():
-            book = self.seq.markets[e.symbol].book
-            for side, levels in (("buy", e.bids), ("sell", e.asks)):
-                assert all(book.level_qty(side, p) == q for p, q in levels), e
-        return events
-
-    def place(self, account, side, type_="LIMIT", symbol="ABC", ts=1, **kw):
-        return self.apply(PlaceOrder(ts, account, symbol, side, type_, **kw))
-
-    def bal(self, account, asset):
-        b = self.seq.ledger.balance(account, asset)
-        return b.free, b.locked
-
-    def order(self, order_id):
-        return self.seq.orders.get(order_id)
-
-
-def of(events, kind):
-    return [e for e in events if type(e) is kind]
-
-
-def updates(events):
-    return [(e.order_id, e.status, e.exec_type) for e in events if type(e) is OrderUpdated]
-
-
-def rejected(events, reason):
-    """Assert ``events`` is exactly one CommandRejected with ``reason``."""
-    assert len(events) == 1 and type(events[0]) is CommandRejected, events
-    assert events[0].reason == reason, events[0]
-    return events[0]
+                             CancelAll, CancelOrder, CancelReplace, CommandRejected, Deposit,
+                             Entry, ExpireOrders, IllegalTransition, InstrumentChanged,
+                             InstrumentStatus, ListInstrument, Order, OrderSpec, OrderStatus,
+                             OrderUpdated, PlaceOrder, Reason, Sequencer, SetInstrumentStatus,
+                             Traded, Withdraw)
+from tests.helpers.engine import BUY, DAY_NS, SELL, Venue, abc, of, rejected, snapshot, updates, xyz
 
 
 def build(make):
@@ -103,21 +41,7 @@ def refused(v, make, reason):
     assert snapshot(v.seq) == before
 
 
-def snapshot(seq):
-    """Everything a command may change, as comparable values."""
-    balances = {(b.account, b.asset): (b.free, b.locked)
-                for b in seq.ledger.balances() if b.free or b.locked}
-    orders = {oid: (o.status, o.open, o.qty, o.price, o.hold, o.executed_qty, o.cum_quote,
-                    o.working, o.stop_key, o.client_order_id)
-              for oid, o in seq.orders.items()}
-    markets = {sym: (m.book.depth(1000), list(m.book.orders()), list(m.rising),
-                     list(m.falling), m.last_price, m.status)
-               for sym, m in seq.markets.items()}
-    return (balances, orders, markets, sorted(seq.by_client), seq.next_order_id,
-            seq.next_trade_id, dict(seq.ledger.external), sorted(seq._expiries))
-
-
-def upd(seq, order_id, account, side, status, exec_type, created=1, **kw):
+def upd(seq, *, order_id, account, side, status, exec_type, created=1, **kw):
     """The OrderUpdated expected for an order, fixed fields defaulted."""
     spec = dict(order_id=order_id, account=account, symbol="ABC", client_order_id=None,
                 side=side, type="LIMIT", tif="GTC", quote_qty=None, stop_price=None,
@@ -129,7 +53,7 @@ def upd(seq, order_id, account, side, status, exec_type, created=1, **kw):
     return OrderUpdated.of(spec=OrderSpec.of(**spec), **state)
 
 
-def bc(seq, account, asset, free_delta, locked_delta, free, locked, reason, ref):
+def bc(seq, account, asset, *, free_delta, locked_delta, free, locked, reason, ref):
     return BalanceChanged.of(seq, account, asset, free_delta, locked_delta, free, locked,
                              reason, ref)
 
@@ -175,7 +99,8 @@ def test_instrument_listed_with_plain_string_status_trades():
 def test_deposit_credits_free_balance():
     v = Venue(funds=False)
     assert v.apply(Deposit(3, 7, "USD", 500, "d1")) == [
-        bc(1 + 1, 7, "USD", 500, 0, 500, 0, Entry.DEPOSIT, "d1")]
+        bc(1 + 1, 7, "USD", free_delta=500, locked_delta=0, free=500, locked=0,
+           reason=Entry.DEPOSIT, ref="d1")]
     assert v.seq.ledger.external["USD"] == 500
 
 
@@ -193,7 +118,8 @@ def test_deposit_of_an_unknown_asset_is_refused():
 def test_withdrawal_debits_free_balance():
     v = Venue()
     events = v.apply(Withdraw(1, 1, "USD", 400, "w1"))
-    assert events == [bc(v.seq.seq, 1, "USD", -400, 0, 999_600, 0, Entry.WITHDRAWAL, "w1")]
+    assert events == [bc(v.seq.seq, 1, "USD", free_delta=-400, locked_delta=0, free=999_600,
+                         locked=0, reason=Entry.WITHDRAWAL, ref="w1")]
     assert v.seq.ledger.external["USD"] == 3 * 1_000_000 - 400
 
 
@@ -214,8 +140,10 @@ def test_resting_sell_holds_its_base_and_reports_new():
     events = v.place(1, SELL, qty=10, price=100, client_order_id="s-1")
     s = v.seq.seq
     assert events == [
-        bc(s, 1, "ABC", -10, 10, 999_990, 10, Entry.HOLD, 1),
-        upd(s, 1, 1, "sell", OrderStatus.NEW, "NEW", price=100, qty=10, client_order_id="s-1"),
+        bc(s, 1, "ABC", free_delta=-10, locked_delta=10, free=999_990, locked=10,
+           reason=Entry.HOLD, ref=1),
+        upd(s, order_id=1, account=1, side="sell", status=OrderStatus.NEW, exec_type="NEW",
+            price=100, qty=10, client_order_id="s-1"),
     ]
     assert v.seq.markets["ABC"].book.depth() == ([], [(100, 10, 1)])
 
@@ -233,16 +161,24 @@ def test_crossing_limit_trades_at_the_maker_price_and_settles_both_sides():
     events = v.place(2, BUY, qty=10, price=100, ts=2)
     s = v.seq.seq
     assert events == [
-        bc(s, 2, "USD", -1000, 1000, 999_000, 1000, Entry.HOLD, 2),
-        upd(s, 2, 2, "buy", OrderStatus.NEW, "NEW", price=100, qty=10, ts_ns=2, created=2),
-        bc(s, 2, "USD", 0, -1000, 999_000, 0, Entry.TRADE, 1),
-        bc(s, 1, "ABC", 0, -10, 999_990, 0, Entry.TRADE, 1),
-        bc(s, 2, "ABC", 10, 0, 1_000_010, 0, Entry.TRADE, 1),
-        bc(s, 1, "USD", 1000, 0, 1_001_000, 0, Entry.TRADE, 1),
+        bc(s, 2, "USD", free_delta=-1000, locked_delta=1000, free=999_000, locked=1000,
+           reason=Entry.HOLD, ref=2),
+        upd(s, order_id=2, account=2, side="buy", status=OrderStatus.NEW, exec_type="NEW",
+            price=100, qty=10, ts_ns=2, created=2),
+        bc(s, 2, "USD", free_delta=0, locked_delta=-1000, free=999_000, locked=0,
+           reason=Entry.TRADE, ref=1),
+        bc(s, 1, "ABC", free_delta=0, locked_delta=-10, free=999_990, locked=0, reason=Entry.TRADE,
+           ref=1),
+        bc(s, 2, "ABC", free_delta=10, locked_delta=0, free=1_000_010, locked=0,
+           reason=Entry.TRADE, ref=1),
+        bc(s, 1, "USD", free_delta=1000, locked_delta=0, free=1_001_000, locked=0,
+           reason=Entry.TRADE, ref=1),
         Traded.of(s, 2, 1, "ABC", 100, 10, 1000, 1, 2, 1, 2, "buy", 0, 0),
-        upd(s, 1, 1, "sell", OrderStatus.FILLED, "TRADE", price=100, qty=10, executed_qty=10,
+        upd(s, order_id=1, account=1, side="sell", status=OrderStatus.FILLED, exec_type="TRADE",
+            price=100, qty=10, executed_qty=10,
             cum_quote=1000, ts_ns=2),
-        upd(s, 2, 2, "buy", OrderStatus.FILLED, "TRADE", price=100, qty=10, executed_qty=10,
+        upd(s, order_id=2, account=2, side="buy", status=OrderStatus.FILLED, exec_type="TRADE",
+            price=100, qty=10, executed_qty=10,
             cum_quote=1000, ts_ns=2, created=2),
     ]
     assert v.seq.orders == {}
@@ -255,7 +191,8 @@ def test_buy_filled_below_limit_releases_the_difference():
     events = v.place(2, BUY, qty=10, price=100)
     s = v.seq.seq
     # holds 1000, pays 900, gets 100 back in the same posting
-    assert bc(s, 2, "USD", 100, -1000, 1_000_000 - 900, 0, Entry.TRADE, 1) in events
+    assert bc(s, 2, "USD", free_delta=100, locked_delta=-1000, free=1_000_000 - 900, locked=0,
+              reason=Entry.TRADE, ref=1) in events
     assert v.bal(2, "USD") == (999_100, 0)
     assert of(events, Traded)[0].price == 90
 
@@ -285,7 +222,8 @@ def test_fees_are_rounded_down_charged_in_quote_and_paid_to_the_fee_account():
     assert v.bal(2, "USD") == (1_000_000 - notional - taker_fee, 0)
     assert v.bal(1, "USD") == (1_000_000 + notional - maker_fee, 0)
     assert v.bal(FEE_ACCOUNT, "USD") == (maker_fee + taker_fee, 0)
-    assert bc(v.seq.seq, FEE_ACCOUNT, "USD", 300, 0, 300, 0, Entry.FEE, 1) in events
+    assert bc(v.seq.seq, FEE_ACCOUNT, "USD", free_delta=300, locked_delta=0, free=300, locked=0,
+              reason=Entry.FEE, ref=1) in events
 
 
 def test_seller_taker_pays_the_taker_fee_and_buyer_maker_the_maker_fee():
@@ -723,8 +661,10 @@ def test_cancel_by_id_releases_the_hold_and_reports_canceled():
     events = v.apply(CancelOrder(4, 1, "ABC", order_id=1))
     s = v.seq.seq
     assert events == [
-        bc(s, 1, "USD", 500, -500, 1_000_000, 0, Entry.RELEASE, 1),
-        upd(s, 1, 1, "buy", OrderStatus.CANCELED, "CANCELED", price=50, qty=10, ts_ns=4,
+        bc(s, 1, "USD", free_delta=500, locked_delta=-500, free=1_000_000, locked=0,
+           reason=Entry.RELEASE, ref=1),
+        upd(s, order_id=1, account=1, side="buy", status=OrderStatus.CANCELED,
+            exec_type="CANCELED", price=50, qty=10, ts_ns=4,
             reason=Reason.USER),
     ]
     assert v.seq.markets["ABC"].book.depth() == ([], [])
@@ -1011,8 +951,10 @@ def test_gtd_order_expires_when_a_command_reaches_its_expiry():
     events = v.apply(ExpireOrders(1000))
     s = v.seq.seq
     assert events == [
-        bc(s, 1, "USD", 1000, -1000, 1_000_000, 0, Entry.RELEASE, 1),
-        upd(s, 1, 1, "buy", OrderStatus.EXPIRED, "EXPIRED", price=100, qty=10, tif="GTD",
+        bc(s, 1, "USD", free_delta=1000, locked_delta=-1000, free=1_000_000, locked=0,
+           reason=Entry.RELEASE, ref=1),
+        upd(s, order_id=1, account=1, side="buy", status=OrderStatus.EXPIRED, exec_type="EXPIRED",
+            price=100, qty=10, tif="GTD",
             expire_ts_ns=1000, ts_ns=1000, reason=Reason.TIME, created=10),
     ]
     assert v.seq.markets["ABC"].book.depth() == ([], [])

@@ -1,0 +1,1 @@
+"""The test suite: a folder per area, shared helpers in ``tests.helpers``."""

@@ -1,0 +1,1 @@
+"""The pure core: book, instruments, risk, sequencer, withdrawals."""

@@ -1,0 +1,1 @@
+"""Project-wide checks: the docs site builds, the layer contracts hold."""
