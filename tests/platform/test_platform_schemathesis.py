@@ -55,7 +55,7 @@ from exchange.platform.roles import set_role
 from exchange.server import DEMO_CREDENTIALS
 from exchange.web.build import INDEX
 
-from live_server import Database, LiveServer
+from tests.helpers.live_server import Database, LiveServer
 
 _OVERRIDE = os.environ.get("EXCHANGE_FUZZ_EXAMPLES")
 PUBLIC_EXAMPLES = int(_OVERRIDE or 4)

@@ -23,7 +23,7 @@ from exchange.keys import POOL
 from exchange.openapi import document
 from exchange.platform.roles import set_role
 
-from platform_clients import api_key
+from tests.helpers.platform_clients import api_key
 
 DOC = document()
 TIME_NAME = re.compile(r"(Time|_time|timestamp|_ms|_at|year)$")
