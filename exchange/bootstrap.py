@@ -76,8 +76,7 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
             await venue.submit(ListInstrument(0, inst))
         log.info("demo: listed %s", ", ".join(i.symbol for i in instruments))
     path = settings.data_path() / "demo-credentials.json"
-    account_id = await app[POOL].fetchval("SELECT account_id FROM accounts WHERE name = $1",
-                                          DEMO_ACCOUNT)
+    account_id = await accounts.named(app[POOL], DEMO_ACCOUNT)
     if account_id is not None:
         if await users.has_login(app[POOL], account_id):
             return None

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from exchange.engine.instrument import from_units, minor_unit
 
-from . import history
+from ..store.queries import account_trades
 from .responses import json
 from .auth import signed_params
 from .market import market_of
@@ -64,8 +64,8 @@ async def my_trades(request):
     from_id, start, end, limit = params.page("fromId")
     params.check_all_read()
     inst = mkt.inst
-    rows = await history.my_trades(request.app[POOL], key.account, inst.symbol, order_id,
-                                   from_id, start, end, limit)
+    rows = await account_trades.sides(request.app[POOL], key.account, inst.symbol, order_id,
+                                      from_id, start, end, limit)
     return json([{
         "symbol": inst.symbol, "id": r["trade_id"], "orderId": r["order_id"], "orderListId": -1,
         "price": inst.price_str(r["price"]), "qty": inst.qty_str(r["qty"]),

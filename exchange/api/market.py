@@ -2,17 +2,21 @@
 
 Depth and best prices come from the committed depth (``exchange.marketdata``,
 with the per-symbol ``lastUpdateId`` the depth streams count with), last
-prices and instrument rules from the sequencer's memory; trade history (trades, klines, 24h statistics, average price) from the
-``trades`` table with SQL.
+prices and instrument rules from the sequencer's memory; trade history (trades,
+klines, 24h statistics, average price) from the ``trades`` table
+(``exchange.store.queries``). Candles and tickers are built and rendered by
+``exchange.marketdata.candles`` and ``.tickers``, as the streams build theirs.
 """
 
 import time
-from decimal import ROUND_HALF_EVEN, Decimal
 
 from aiohttp import web
 
 from .. import parse
-from . import errors, history
+from ..marketdata import INTERVALS, Candle, WindowStats, ticker, vwap, window_start_ns
+from ..store.queries import candles as candle_queries
+from ..store.queries import trades as trade_queries
+from . import errors
 from .responses import json
 from .auth import public_params
 from .errors import ApiError
@@ -22,7 +26,6 @@ from ..keys import MARKETDATA, POOL, VENUE
 
 routes = web.RouteTableDef()
 NS_PER_MS = 1_000_000
-DAY_MS = 86_400_000
 
 
 def now_ms() -> int:
@@ -112,7 +115,7 @@ async def trades(request):
     mkt = market_of(request, params.symbol())
     limit = params.int("limit", lo=1, hi=1000) or 500
     params.check_all_read()
-    rows = await history.recent_trades(request.app[POOL], mkt.inst.symbol, limit)
+    rows = await trade_queries.recent(request.app[POOL], mkt.inst.symbol, limit)
     return json([_trade_json(mkt.inst, r) for r in rows])
 
 
@@ -124,8 +127,8 @@ async def historical_trades(request):
     limit = params.int("limit", lo=1, hi=1000) or 500
     from_id = params.int("fromId", lo=0)
     params.check_all_read()
-    rows = await history.trades_from(request.app[POOL], mkt.inst.symbol, from_id, None, None,
-                                     limit)
+    rows = await trade_queries.from_id(request.app[POOL], mkt.inst.symbol, from_id, None,
+                                           None, limit)
     return json([_trade_json(mkt.inst, r) for r in rows])
 
 
@@ -139,10 +142,10 @@ async def agg_trades(request):
     params.check_all_read()
     inst = mkt.inst
     if from_id is None and start is None and end is None:
-        rows = await history.recent_trades(request.app[POOL], inst.symbol, limit)
+        rows = await trade_queries.recent(request.app[POOL], inst.symbol, limit)
     else:
-        rows = await history.trades_from(request.app[POOL], inst.symbol, from_id, start, end,
-                                         limit)
+        rows = await trade_queries.from_id(request.app[POOL], inst.symbol, from_id, start,
+                                           end, limit)
     return json([{"a": r["trade_id"], "p": inst.price_str(r["price"]), "q": inst.qty_str(r["qty"]),
                   "f": r["trade_id"], "l": r["trade_id"], "T": r["ts_ns"] // NS_PER_MS,
                   "m": r["taker_side"] == "sell", "M": True} for r in rows])
@@ -154,74 +157,17 @@ async def klines(request):
     params = await public_params(request)
     mkt = market_of(request, params.symbol())
     interval = params.str("interval", required=True)
-    if interval not in history.INTERVALS:
+    iv = INTERVALS.get(interval)
+    if iv is None:
         raise ApiError(errors.INVALID_INTERVAL, "Invalid interval.")
     _, start, end, limit = params.page()
     params.check_all_read()
     if start is not None and end is not None and start > end:
         raise ApiError(errors.INVALID_PARAMETER, "startTime must not be after endTime.")
     inst = mkt.inst
-    rows = await history.klines(request.app[POOL], inst.symbol, interval, start, end, limit)
-    return json([kline_row(inst, r) for r in rows])
-
-
-def kline_row(inst, r) -> list:
-    """A candle as Binance's kline array (shared by /klines and the kline stream)."""
-    p, q = inst.price_str, inst.qty_str
-    return [r["open_ms"], p(r["open"]), p(r["high"]), p(r["low"]), p(r["close"]),
-            q(int(r["volume"])), r["close_ms"], inst.quote_str(int(r["quote_volume"])),
-            r["count"], q(int(r["taker_volume"])), inst.quote_str(int(r["taker_quote"])), "0"]
-
-
-def _ratio(num: int, den: int, places: int) -> str:
-    """``num / den`` as a decimal string with ``places`` places (a statistic, not money)."""
-    if not den:
-        return f"{Decimal(0):.{places}f}"
-    value = (Decimal(num) / Decimal(den)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN)
-    return f"{value:.{places}f}"
-
-
-def ticker_json(mkt, stats, now: int, full: bool, best: tuple) -> dict:
-    """A 24h ticker (REST field names; the ticker streams rename them) from ``stats``
-    (history.stats_24h) and ``best`` = (bid, ask) of the committed depth."""
-    inst = mkt.inst
-    p, q = inst.price_str, inst.qty_str
-    last = mkt.last_price or 0
-    bid, ask = best
-    if stats is None:
-        count, first_id, last_id, open_, high, low, volume, quote_volume = 0, -1, -1, last, last, last, 0, 0
-        last_qty = 0
-    else:
-        count, first_id, last_id = stats["count"], stats["first_id"], stats["last_id"]
-        open_, high, low = stats["open"], stats["high"], stats["low"]
-        volume, quote_volume = int(stats["volume"]), int(stats["quote_volume"])
-        last, last_qty = stats["last"], stats["last_qty"]
-    out = {"symbol": inst.symbol}
-    if full:
-        change = last - open_
-        out["priceChange"] = ("-" if change < 0 else "") + p(abs(change))
-        out["priceChangePercent"] = _ratio(change * 100, open_, 3)
-        out["weightedAvgPrice"] = _vwap(inst, quote_volume, volume)
-        out["prevClosePrice"] = p(open_)
-    out["lastPrice"] = p(last)
-    if full:
-        out["lastQty"] = q(last_qty)
-        out["bidPrice"], out["bidQty"] = (p(bid[0]), q(bid[1])) if bid else (p(0), q(0))
-        out["askPrice"], out["askQty"] = (p(ask[0]), q(ask[1])) if ask else (p(0), q(0))
-    out["openPrice"], out["highPrice"], out["lowPrice"] = p(open_), p(high), p(low)
-    out["volume"], out["quoteVolume"] = q(volume), inst.quote_str(quote_volume)
-    out["openTime"], out["closeTime"] = now - DAY_MS, now
-    out["firstId"], out["lastId"], out["count"] = first_id, last_id, count
-    return out
-
-
-def _vwap(inst, quote_minor: int, lots: int) -> str:
-    """Volume-weighted average price, in quote units per base unit, 8 places."""
-    if not lots:
-        return "0.00000000"
-    price = (Decimal(quote_minor).scaleb(-inst.quote_decimals)
-             / (Decimal(lots) * inst.step_size))
-    return f"{price.quantize(Decimal('1e-8'), ROUND_HALF_EVEN):.8f}"
+    rows = await candle_queries.candles(request.app[POOL], inst.symbol, iv.step_ns,
+                                        iv.offset_ns, start, end, limit)
+    return json([Candle.of_row(r).kline(inst) for r in rows])
 
 
 def _ticker_weight(query):
@@ -242,11 +188,14 @@ async def ticker_24hr(request):
         raise ApiError(errors.INVALID_PARAMETER, "Invalid value for parameter 'type'.")
     params.check_all_read()
     now = now_ms()
-    stats = await history.stats_24h(request.app[POOL], [m.inst.symbol for m in markets],
-                                    (now - DAY_MS) * NS_PER_MS)
+    rows = await trade_queries.stats_since(request.app[POOL], [m.inst.symbol for m in markets],
+                                           window_start_ns(now))
     depth = request.app[MARKETDATA]
-    out = [ticker_json(m, stats.get(m.inst.symbol), now, kind == "FULL",
-                       depth.of(m.inst.symbol).best()) for m in markets]
+    out = []
+    for m in markets:
+        row = rows.get(m.inst.symbol)
+        stats = WindowStats.empty(m.last_price or 0) if row is None else WindowStats.of_row(row)
+        out.append(ticker(m.inst, stats, now, kind == "FULL", depth.of(m.inst.symbol).best()))
     return json(out[0] if single else out)
 
 
@@ -286,9 +235,10 @@ async def avg_price(request):
     params.check_all_read()
     inst = mkt.inst
     now = now_ms()
-    row = await history.window_totals(request.app[POOL], inst.symbol, (now - 5 * 60_000) * NS_PER_MS)
+    row = await trade_queries.window_totals(request.app[POOL], inst.symbol,
+                                            (now - 5 * 60_000) * NS_PER_MS)
     if row["lots"]:
-        price, close = _vwap(inst, int(row["quote"]), int(row["lots"])), row["last_ms"]
+        price, close = vwap(inst, int(row["quote"]), int(row["lots"])), row["last_ms"]
     else:  # no trade in the window: the last price (or the listed reference)
         price = inst.price_str(mkt.reference_price or 0)
         close = now

@@ -21,9 +21,10 @@ from exchange.engine import (CancelAll, CancelOrder, CancelReplace, CommandRejec
                              OrderUpdated, PlaceOrder, Reason, RuleViolation, Traded)
 from exchange.engine.instrument import places_of
 from ..keys import CLIENT_IDS, KYC, POOL, VENUE
+from exchange.store.queries import orders as order_queries
 from exchange.venue import Busy
 
-from . import errors, history
+from . import errors
 from .responses import json
 from .auth import order_source, signed_params
 from .errors import ApiError
@@ -153,7 +154,7 @@ async def _claim_client_id(request, account: int, coid: str, generated: bool) ->
     app = request.app
     ids = app[CLIENT_IDS]
     key = (account, coid)
-    if not generated and await history.client_id_used(app[POOL], account, coid):
+    if not generated and await order_queries.client_id_used(app[POOL], account, coid):
         raise _duplicate()
     # From here to begin() there is no await, so no other request can slip in between.
     if ids.in_flight(key) and await ids.wait(key):
@@ -285,8 +286,8 @@ async def query_order(request):
     mkt = market_of(request, params.symbol())
     order_id, client_id = _order_ref(params)
     params.check_all_read()
-    row = await history.order(request.app[POOL], key.account, mkt.inst.symbol, order_id,
-                              None if order_id is not None else client_id)
+    row = await order_queries.one(request.app[POOL], key.account, mkt.inst.symbol, order_id,
+                                  None if order_id is not None else client_id)
     if row is None or (client_id is not None and row["client_order_id"] != client_id):
         raise ApiError(errors.NO_SUCH_ORDER, "Order does not exist.")
     return json(order_json(mkt.inst, OrderView.of_row(row)))
@@ -319,7 +320,7 @@ async def open_orders(request):
         market_of(request, symbol)
     params.check_all_read()
     markets = request.app[VENUE].sequencer.market_views
-    rows = await history.open_orders(request.app[POOL], key.account, symbol)
+    rows = await order_queries.open_of(request.app[POOL], key.account, symbol)
     return json([order_json(markets[r["symbol"]].inst, OrderView.of_row(r)) for r in rows])
 
 
@@ -345,8 +346,8 @@ async def all_orders(request):
     mkt = market_of(request, params.symbol())
     from_id, start, end, limit = params.page("orderId")
     params.check_all_read()
-    rows = await history.all_orders(request.app[POOL], key.account, mkt.inst.symbol, from_id,
-                                    start, end, limit)
+    rows = await order_queries.all_of(request.app[POOL], key.account, mkt.inst.symbol, from_id,
+                                      start, end, limit)
     return json([order_json(mkt.inst, OrderView.of_row(r)) for r in rows])
 
 

@@ -18,7 +18,8 @@ Stream names (symbols in lower case, as Binance writes them):
 - ``<s>@kline_<interval>``, ``<s>@ticker``, ``<s>@miniTicker``,
   ``!ticker@arr``, ``!miniTicker@arr``: every second while someone listens (a
   ticker for each symbol with a trade in the last 24 h), from the stored trades (the
-  same SQL as REST ``/klines`` and ``/ticker/24hr``).
+  same queries, ``Candle`` and ``ticker`` of ``exchange.marketdata`` as REST
+  ``/klines`` and ``/ticker/24hr``).
 
 ``PublicFeed.on_commit`` is a batcher listener, registered after
 ``MarketData``'s, so it only ever sees and shows committed state.
@@ -31,10 +32,12 @@ import time
 import orjson
 
 from .. import tasks
-from ..api import history
-from ..api.market import DAY_MS, kline_row, ticker_json
 from ..engine import DepthUpdated, InstrumentChanged, Traded
 from ..engine.enums import Side
+from ..marketdata import INTERVALS, Candle, WindowStats, ticker, window_start_ns
+from ..marketdata.candles import roll
+from ..store.queries import candles as candle_queries
+from ..store.queries import trades as trade_queries
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,7 @@ SPEEDS = ("", "@100ms")
 KINDS = {"trade", "aggTrade", "bookTicker", "ticker", "miniTicker", "depth", "depth@100ms",
          "status"} | {
     f"depth{n}{speed}" for n in PARTIAL_LEVELS for speed in SPEEDS} | {
-    f"kline_{i}" for i in history.INTERVALS}
+    f"kline_{i}" for i in INTERVALS}
 ALL_MARKET = {"!ticker@arr", "!miniTicker@arr"}
 SELL = Side.SELL
 
@@ -64,9 +67,11 @@ class PublicFeed:
         self.names = {}                    # symbol -> lower-case stream prefix
         self.diffs = {"": {}, "@100ms": {}}  # speed -> symbol -> [U, u, {bid}, {ask}]
         self.changed = {"": set(), "@100ms": set()}  # symbols whose depth changed, per speed
-        self.traded = set()                # symbols with trades since the last ticker tick
-        self.open_klines = {}              # kline stream -> (candle row last sent, the
+        self.kline_symbols = set()         # symbols with a kline stream at the last round
+        self.traded = {}                   # kline symbol -> its trades since the last round
+        self.open_klines = {}              # kline stream -> (Candle last sent, the
         #                                    subscribers that had it closed, or None)
+        self._rounds = asyncio.Lock()      # one statistics round at a time
         self._task = None
 
     # ---- names -------------------------------------------------------------------
@@ -97,7 +102,11 @@ class PublicFeed:
             for ev in events:
                 t = type(ev)
                 if t is Traded:
-                    self.traded.add(ev.symbol)
+                    if ev.symbol in self.kline_symbols:
+                        trades = self.traded.get(ev.symbol)
+                        if trades is None:
+                            trades = self.traded[ev.symbol] = []
+                        trades.append(ev)
                     name = self._name(ev.symbol)
                     for kind in ("@trade", "@aggTrade"):
                         if hub.wanted(name + kind):
@@ -189,9 +198,14 @@ class PublicFeed:
                       "asks": [[p(x), q(y)] for x, y in asks]})
 
     async def publish_statistics(self) -> None:
-        """Tickers and candles of every symbol someone listens to (SQL), as Binance pushes
-        them every second whether or not the symbol traded."""
-        traded, self.traded = self.traded, set()
+        """Tickers and candles of every symbol someone listens to, as Binance pushes them
+        every second whether or not the symbol traded. One round at a time: a kline
+        stream's candle is carried from one round to the next."""
+        async with self._rounds:
+            await self._publish_statistics()
+
+    async def _publish_statistics(self) -> None:
+        traded, self.traded = self.traded, {}
         hub = self.hub
         now_ms = self.clock() // NS_PER_MS
         await self._klines(traded, now_ms)
@@ -202,14 +216,14 @@ class PublicFeed:
                        or hub.wanted(self._name(s) + "@miniTicker")]
         if not symbols:
             return
-        stats = await history.stats_24h(self.pool, symbols, (now_ms - DAY_MS) * NS_PER_MS)
+        stats = await trade_queries.stats_since(self.pool, symbols, window_start_ns(now_ms))
         full, mini = [], []
         for symbol in symbols:
-            stat = stats.get(symbol)
-            if stat is None:
+            row = stats.get(symbol)
+            if row is None:
                 continue   # no trade in 24 h: Binance's tickers leave such symbols out
-            rest = ticker_json(self.markets[symbol], stat, now_ms, True,
-                               self.marketdata.of(symbol).best())
+            rest = ticker(self.markets[symbol].inst, WindowStats.of_row(row), now_ms, True,
+                          self.marketdata.of(symbol).best())
             t = {"e": "24hrTicker", "E": now_ms, "s": symbol}
             for key, short in _TICKER_KEYS:
                 t[short] = rest[key]
@@ -225,35 +239,51 @@ class PublicFeed:
             hub.publish("!ticker@arr", dumps(full))
             hub.publish("!miniTicker@arr", dumps(mini))
 
-    async def _klines(self, traded: set, now_ms: int) -> None:
+    async def _klines(self, traded: dict, now_ms: int) -> None:
         """The current candle of each subscribed (symbol, interval), every call, and the
-        closing update (``x`` true) of a candle whose interval ended. The SQL runs only
-        for a new stream or a symbol that traded; otherwise the candle last sent is still
-        exact. As in REST ``/klines``, an interval without trades has no candle: a quiet
-        stream sends its last candle's closing update once, and a subscriber who joins
-        before the next trade is sent it too (only that newcomer: each subscriber gets a
-        candle's closing update once)."""
+        closing update (``x`` true) of a candle whose interval ended. A new stream's
+        candle comes from the stored trades (the query of REST ``/klines``); after that
+        it is carried forward over the committed trades (``marketdata.candles.roll``),
+        which gives what the query would, and the query runs again only where it could
+        not (a trade in an earlier bucket, a candle that opens after now). As in REST
+        ``/klines``, an interval without trades has no candle: a quiet stream sends its
+        last candle's closing update once, and a subscriber who joins before the next
+        trade is sent it too (only that newcomer: each subscriber gets a candle's closing
+        update once)."""
         by_stream = self.hub.by_stream
         streams = [s for s in by_stream if "@kline_" in s]
         for gone in [s for s in self.open_klines if s not in by_stream]:
             del self.open_klines[gone]   # nobody listens any more: start afresh next time
+        # Keep the trades of these symbols from now on (before any query below awaits), so
+        # that the next call can carry forward a candle the query gives now.
+        self.kline_symbols = {s.partition("@kline_")[0].upper() for s in streams}
         for stream in streams:
             prefix, _, interval = stream.partition("@kline_")
             symbol = prefix.upper()
+            iv = INTERVALS[interval]
             shown, seen = self.open_klines.get(stream, (None, None))
-            if shown is not None and symbol not in traded:
-                rows = [shown]
-            else:
-                rows = await history.klines(self.pool, symbol, interval, None, now_ms, 2)
+            rows = None
+            if shown is not None:
+                if symbol not in traded:
+                    rows = [shown]
+                else:   # from the candle last sent on: its final state, then any later ones
+                    rows = roll(shown, iv, traded[symbol])
+                    if rows is not None and rows[-1].open_ms <= now_ms:
+                        rows = rows[-2:]   # as the query's last two, from shown on
+                    else:
+                        rows = None
+            if rows is None:
+                rows = [Candle.of_row(r) for r in await candle_queries.candles(
+                    self.pool, symbol, iv.step_ns, iv.offset_ns, None, now_ms, 2)]
                 # from the candle last sent on: its final state if it has ended, then the new
                 rows = rows[-1:] if shown is None else [
-                    r for r in rows if r["open_ms"] >= shown["open_ms"]]
+                    r for r in rows if r.open_ms >= shown.open_ms]
             subs = by_stream.get(stream)
             if subs is None:
                 continue   # everyone left during the query
             for r in rows:
-                closed = r is not rows[-1] or r["close_ms"] < now_ms
-                if seen is not None and r["open_ms"] == shown["open_ms"]:
+                closed = r is not rows[-1] or r.closed(now_ms)
+                if seen is not None and r.open_ms == shown.open_ms:
                     newcomers = subs - seen   # the others have its closing update
                     if not newcomers:
                         continue
@@ -263,12 +293,11 @@ class PublicFeed:
                     self.hub.publish(stream, self._kline(symbol, interval, r, closed, now_ms))
                 self.open_klines[stream] = (r, set(subs) if closed else None)
 
-    def _kline(self, symbol, interval, row, closed, now_ms) -> bytes:
-        inst = self.markets[symbol].inst
-        k = kline_row(inst, row)
+    def _kline(self, symbol, interval, candle, closed, now_ms) -> bytes:
+        k = candle.kline(self.markets[symbol].inst)
         return dumps({"e": "kline", "E": now_ms, "s": symbol, "k": {
-            "t": k[0], "T": k[6], "s": symbol, "i": interval, "f": row["first_id"],
-            "L": row["last_id"], "o": k[1], "c": k[4], "h": k[2], "l": k[3], "v": k[5],
+            "t": k[0], "T": k[6], "s": symbol, "i": interval, "f": candle.first_id,
+            "L": candle.last_id, "o": k[1], "c": k[4], "h": k[2], "l": k[3], "v": k[5],
             "n": k[8], "x": closed, "q": k[7], "V": k[9], "Q": k[10], "B": "0"}})
 
     # ---- the clock ----------------------------------------------------------------------

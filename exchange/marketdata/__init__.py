@@ -1,17 +1,25 @@
-"""Views derived from committed events: depth by level (``Depth``) and every
-account's balances (``Balances``).
+"""Views derived from committed events: depth by level (``Depth``), every account's
+balances (``Balances``), and candles and tickers.
 
 ``MarketData`` is fed the batcher's committed ``(seq, events)`` batches and
 keeps each symbol's committed depth and each account's committed balances;
 the REST API and the WebSocket feed read them, so both show exactly what is
-durable.
+durable. ``candles`` (the intervals, the bucket of a trade, ``Candle``, its
+kline rendering and ``roll``) and ``tickers`` (the 24 h window, ``WindowStats``
+and the ticker built from them) are the one definition of a candle and of a
+24 h ticker that REST (``api/market.py``) and the streams (``feed/public.py``)
+both use; their history comes from the stored trades through
+``exchange.store.queries``.
 """
 
 from ..engine import BalanceChanged, DepthUpdated
 from .balances import Balances
+from .candles import INTERVALS, Candle, Interval
 from .depth import Depth
+from .tickers import WindowStats, ticker, vwap, window_start_ns
 
-__all__ = ["Balances", "Depth", "MarketData"]
+__all__ = ["INTERVALS", "Balances", "Candle", "Depth", "Interval", "MarketData", "WindowStats",
+           "ticker", "vwap", "window_start_ns"]
 
 
 class MarketData:

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from ..keys import POOL, VENUE
+from ..store.queries import account_trades
+from ..store.queries import orders as order_queries
 from . import query
 from .body import json
 from .session import authenticate
@@ -44,10 +46,10 @@ def iso(dt) -> str | None:
 
 
 class Page:
-    """The parsed paging and filters of a history request, as SQL conditions."""
+    """The parsed paging and filters of a history request (plain values; the query
+    functions of ``exchange.store.queries`` turn them into SQL)."""
 
-    def __init__(self, request: web.Request, names: frozenset, id_column: str,
-                 time_column: str):
+    def __init__(self, request: web.Request, names: frozenset):
         q = query.Query(request, names)
         self.symbol = q.symbol(request.app[VENUE].sequencer.market_views)
         self.side = q.choice("side", SIDES)
@@ -55,53 +57,25 @@ class Page:
         start = q.time_ms("start_time")
         end = q.time_ms("end_time")
         self.limit = q.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
-        before = q.int("before", 1, query.MAX_ID)
-        after = q.int("after", 0, query.MAX_ID)
-        self.where, self.args = [], []
-        for cond, value in ((f"{id_column} < ", before), (f"{id_column} > ", after),
-                            (f"{time_column} >= ", None if start is None else start * 1_000_000),
-                            (f"{time_column} < ", None if end is None else end * 1_000_000)):
-            if value is not None:
-                self.add(cond, value)
-        if self.symbol is not None:
-            self.add("symbol = ", self.symbol)
-        # With only ``after``, the page is the oldest ``limit`` newer than it (shown newest first),
-        # so that walking forward with ``after`` skips nothing.
-        self.ascending = after is not None and before is None
+        self.before = q.int("before", 1, query.MAX_ID)
+        self.after = q.int("after", 0, query.MAX_ID)
+        self.start_ns = None if start is None else start * 1_000_000
+        self.end_ns = None if end is None else end * 1_000_000
 
-    def param(self, value) -> str:
-        """Bind ``value``; return its placeholder."""
-        self.args.append(value)
-        return f"${len(self.args)}"
-
-    def add(self, condition: str, value) -> None:
-        self.where.append(condition + self.param(value))
-
-    def sql_where(self, *extra: str) -> str:
-        return " AND ".join(list(extra) + self.where) or "true"
-
-    def order(self, id_column: str) -> str:
-        return f"{id_column} {'ASC' if self.ascending else 'DESC'}"
-
-    def finish(self, rows: list) -> list:
-        """Rows newest first."""
-        return rows[::-1] if self.ascending else rows
+    def filters(self) -> dict:
+        """The keyword arguments of ``orders.page`` and ``account_trades.page``."""
+        return {"limit": self.limit, "symbol": self.symbol, "side": self.side,
+                "before": self.before, "after": self.after, "start_ns": self.start_ns,
+                "end_ns": self.end_ns}
 
 
 @routes.get("/api/v1/orders")
 async def orders(request: web.Request) -> web.Response:
     """The caller's orders, newest first, paged by order id, filtered."""
     caller = await authenticate(request)
-    page = Page(request, _ORDER_NAMES, "order_id", "created_ts_ns")
-    page.add("account_id = ", caller.account_id)
-    if page.side is not None:
-        page.add("side = ", page.side)
-    if page.statuses is not None:
-        page.where.append(f"status = ANY({page.param(page.statuses)}::text[])")
-    rows = await request.app[POOL].fetch(
-        f"SELECT * FROM orders WHERE {page.sql_where()} "
-        f"ORDER BY {page.order('order_id')} LIMIT {page.param(page.limit)}", *page.args)
-    rows = page.finish(rows)
+    page = Page(request, _ORDER_NAMES)
+    rows = await order_queries.page(request.app[POOL], caller.account_id,
+                                    statuses=page.statuses, **page.filters())
     markets = request.app[VENUE].sequencer.market_views
     out = [order_json(markets[r["symbol"]].inst, r) for r in rows]
     return json({"orders": out,
@@ -125,33 +99,6 @@ def order_json(inst, r) -> dict:
             "created_at": iso_ns(r["created_ts_ns"]), "updated_at": iso_ns(r["updated_ts_ns"])}
 
 
-_TRADE_COLUMNS = ("trade_id, ts_ns, symbol, price, qty, quote_qty, maker_order_id, "
-                  "taker_order_id, maker_account, taker_account, taker_side, maker_fee, taker_fee")
-
-
-async def account_trades(pool, account: int, page: Page):
-    """The account's trades (one row per trade, a self-trade once) for ``page``, newest first.
-
-    Two halves (as maker, as taker), each limited in index order when a symbol is given, merged.
-    """
-    me = page.param(account)
-    if page.side is not None:   # the account's side: the taker's, or the opposite as maker
-        side = page.param(page.side)
-        maker_cond, taker_cond = f"taker_side <> {side}", f"taker_side = {side}"
-    else:
-        maker_cond = taker_cond = "true"
-    lim, order = page.param(page.limit), page.order("trade_id")
-    rows = await pool.fetch(f"""
-        SELECT * FROM (
-            (SELECT {_TRADE_COLUMNS} FROM trades
-             WHERE {page.sql_where(f"maker_account = {me}", maker_cond)} ORDER BY {order} LIMIT {lim})
-            UNION
-            (SELECT {_TRADE_COLUMNS} FROM trades
-             WHERE {page.sql_where(f"taker_account = {me}", taker_cond)} ORDER BY {order} LIMIT {lim})
-        ) AS mine ORDER BY {order} LIMIT {lim}""", *page.args)
-    return page.finish(rows)
-
-
 def trade_sides(account: int, r, side: str | None):
     """The account's sides of one trade: (side, role, order id, fee); two for a self-trade."""
     taker = r["taker_side"]
@@ -171,8 +118,8 @@ async def trades(request: web.Request) -> web.Response:
     A self-trade is one trade with two entries (buy and sell); ``limit`` counts trades.
     """
     caller = await authenticate(request)
-    page = Page(request, _TRADE_NAMES, "trade_id", "ts_ns")
-    rows = await account_trades(request.app[POOL], caller.account_id, page)
+    page = Page(request, _TRADE_NAMES)
+    rows = await account_trades.page(request.app[POOL], caller.account_id, **page.filters())
     markets = request.app[VENUE].sequencer.market_views
     out = []
     for r in rows:

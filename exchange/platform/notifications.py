@@ -26,6 +26,8 @@ from .. import tasks
 from ..keys import NOTIFIER, POOL, VENUE
 from ..engine import CommandRejected, ExecType, OrderUpdated, Traded
 from ..engine.instrument import RuleViolation
+from ..store.queries import alerts as alert_queries
+from ..store.queries import notifications as notification_queries
 from . import body, errors, query
 from .body import json
 from .history import iso
@@ -76,8 +78,7 @@ class Notifier:
         self._task = None
 
     async def start(self) -> None:
-        rows = await self.pool.fetch("SELECT * FROM price_alerts WHERE active")
-        for row in rows:
+        for row in await alert_queries.active(self.pool):
             self.add_alert(Alert(row))
         self._task = asyncio.get_running_loop().create_task(
             tasks.repeat(self.coalesce_s, self.flush, "notification flush"), name="notifier")
@@ -161,23 +162,9 @@ class Notifier:
                     rearmed.append(alert)
         if not rows and not rearmed:
             return
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                for alert in fired:
-                    await conn.execute("""
-                        UPDATE price_alerts SET triggered_count = triggered_count + 1,
-                               last_triggered_at = now(), active = $2, armed = $3
-                        WHERE alert_id = $1""", alert.alert_id, alert.repeating, alert.armed)
-                for alert in rearmed:
-                    await conn.execute("UPDATE price_alerts SET armed = true WHERE alert_id = $1",
-                                       alert.alert_id)
-                stored = await conn.fetch("""
-                    INSERT INTO notifications (account_id, kind, title, detail, seq)
-                    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[],
-                                         $5::bigint[])
-                    RETURNING *""", [r[0] for r in rows], [r[1] for r in rows],
-                    [r[2] for r in rows], [orjson.dumps(r[3]).decode() for r in rows],
-                    [r[4] for r in rows])
+        stored = await notification_queries.store_window(
+            self.pool, [(a.alert_id, a.repeating, a.armed) for a in fired],
+            [a.alert_id for a in rearmed], rows)
         if self.hub is not None:
             for row in stored:
                 stream = notify_stream(row["account_id"])
@@ -227,14 +214,9 @@ async def list_notifications(request: web.Request) -> web.Response:
     limit = q.int("limit", 1, 500, 50)
     before = q.int("before", 1, query.MAX_ID)
     pool = request.app[POOL]
-    rows = await pool.fetch("""
-        SELECT * FROM notifications
-        WHERE account_id = $1 AND (NOT $2 OR read_at IS NULL)
-          AND ($3::bigint IS NULL OR notification_id < $3)
-        ORDER BY notification_id DESC LIMIT $4""", caller.account_id, unread, before, limit)
-    unread_count = await pool.fetchval(
-        "SELECT count(*) FROM notifications WHERE account_id = $1 AND read_at IS NULL",
-        caller.account_id)
+    rows = await notification_queries.page(pool, caller.account_id, unread_only=unread,
+                                           before=before, limit=limit)
+    unread_count = await notification_queries.unread_count(pool, caller.account_id)
     return json({"notifications": [notification_json(r) for r in rows],
                  "unread_count": unread_count,
                  "next_before": rows[-1]["notification_id"] if len(rows) == limit else None})
@@ -254,13 +236,7 @@ async def mark_read(request: web.Request) -> web.Response:
     if ids is not None and (type(ids) is not list or not ids or len(ids) > 1000 or any(
             type(i) is not int or not 0 < i <= query.MAX_ID for i in ids)):
         raise errors.invalid_field("ids", "must be a list of 1 to 1000 notification ids")
-    marked = await request.app[POOL].fetchval("""
-        WITH done AS (
-            UPDATE notifications SET read_at = now()
-            WHERE account_id = $1 AND read_at IS NULL
-              AND ($2::bigint[] IS NULL OR notification_id = ANY($2))
-            RETURNING 1)
-        SELECT count(*) FROM done""", caller.account_id, ids)
+    marked = await notification_queries.mark_read(request.app[POOL], caller.account_id, ids)
     return json({"marked": marked})
 
 
@@ -277,9 +253,7 @@ async def list_alerts(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body.no_query(request)
     markets = request.app[VENUE].sequencer.market_views
-    rows = await request.app[POOL].fetch(
-        "SELECT * FROM price_alerts WHERE account_id = $1 ORDER BY alert_id DESC",
-        caller.account_id)
+    rows = await alert_queries.of_account(request.app[POOL], caller.account_id)
     return json({"alerts": [alert_json(r, markets[r["symbol"]].inst) for r in rows
                             if r["symbol"] in markets]})
 
@@ -303,22 +277,12 @@ async def create_alert(request: web.Request) -> web.Response:
     repeating = data.get("repeating", False)
     if type(repeating) is not bool:
         raise errors.invalid_field("repeating", "must be true or false")
-    pool, notifier = request.app[POOL], request.app[NOTIFIER]
-    async with pool.acquire() as conn:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(7, $1::int)",
-                               caller.account_id % 2**31)
-            count = await conn.fetchval(
-                "SELECT count(*) FROM price_alerts WHERE account_id = $1 AND active",
-                caller.account_id)
-            if count >= MAX_ALERTS:
-                raise errors.PlatformError(409, "TOO_MANY_ALERTS",
-                                           f"At most {MAX_ALERTS} active price alerts.")
-            row = await conn.fetchrow("""
-                INSERT INTO price_alerts (account_id, symbol, direction, price, repeating)
-                VALUES ($1, $2, $3, $4, $5) RETURNING *""",
-                caller.account_id, mkt.inst.symbol, direction, price, repeating)
-    notifier.add_alert(Alert(row))
+    row = await alert_queries.create(request.app[POOL], caller.account_id, mkt.inst.symbol,
+                                     direction, price, repeating, max_active=MAX_ALERTS)
+    if row is None:
+        raise errors.PlatformError(409, "TOO_MANY_ALERTS",
+                                   f"At most {MAX_ALERTS} active price alerts.")
+    request.app[NOTIFIER].add_alert(Alert(row))
     return json(alert_json(row, mkt.inst), status=201)
 
 
@@ -327,11 +291,8 @@ async def delete_alert(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     body.no_query(request)
     alert_id = query.path_id(request, "alert_id")
-    row = await request.app[POOL].fetchrow("""
-        UPDATE price_alerts SET active = false
-        WHERE alert_id = $1 AND account_id = $2 AND active RETURNING symbol""",
-        alert_id, caller.account_id)
-    if row is None:
+    symbol = await alert_queries.deactivate(request.app[POOL], alert_id, caller.account_id)
+    if symbol is None:
         raise errors.PlatformError(404, "UNKNOWN_ALERT", "No such active price alert.")
-    request.app[NOTIFIER].remove_alert(row["symbol"], alert_id)
+    request.app[NOTIFIER].remove_alert(symbol, alert_id)
     return json({"alert_id": alert_id, "active": False})

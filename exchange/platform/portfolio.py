@@ -26,6 +26,7 @@ from aiohttp import web
 
 from ..keys import POOL, VENUE
 from ..engine.instrument import from_units, minor_unit
+from ..store.queries import account_trades
 from . import body
 from .body import json
 from .session import authenticate
@@ -66,16 +67,7 @@ class Cost:
 
 async def account_costs(pool, account: int) -> dict:
     """symbol -> ``Cost`` replayed over every trade of the account (a self-trade sells first)."""
-    rows = await pool.fetch("""
-        SELECT symbol, trade_id, qty, quote_qty, fee, is_buy, is_maker FROM (
-            SELECT symbol, trade_id, qty, quote_qty, maker_fee AS fee,
-                   taker_side <> 'buy' AS is_buy, true AS is_maker
-            FROM trades WHERE maker_account = $1
-            UNION ALL
-            SELECT symbol, trade_id, qty, quote_qty, taker_fee AS fee,
-                   taker_side = 'buy' AS is_buy, false AS is_maker
-            FROM trades WHERE taker_account = $1
-        ) AS mine ORDER BY symbol, trade_id, is_maker DESC""", account)
+    rows = await account_trades.for_costing(pool, account)
     costs = {}
     for r in rows:
         c = costs.get(r["symbol"])

@@ -34,6 +34,8 @@ from aiohttp import web
 
 from ..keys import POOL, VENUE
 from ..engine.instrument import from_units, minor_unit
+from ..store.queries import account_trades, ledger
+from ..store.queries import trades as trade_queries
 from . import errors, query
 from .body import json
 from .history import iso_ns
@@ -53,28 +55,6 @@ def _range(q: query.Query) -> tuple:
         raise errors.invalid_parameter("end_time", "must be after start_time")
     return (None if start is None else start * NS_PER_MS,
             None if end is None else end * NS_PER_MS)
-
-
-async def account_trades(pool, account: int, symbol=None, end_ns=None) -> list:
-    """The account's side of each of its trades, in trade order (a self-trade's sale first)."""
-    args = [account]
-    extra = ""
-    if symbol is not None:
-        args.append(symbol)
-        extra += f" AND symbol = ${len(args)}"
-    if end_ns is not None:
-        args.append(end_ns)
-        extra += f" AND ts_ns < ${len(args)}"
-    return await pool.fetch(f"""
-        SELECT * FROM (
-            SELECT trade_id, ts_ns, symbol, price, qty, quote_qty, maker_fee AS fee,
-                   maker_order_id AS order_id, taker_side <> 'buy' AS is_buy, true AS is_maker
-            FROM trades WHERE maker_account = $1 {extra}
-            UNION ALL
-            SELECT trade_id, ts_ns, symbol, price, qty, quote_qty, taker_fee AS fee,
-                   taker_order_id AS order_id, taker_side = 'buy' AS is_buy, false AS is_maker
-            FROM trades WHERE taker_account = $1 {extra}
-        ) AS mine ORDER BY trade_id, is_buy""", *args)
 
 
 class Fifo:
@@ -156,7 +136,7 @@ async def trades_report(request: web.Request, account: int) -> web.Response:
     symbol = q.symbol(markets)
     start, end = _range(q)
     fmt = q.choice("format", FORMATS) or "json"
-    rows = await account_trades(request.app[POOL], account, symbol, end)
+    rows = await account_trades.until(request.app[POOL], account, symbol, end)
     out = []
     for t in rows:
         if start is not None and t["ts_ns"] < start:
@@ -185,7 +165,7 @@ async def tax_report(request: web.Request) -> web.Response:
     markets = request.app[VENUE].sequencer.market_views
     start = int(datetime(year, 1, 1, tzinfo=timezone.utc).timestamp()) * 10**9
     end = int(datetime(year + 1, 1, 1, tzinfo=timezone.utc).timestamp()) * 10**9
-    trades = await account_trades(request.app[POOL], caller.account_id, None, end)
+    trades = await account_trades.until(request.app[POOL], caller.account_id, None, end)
     _, sales = disposals(trades, markets, start)
     lines, by_symbol, by_quote = [], {}, {}
     for t, parts, uncosted in sales:
@@ -234,14 +214,7 @@ async def statement_report(request: web.Request, account: int) -> web.Response:
     asset = q.asset(seq.assets)
     start, end = _range(q)
     fmt = q.choice("format", FORMATS) or "json"
-    rows = await request.app[POOL].fetch("""
-        SELECT e.seq, e.idx, e.asset, e.free_delta + e.locked_delta AS delta, e.reason, e.ref,
-               j.ts_ns
-        FROM ledger_entries e JOIN journal j USING (seq)
-        WHERE e.account_id = $1 AND ($2::text IS NULL OR e.asset = $2)
-          AND ($3::bigint IS NULL OR j.ts_ns < $3)
-          AND e.free_delta + e.locked_delta <> 0
-        ORDER BY e.seq, e.idx""", account, asset, end)
+    rows = await ledger.movements(request.app[POOL], account, asset, end)
     assets = {}
     for r in rows:
         a = assets.setdefault(r["asset"], {"opening": 0, "entries": []})
@@ -277,7 +250,7 @@ async def my_analytics(request: web.Request) -> web.Response:
     markets = request.app[VENUE].sequencer.market_views
     symbol = q.symbol(markets)
     start, end = _range(q)
-    trades = await account_trades(request.app[POOL], caller.account_id, symbol, end)
+    trades = await account_trades.until(request.app[POOL], caller.account_id, symbol, end)
     books, sales = disposals(trades, markets, start)
     stats = {}
     for t in trades:
@@ -332,23 +305,7 @@ async def market_analytics(request: web.Request) -> web.Response:
     seq = request.app[VENUE].sequencer
     now_ns = request.app[VENUE].now()
     since = now_ns - WINDOWS[window] * 10**9
-    rows = await request.app[POOL].fetch("""
-        WITH w AS (SELECT * FROM trades WHERE ts_ns >= $1),
-        minutes AS (
-            SELECT symbol, ts_ns / 60000000000 AS minute,
-                   (array_agg(price ORDER BY trade_id DESC))[1] AS close
-            FROM w GROUP BY 1, 2),
-        returns AS (
-            SELECT symbol, ln(close::float8 / lag(close) OVER (PARTITION BY symbol
-                                                                  ORDER BY minute)) AS r
-            FROM minutes)
-        SELECT s.symbol, s.count, s.volume, s.quote_volume, s.open, s.close, s.high, s.low,
-               (SELECT stddev_samp(r) FROM returns WHERE returns.symbol = s.symbol) AS vol
-        FROM (SELECT symbol, count(*) AS count, sum(qty) AS volume,
-                     sum(quote_qty) AS quote_volume, max(price) AS high, min(price) AS low,
-                     (array_agg(price ORDER BY trade_id))[1] AS open,
-                     (array_agg(price ORDER BY trade_id DESC))[1] AS close
-              FROM w GROUP BY symbol) AS s""", since)
+    rows = await trade_queries.market_stats(request.app[POOL], since)
     out = []
     for r in rows:
         mkt = seq.market_views.get(r["symbol"])

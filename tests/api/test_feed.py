@@ -355,6 +355,42 @@ async def test_a_ticker_subscriber_gets_pushes_without_new_trades(client, alice,
     await ws.close()
 
 
+async def test_kline_streams_carry_their_candle_over_later_trades_as_rest_shows_it(
+        client, alice, bob, trader):
+    """Once a kline stream has a candle, the feed folds the committed trades into it
+    (exchange.marketdata.candles.roll): each stream ends at REST's last candle."""
+    names = ("1m", "1h", "1w", "1M")
+    ws = await client.ws_connect("/stream?streams=" + "/".join(
+        f"aapl@kline_{i}" for i in names))
+    await bob.order(symbol=SYMBOL, side="SELL", type="LIMIT", timeInForce="GTC",
+                    quantity="10", price="100.00")
+    await alice.order(symbol=SYMBOL, side="BUY", type="MARKET", quantity="2")
+    shown = set()
+    while len(shown) < len(names):   # every stream has its candle: later rounds carry it
+        shown.add((await receive_until(ws, lambda m: m["data"]["k"]["n"] >= 1))["stream"])
+    await alice.order(symbol=SYMBOL, side="BUY", type="MARKET", quantity="3")   # at 100.00
+    await alice.order(symbol=SYMBOL, side="BUY", type="LIMIT", timeInForce="GTC",
+                      quantity="4", price="99.50")
+    await bob.order(symbol=SYMBOL, side="SELL", type="MARKET", quantity="3")     # at 99.50
+    rest = {}
+    for i in names:
+        _, klines, _ = await trader(client, "", "").public("/api/v3/klines", symbol=SYMBOL,
+                                                           interval=i)
+        rest[f"aapl@kline_{i}"] = klines[-1][:11]
+    assert rest["aapl@kline_1M"][4:9] == ["99.50", "8", rest["aapl@kline_1M"][6], "798.50", 3]
+    seen = {}
+    deadline = asyncio.get_running_loop().time() + WAIT_S
+    while len(seen) < len(names):   # each stream's first message with REST's trade count
+        assert asyncio.get_running_loop().time() < deadline, f"only {sorted(seen)} in time"
+        env = await receive_json(ws)
+        k = env["data"]["k"]
+        if (k["t"], k["n"]) == (rest[env["stream"]][0], rest[env["stream"]][8]):
+            seen.setdefault(env["stream"], k)
+    assert {s: [k["t"], k["o"], k["h"], k["l"], k["c"], k["v"], k["T"], k["q"], k["n"],
+                k["V"], k["Q"]] for s, k in seen.items()} == rest
+    await ws.close()
+
+
 async def close_a_one_trade_candle(client, alice, bob, ws, combined=False) -> dict:
     """Trade once, move the feed's clock two minutes on, and return the closing update of
     that trade's 1m candle as ``ws`` (subscribed to ``aapl@kline_1m``) receives it."""

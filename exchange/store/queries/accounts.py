@@ -16,6 +16,11 @@ async def create(db, name: str):
         "INSERT INTO accounts (name) VALUES ($1) RETURNING account_id, created_at", name)
 
 
+async def named(db, name: str) -> int | None:
+    """The id of the account named ``name``, or None."""
+    return await db.fetchval("SELECT account_id FROM accounts WHERE name = $1", name)
+
+
 async def exists(db, account_id: int) -> bool:
     """Whether there is an account ``account_id``."""
     return bool(await db.fetchval("SELECT 1 FROM accounts WHERE account_id = $1", account_id))

@@ -1,0 +1,1 @@
+"""The committed views of exchange.marketdata: candles and tickers."""
