@@ -7,6 +7,7 @@ import logging
 import os
 import pathlib
 import secrets
+import sys
 
 import orjson
 from aiohttp import web
@@ -83,9 +84,8 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
         creds = _read_credentials(path)
         creds.update(await _demo_login(app, account_id))
         _write_credentials(path, creds)
-        print(f"demo account {account_id} given a login for the trading page\n"
-              f"  email:    {creds['email']}\n  password: {creds['password']}\n"
-              f"  written to {path}", flush=True)
+        _tell(f"demo account {account_id} given a login for the trading page",
+              {"email": creds["email"], "password": creds["password"]}, path)
         return creds
     funds = {}
     for inst in instruments:
@@ -96,12 +96,25 @@ async def bootstrap_demo(app: web.Application) -> dict | None:
     creds = {"api_key": made["api_key"], "api_secret": made["api_secret"]}
     creds.update(await _demo_login(app, made["account_id"]))
     _write_credentials(path, creds)
-    print(f"demo account created (funded with {DEMO_CASH} of each quote asset and "
-          f"{DEMO_SHARES} shares of each instrument)\n"
-          f"  api key:    {creds['api_key']}\n  api secret: {creds['api_secret']}\n"
-          f"  email:      {creds['email']}\n  password:   {creds['password']}\n"
-          f"  written to {path}", flush=True)
+    _tell(f"demo account created (funded with {DEMO_CASH} of each quote asset and "
+          f"{DEMO_SHARES} shares of each instrument)",
+          {"api key": creds["api_key"], "api secret": creds["api_secret"],
+           "email": creds["email"], "password": creds["password"]}, path)
     return creds
+
+
+def _tell(what: str, secrets_shown: dict, path) -> None:
+    """Print what the bootstrap made, with its secrets only when stdout is a terminal: a
+    redirected stdout (a service manager's journal, a log file) gets the path of the 0600
+    file instead, so no credential reaches a log."""
+    lines = [what]
+    if sys.stdout.isatty():
+        lines += [f"  {name + ':':<12}{value}" for name, value in secrets_shown.items()]
+        lines.append(f"  written to {path}")
+    else:
+        lines.append(f"  credentials ({', '.join(secrets_shown)}) written to {path} "
+                     "(mode 0600); they are shown here only on a terminal")
+    print("\n".join(lines), flush=True)
 
 
 

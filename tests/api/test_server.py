@@ -128,7 +128,10 @@ async def test_exchange_serve_command_starts_a_working_server(fresh_dsn, tmp_pat
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
-    assert creds["api_key"] in out.decode()
+    # a redirected stdout is told where the credentials are, never what they are (issue 14)
+    out = out.decode()
+    assert str(tmp_path / "demo-credentials.json") in out
+    assert all(creds[k] not in out for k in ("api_key", "api_secret", "password"))
 
 
 async def test_a_failed_snapshot_is_tried_again_only_after_another_snapshot_every(

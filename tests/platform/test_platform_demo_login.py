@@ -1,5 +1,6 @@
 """The demo account has a login for the trading page: an email and a generated password,
-printed to the terminal (never the log) and kept in the 0600 credentials file."""
+printed only to a terminal (never to the log, nor to a redirected stdout) and kept in the
+0600 credentials file."""
 
 import json
 import os
@@ -12,7 +13,7 @@ from exchange.bootstrap import DEMO_EMAIL
 from exchange.keys import DEMO_CREDENTIALS
 
 
-async def test_the_demo_account_logs_in_with_the_printed_credentials(
+async def test_the_demo_account_logs_in_with_the_credentials_of_its_0600_file(
         start_server, tmp_path, capsys, caplog):
     app, api = await start_server()
     path = tmp_path / "demo-credentials.json"
@@ -20,8 +21,9 @@ async def test_the_demo_account_logs_in_with_the_printed_credentials(
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert creds == app[DEMO_CREDENTIALS]
     assert creds["email"] == DEMO_EMAIL and len(creds["password"]) >= 20
-    out = capsys.readouterr().out
-    assert creds["password"] in out and creds["api_secret"] in out
+    out = capsys.readouterr().out   # not a terminal: the file's path, no secret
+    assert str(path) in out and "demo account created" in out
+    assert creds["password"] not in out and creds["api_secret"] not in out
     assert not any(creds["password"] in r.getMessage() or creds["api_secret"] in r.getMessage()
                    for r in caplog.records)
     status, body, _ = await api.login(creds["email"], creds["password"])
@@ -53,3 +55,23 @@ async def test_a_demo_account_made_before_logins_gets_one_at_the_next_start(
     app, api = await start_server()   # a third start: nothing new
     assert DEMO_CREDENTIALS not in app
     assert json.loads((tmp_path / "demo-credentials.json").read_text()) == creds
+
+
+def test_the_credentials_are_shown_on_a_terminal_and_only_there(monkeypatch, tmp_path):
+    import io
+
+    from exchange import bootstrap
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    shown = {"api secret": "s3cr3t", "password": "pa55word"}
+    for out, secrets_seen in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(bootstrap.sys, "stdout", out)
+        bootstrap._tell("demo account created", shown, tmp_path / "demo-credentials.json")
+        text = out.getvalue()
+        assert text.startswith("demo account created\n")
+        assert str(tmp_path / "demo-credentials.json") in text
+        assert ("s3cr3t" in text and "pa55word" in text) is secrets_seen
+        assert ("s3cr3t" in text or "pa55word" in text) is secrets_seen
