@@ -12,13 +12,14 @@ session migrated once (PostgreSQL copies it faster than the migrations run),
 import asyncio
 import os
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
 from exchange.store.db import start_embedded
 from exchange.store.migrate import migrate
+
+from tests.helpers.databases import execute, with_database
 
 
 @pytest.fixture(scope="session")
@@ -33,19 +34,6 @@ def admin_dsn(tmp_path_factory):
     server.cleanup()
 
 
-def with_database(dsn: str, name: str) -> str:
-    """Return ``dsn`` pointing at database ``name`` (host, socket and options kept)."""
-    return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
-
-
-async def _execute(dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 def migrated_template(admin_dsn):
     """The name of a database with every migration applied, made once for the session;
@@ -53,7 +41,7 @@ def migrated_template(admin_dsn):
     name = f"t_template_{uuid.uuid4().hex[:16]}"
 
     async def make():
-        await _execute(admin_dsn, f'CREATE DATABASE "{name}"')
+        await execute(admin_dsn, f'CREATE DATABASE "{name}"')
         conn = await asyncpg.connect(with_database(admin_dsn, name))
         try:
             await migrate(conn)
@@ -62,7 +50,7 @@ def migrated_template(admin_dsn):
 
     asyncio.run(make())
     yield name
-    asyncio.run(_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _database(admin_dsn, template=None):

@@ -11,25 +11,13 @@ dropped synchronously, for module-scoped servers.
 import asyncio
 import threading
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 from aiohttp import web
 
 from exchange.server import create_app
 from exchange.settings import Settings
 
-
-def _with_database(dsn: str, name: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path="/" + name))
-
-
-async def _execute(dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+from .databases import execute, with_database
 
 
 class Database:
@@ -37,11 +25,11 @@ class Database:
 
     def __init__(self, admin_dsn: str, template: str):
         self.admin_dsn, self.name = admin_dsn, f"t_{uuid.uuid4().hex[:16]}"
-        asyncio.run(_execute(admin_dsn, f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"'))
-        self.dsn = _with_database(admin_dsn, self.name)
+        asyncio.run(execute(admin_dsn, f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"'))
+        self.dsn = with_database(admin_dsn, self.name)
 
     def drop(self) -> None:
-        asyncio.run(_execute(self.admin_dsn, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        asyncio.run(execute(self.admin_dsn, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
 
 
 class LiveServer:

@@ -1,5 +1,6 @@
 """Seeded random command streams over the whole command vocabulary, and state snapshots."""
 
+import asyncio
 import random
 from decimal import Decimal
 
@@ -116,3 +117,17 @@ def snapshot(seq):
             "next_trade_id": seq.next_trade_id, "markets": markets, "orders": orders,
             "balances": balances, "external": seq.ledger.external, "assets": seq.assets,
             "by_client": sorted(seq.by_client), "expiries": sorted(seq._expiries)}
+
+
+async def journal(pool, seq, cmds, *, max_batch: int = 400):
+    """Apply ``cmds`` to ``seq`` and journal them through a real Batcher; return it, stopped."""
+    from exchange.store import Batcher
+    batcher = Batcher(pool, max_batch=max_batch)
+    batcher.start()
+    futures = []
+    for cmd in cmds:
+        events = seq.apply(cmd)
+        futures.append(batcher.append(seq.seq, cmd, events))
+    await asyncio.gather(*futures)
+    await batcher.stop()
+    return batcher

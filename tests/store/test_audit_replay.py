@@ -15,24 +15,12 @@ import sys
 import pytest
 
 from exchange.engine import Sequencer
-from exchange.store import Batcher, RecoveryError, snapshots
+from exchange.store import RecoveryError, snapshots
 from exchange.store.recovery import audit_replay
 
-from tests.helpers.store_streams import random_commands, setup_commands
+from tests.helpers.store_streams import journal, random_commands, setup_commands
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-async def _journal(pool, seq, cmds):
-    batcher = Batcher(pool, max_batch=400)
-    batcher.start()
-    futures = []
-    for cmd in cmds:
-        events = seq.apply(cmd)
-        futures.append(batcher.append(seq.seq, cmd, events))
-    await asyncio.gather(*futures)
-    await batcher.stop()
-    return batcher
 
 
 @pytest.fixture
@@ -40,10 +28,10 @@ async def history(pool, tmp_path):
     """A journal with a snapshot taken (as the server takes one) part of the way."""
     rng = random.Random(3)
     seq = Sequencer()
-    batcher = await _journal(pool, seq, itertools.chain(setup_commands(),
+    batcher = await journal(pool, seq, itertools.chain(setup_commands(),
                                                         random_commands(rng, seq, 900)))
     taken = await snapshots.take(seq, batcher, pool, tmp_path / "shots", 0)
-    await _journal(pool, seq, random_commands(rng, seq, 400, ts=10**7))
+    await journal(pool, seq, random_commands(rng, seq, 400, ts=10**7))
     return pool, seq, taken
 
 

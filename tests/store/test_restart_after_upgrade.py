@@ -25,9 +25,9 @@ import time
 import aiohttp
 
 from exchange.engine import Sequencer
-from exchange.store import Batcher, snapshots
+from exchange.store import snapshots
 
-from tests.helpers.store_streams import random_commands, setup_commands
+from tests.helpers.store_streams import journal, random_commands, setup_commands
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -46,18 +46,6 @@ configure("INFO", "json")
 web.run_app(create_app(settings), host="127.0.0.1", port=settings.port,
             loop=uvloop.new_event_loop(), print=None, access_log=None)
 """
-
-
-async def _journal(pool, seq, cmds):
-    batcher = Batcher(pool, max_batch=300)
-    batcher.start()
-    futures = []
-    for cmd in cmds:
-        events = seq.apply(cmd)
-        futures.append(batcher.append(seq.seq, cmd, events))
-    await asyncio.gather(*futures)
-    await batcher.stop()
-    return batcher
 
 
 def _copy_tree(dest: pathlib.Path) -> pathlib.Path:
@@ -104,10 +92,10 @@ async def test_a_restart_after_an_engine_code_change_replays_only_the_journal_ta
         pool, fresh_dsn, tmp_path):
     rng = random.Random(21)
     seq = Sequencer()
-    batcher = await _journal(pool, seq, itertools.chain(setup_commands(),
+    batcher = await journal(pool, seq, itertools.chain(setup_commands(),
                                                         random_commands(rng, seq, 600)))
     taken = await snapshots.take(seq, batcher, pool, tmp_path / "shots", 0)
-    await _journal(pool, seq, random_commands(rng, seq, 150, ts=10**7))
+    await journal(pool, seq, random_commands(rng, seq, 150, ts=10**7))
     tail = seq.seq - taken
     assert taken > 0 and tail == 150
 

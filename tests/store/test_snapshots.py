@@ -1,34 +1,21 @@
 """Snapshots: recovery from the newest usable one plus the journal's tail, and fallbacks."""
 
-import asyncio
 import itertools
 import random
 
 from exchange.engine import Sequencer, state
-from exchange.store import Batcher, recover, snapshots
+from exchange.store import recover, snapshots
 
-from tests.helpers.store_streams import random_commands, setup_commands, snapshot
-
-
-async def _journal(pool, seq, cmds):
-    batcher = Batcher(pool, max_batch=500)
-    batcher.start()
-    futures = []
-    for cmd in cmds:
-        events = seq.apply(cmd)
-        futures.append(batcher.append(seq.seq, cmd, events))
-    await asyncio.gather(*futures)
-    await batcher.stop()
-    return batcher
+from tests.helpers.store_streams import journal, random_commands, setup_commands, snapshot
 
 
 async def _history(pool, seed=5, first=1_500, then=700):
     """Journal a random stream; return (the sequencer, a copy taken after ``first`` commands)."""
     rng = random.Random(seed)
     seq = Sequencer()
-    await _journal(pool, seq, itertools.chain(setup_commands(), random_commands(rng, seq, first)))
+    await journal(pool, seq, itertools.chain(setup_commands(), random_commands(rng, seq, first)))
     at = snapshots.dumps(seq)
-    await _journal(pool, seq, random_commands(rng, seq, then, ts=10**7))
+    await journal(pool, seq, random_commands(rng, seq, then, ts=10**7))
     return seq, at
 
 
@@ -103,7 +90,7 @@ async def test_take_forks_and_stores_the_state_at_the_fork(pool, tmp_path, monke
     monkeypatch.setattr(snapshots, "PART_BYTES", 512)   # several parts
     rng = random.Random(9)
     seq = Sequencer()
-    batcher = await _journal(pool, seq, itertools.chain(setup_commands(),
+    batcher = await journal(pool, seq, itertools.chain(setup_commands(),
                                                         random_commands(rng, seq, 800)))
     taken = await snapshots.take(seq, batcher, pool, tmp_path, 0)
     assert taken == seq.seq
