@@ -66,6 +66,8 @@ export const serverNotes = signal<ServerNote[]>([]);   // the account's, from /a
 export const unread = signal(0);
 export const alerts = signal<Alert[]>([]);
 export const ticketPrice = signal<string>("");   // a clicked book level fills the ticket
+export const resetToken = signal<string | null>(null);   // from a mailed #reset-password link
+export const mailLinkResult = signal<{ ok: boolean; text: string } | null>(null);
 
 export const platform = new Platform();
 let signed: Signed | null = null;
@@ -515,7 +517,50 @@ export function assets(): string[] {
   return [...s].sort();
 }
 
+// ---- the links the server mails ----------------------------------------------
+// <public_url>/#reset-password?token=T and <public_url>/#verify-email?token=T. The
+// fragment is cleared as soon as it is read (the token stays only in memory).
+
+const MAIL_LINK = /^#(reset-password|verify-email)\?(.*)$/;
+
+export function readMailLink(): void {
+  const m = MAIL_LINK.exec(location.hash);
+  if (!m) return;
+  const token = new URLSearchParams(m[2]).get("token") ?? "";
+  history.replaceState(null, "", location.pathname + location.search);
+  mailLinkResult.value = null;
+  if (m[1] === "reset-password") {
+    resetToken.value = token;
+  } else {
+    resetToken.value = null;
+    void verifyEmail(token);
+  }
+}
+
+function refusal(e: unknown): string {
+  return e instanceof ApiError ? `${e.message} (${e.code})` : String(e);
+}
+
+async function verifyEmail(token: string): Promise<void> {
+  try {
+    await platform.call("POST", "auth/verify-email", { token });
+    mailLinkResult.value = { ok: true, text: "Email verified." };
+  } catch (e) {
+    mailLinkResult.value = { ok: false, text: `Email not verified: ${refusal(e)}` };
+  }
+}
+
+/** Set a new password with the mailed token; the server ends every session of the account. */
+export async function confirmReset(token: string, password: string): Promise<void> {
+  await platform.call("POST", "auth/password-reset/confirm", { token, new_password: password });
+  resetToken.value = null;
+  if (me.value) endSession();
+  mailLinkResult.value = { ok: true, text: "Your password is changed. Log in with the new one." };
+}
+
 export async function boot(): Promise<void> {
+  readMailLink();
+  window.addEventListener("hashchange", readMailLink);
   try {
     await loadMarkets();
     startPublic();

@@ -1,12 +1,13 @@
 import { AccountMenu } from "./Account";
 import { Alerts, Notifications } from "./Alerts";
 import { Auth } from "./Auth";
+import { MailLinkResult, ResetPassword } from "./MailLink";
 import { Chart } from "./Chart";
 import { OrderBook, TradeTape } from "./Book";
 import { Orders } from "./Orders";
 import { Ticket } from "./Ticket";
 import { Wallet } from "./Wallet";
-import { booting, lastPrice, markets, me, privateState, publicState, selectSymbol, symbol } from "../store";
+import { booting, lastPrice, markets, me, privateState, publicState, resetToken, selectSymbol, symbol } from "../store";
 
 const PUBLIC_LABEL = { open: "live", connecting: "connecting…", closed: "reconnecting…" };
 const PRIVATE_LABEL = { open: "live", connecting: "connecting…", closed: "reconnecting…", polling: "refreshing every 5 s", off: "—" };
@@ -44,6 +45,7 @@ function Header() {
 export function App() {
   if (booting.value) return <p class="loading" role="status">Loading…</p>;
   const user = me.value;
+  const reset = resetToken.value;
   return (
     <>
       <Header />
@@ -52,7 +54,8 @@ export function App() {
         <section id="book" class="panel book-panel" aria-label="Order book"><OrderBook /></section>
         <section class="panel tape-panel" aria-label="Trades"><TradeTape /></section>
         <section id="ticket" class="panel ticket-panel" aria-label={user ? "Order ticket" : "Log in or sign up"}>
-          {user ? <Ticket /> : <><Auth /><Notifications /></>}
+          <MailLinkResult />
+          {reset !== null ? <ResetPassword token={reset} /> : user ? <Ticket /> : <><Auth /><Notifications /></>}
         </section>
         {user && <>
           <section id="orders" class="panel orders-panel" aria-label="Orders"><Orders /></section>
