@@ -7,13 +7,8 @@ mail goes over a socket; the tests read what the SMTP server was handed.
 
 import asyncio
 import datetime
-import email
-import email.policy
 import ipaddress
-import re
-import socket
 import ssl
-import threading
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -27,55 +22,18 @@ from exchange.keys import POOL
 from exchange.keys import NOTIFIER
 from exchange.bootstrap import deposit
 
+from tests.helpers.mail import Inbox, free_port, smtp_server, token_of
 from tests.helpers.platform_clients import Trader, api_key
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a brand new passphrase"
 SELF = {"selfTradePreventionMode": "NONE"}
-TOKEN = re.compile(r'"token": "([A-Za-z0-9_-]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it was handed."""
-
-    def __init__(self):
-        self.messages = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self._lock:
-            self.messages.append((list(envelope.rcpt_tos), msg))
-        return "250 Message accepted"
-
-    def to(self, address: str, subject: str | None = None) -> list:
-        with self._lock:
-            return [m for rcpt, m in self.messages
-                    if address in rcpt and (subject is None or m["Subject"] == subject)]
-
-    async def wait(self, address: str, subject: str, count: int = 1):
-        """The first ``count`` mails to ``address`` with ``subject``, once they arrived."""
-        for _ in range(400):
-            found = self.to(address, subject)
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.025)
-        raise AssertionError(f"no {subject!r} mail to {address} arrived")
 
 
 @pytest.fixture
 def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
+    with smtp_server() as (inbox, port):
+        yield inbox, port
 
 
 @pytest.fixture
@@ -89,10 +47,6 @@ async def server(start_server, smtp):
 @pytest.fixture
 def inbox(smtp):
     return smtp[0]
-
-
-def token_of(msg) -> str:
-    return TOKEN.search(msg.get_content()).group(1)
 
 
 async def verified(api, inbox, address: str):
