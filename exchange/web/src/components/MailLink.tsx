@@ -7,8 +7,8 @@ export function MailLinkResult() {
   const result = mailLinkResult.value;
   if (!result) return null;
   return (
-    <div class={result.ok ? "mail-result ok" : "mail-result error"} role={result.ok ? "status" : "alert"}>
-      <span>{result.text}</span>
+    <div class={result.ok ? "mail-result ok" : "mail-result error"}>
+      <span role={result.ok ? "status" : "alert"}>{result.text}</span>
       <button type="button" aria-label="Dismiss" onClick={() => { mailLinkResult.value = null; }}>×</button>
     </div>
   );
