@@ -16,7 +16,7 @@ from playwright.async_api import Page, expect
 from exchange.server import create_app
 from exchange.settings import Settings
 from tests.helpers.mail import free_port, link_of, smtp_server
-from tests.web.test_trading_page import PASSWORD, browser, built_page, open_page, sign_up  # noqa: F401
+from tests.helpers.web_page import PASSWORD, open_page, sign_up
 
 NEW_PASSWORD = "a brand new passphrase"
 DESKTOP = {"width": 1440, "height": 900}
@@ -34,7 +34,7 @@ def inbox(smtp):
 
 
 @pytest.fixture
-async def base_url(built_page, fresh_dsn, tmp_path, smtp):  # noqa: F811
+async def base_url(built_page, fresh_dsn, tmp_path, smtp):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(database_url=fresh_dsn, data_dir=str(tmp_path), weight_limit_1m=1_000_000,
@@ -54,9 +54,8 @@ async def http():
         yield session
 
 
-async def post(http, base_url: str, path: str, body: dict, token: str | None = None):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with http.post(base_url + path, json=body, headers=headers) as resp:
+async def post(http, base_url: str, path: str, body: dict):
+    async with http.post(base_url + path, json=body) as resp:
         return resp.status, await resp.json()
 
 
@@ -70,7 +69,7 @@ async def page_me(page: Page) -> dict:
 
 
 async def test_a_mailed_reset_link_sets_a_new_password_and_the_page_logs_in_with_it(
-        browser, base_url, http, inbox):  # noqa: F811
+        browser, base_url, http, inbox):
     address = "ada@example.com"
     assert (await post(http, base_url, "/api/v1/auth/register",
                        {"email": address, "password": PASSWORD}))[0] == 201
@@ -129,7 +128,7 @@ async def test_a_mailed_reset_link_sets_a_new_password_and_the_page_logs_in_with
                        {"email": address, "password": NEW_PASSWORD}))[0] == 200
 
 
-async def test_a_mailed_verification_link_verifies_the_address_once(browser, base_url, inbox):  # noqa: F811
+async def test_a_mailed_verification_link_verifies_the_address_once(browser, base_url, inbox):
     address = "ben@example.com"
     page = await open_page(browser, base_url, DESKTOP)
     await sign_up(page, address)
@@ -154,7 +153,7 @@ async def test_a_mailed_verification_link_verifies_the_address_once(browser, bas
 
 
 async def test_a_verification_link_opened_in_a_fresh_tab_needs_no_session(browser, base_url, http,
-                                                                          inbox):  # noqa: F811
+                                                                          inbox):
     address = "cy@example.com"
     assert (await post(http, base_url, "/api/v1/auth/register",
                        {"email": address, "password": PASSWORD}))[0] == 201

@@ -14,7 +14,6 @@ Waits are generous; nothing here asserts on time.
 """
 
 import asyncio
-import os
 import pathlib
 import re
 import time
@@ -23,27 +22,16 @@ import orjson
 import pyotp
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from exchange import keys
 from exchange.server import create_app
 from exchange.settings import Settings
-from exchange.web.build import ensure_built
+from tests.helpers.web_page import PASSWORD, WAIT_MS, open_page, sign_up
 
-CHROMIUM = os.environ.get("EXCHANGE_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = pathlib.Path(__file__).parent / "artifacts"
-PASSWORD = "correct horse battery"
-WAIT_MS = 20_000
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-expect.set_options(timeout=WAIT_MS)
-
-
-@pytest.fixture(scope="session")
-def built_page():
-    """The page as ``exchange serve`` builds it (built here if missing or stale)."""
-    ensure_built()
 
 
 @pytest.fixture
@@ -60,36 +48,6 @@ async def web_server(built_page, fresh_dsn, tmp_path):
 @pytest.fixture
 def base_url(web_server):
     return str(web_server.make_url("/")).rstrip("/")
-
-
-@pytest.fixture
-async def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install -y chromium "
-                    f"(or set EXCHANGE_TEST_CHROMIUM)")
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield b
-        await b.close()
-
-
-async def open_page(browser, base_url: str, viewport: dict) -> Page:
-    context = await browser.new_context(viewport=viewport, base_url=base_url)
-    page = await context.new_page()
-    page.on("pageerror", lambda e: print(f"page error: {e}"))
-    await page.goto("/")
-    await expect(page.get_by_role("combobox", name="Market", exact=True)).to_be_visible()
-    return page
-
-
-async def sign_up(page: Page, email: str) -> None:
-    await page.get_by_role("button", name="Sign up").click()
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Create account").click()
-    await expect(page.locator("details.account summary")).to_have_text(email)
-    await expect(page.get_by_role("region", name="Order ticket")).to_be_visible()
 
 
 async def fund(page: Page, asset: str, amount: str) -> None:
