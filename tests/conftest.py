@@ -2,7 +2,7 @@
 
 The server is EXCHANGE_TEST_DATABASE_URL when set (its database is used only
 as the admin connection), else ONE embedded pgserver for the whole session,
-in a temp dir, started the first time a test asks for a database (unit tests
+in a temp dir of its own, started the first time a test asks for a database (unit tests
 never start it). Each test gets a fresh database of its own, created from the
 admin connection and dropped afterwards: ``fresh_dsn`` a copy of a template the
 session migrated once (PostgreSQL copies it faster than the migrations run),
@@ -11,6 +11,9 @@ session migrated once (PostgreSQL copies it faster than the migrations run),
 
 import asyncio
 import os
+import pathlib
+import shutil
+import tempfile
 import uuid
 
 import asyncpg
@@ -23,15 +26,24 @@ from tests.helpers.databases import execute, with_database
 
 
 @pytest.fixture(scope="session")
-def admin_dsn(tmp_path_factory):
-    """The admin DSN of the session's PostgreSQL."""
+def admin_dsn():
+    """The admin DSN of the session's PostgreSQL.
+
+    The embedded server's data directory is a temp dir of its own, not below pytest's
+    ``tmp_path`` base: pytest keeps only the newest few base directories, so another
+    pytest session on the machine would delete a running server's data from under it
+    (and it makes the base private again, which locks pgserver's user out of it)."""
     url = os.environ.get("EXCHANGE_TEST_DATABASE_URL")
     if url:
         yield url
         return
-    server = start_embedded(tmp_path_factory.mktemp("pgserver") / "pg")
-    yield server.get_uri("postgres")
-    server.cleanup()
+    root = pathlib.Path(tempfile.mkdtemp(prefix="exchange-test-pg-"))
+    server = start_embedded(root / "pg")
+    try:
+        yield server.get_uri("postgres")
+    finally:
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
