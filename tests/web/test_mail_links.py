@@ -35,6 +35,8 @@ def inbox(smtp):
 
 @pytest.fixture
 async def base_url(built_page, fresh_dsn, tmp_path, smtp):
+    """The venue's address. Ask for it before ``browser``: the browser then closes first,
+    and the server's shutdown does not wait for the page's open sockets."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(database_url=fresh_dsn, data_dir=str(tmp_path), weight_limit_1m=1_000_000,
@@ -69,7 +71,7 @@ async def page_me(page: Page) -> dict:
 
 
 async def test_a_mailed_reset_link_sets_a_new_password_and_the_page_logs_in_with_it(
-        browser, base_url, http, inbox):
+        base_url, browser, http, inbox):
     address = "ada@example.com"
     assert (await post(http, base_url, "/api/v1/auth/register",
                        {"email": address, "password": PASSWORD}))[0] == 201
@@ -128,7 +130,7 @@ async def test_a_mailed_reset_link_sets_a_new_password_and_the_page_logs_in_with
                        {"email": address, "password": NEW_PASSWORD}))[0] == 200
 
 
-async def test_a_mailed_verification_link_verifies_the_address_once(browser, base_url, inbox):
+async def test_a_mailed_verification_link_verifies_the_address_once(base_url, browser, inbox):
     address = "ben@example.com"
     page = await open_page(browser, base_url, DESKTOP)
     await sign_up(page, address)
@@ -152,7 +154,7 @@ async def test_a_mailed_verification_link_verifies_the_address_once(browser, bas
     assert (await page_me(page))["email_verified"] is True
 
 
-async def test_a_verification_link_opened_in_a_fresh_tab_needs_no_session(browser, base_url, http,
+async def test_a_verification_link_opened_in_a_fresh_tab_needs_no_session(base_url, browser, http,
                                                                           inbox):
     address = "cy@example.com"
     assert (await post(http, base_url, "/api/v1/auth/register",
