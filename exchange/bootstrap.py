@@ -15,7 +15,7 @@ from aiohttp import web
 from .demo import demo_instruments
 from .engine import CommandRejected, Deposit, ListInstrument, Reason, SetRiskDefaults
 from .engine.instrument import minor_unit, to_units
-from .engine.risk import LIMIT_FIELDS
+from .engine.limits import LIMIT_FIELDS
 from .keys import CONFIG, PASSWORDS, POOL, SECRET_BOX, VENUE
 from .settings import Settings
 from .store.queries import accounts

@@ -1,78 +1,51 @@
-"""Every typed ``web.AppKey`` of the application, in one module.
+"""Every ``web.AppKey`` of the application, in one module.
 
 The keys are declared here and nowhere else, so that ``api``, ``platform``,
 ``feed`` and the server share state without importing each other for it.
-The value types are imported for type checkers only: this module imports
-nothing of the project at run time, so any layer may import it.
+Each key's comment names the type of its value. The module imports nothing of the
+project (not even for type checkers), so any layer may import it and no import
+cycle can run through it.
 """
-
-from __future__ import annotations
-
-import asyncio
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    import asyncpg
-
-    from .api.address import TrustedProxies
-    from .api.auth import KeyStore
-    from .api.grants import Grants
-    from .api.ratelimit import RateLimiter
-    from .api.state import ApiSettings, ClientIds
-    from .feed.hub import Hub
-    from .feed.public import PublicFeed
-    from .kyc import Kyc
-    from .marketdata import MarketData
-    from .metrics import Metrics
-    from .platform.mail import Mailer
-    from .platform.notifications import Notifier
-    from .platform.passwords import Passwords
-    from .platform.surveillance import Surveillance
-    from .platform.tokens import AccessTokens
-    from .settings import Settings
-    from .store import Batcher, Database
-    from .store.sealing import SecretBox
-    from .venue import Venue
-
 # -- filled by the server's cleanup contexts
-CONFIG: web.AppKey[Settings] = web.AppKey("settings")
-METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
-DATABASE: web.AppKey[Database] = web.AppKey("database")
-POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool")
-BATCHER: web.AppKey[Batcher] = web.AppKey("batcher")
-VENUE: web.AppKey[Venue] = web.AppKey("venue")
-MARKETDATA: web.AppKey[MarketData] = web.AppKey("marketdata")
-RECOVERED: web.AppKey[dict] = web.AppKey("recovered")   # recover()'s report
-DEMO_CREDENTIALS: web.AppKey[dict] = web.AppKey("demo_credentials")
-EXPIRY_CLOCK: web.AppKey[asyncio.Task] = web.AppKey("expiry_clock")
-OPENAPI_DOCUMENT: web.AppKey[bytes] = web.AppKey("openapi_document")
+CONFIG = web.AppKey("settings")   # Settings
+METRICS = web.AppKey("metrics")   # Metrics
+DATABASE = web.AppKey("database")   # Database
+POOL = web.AppKey("pool")   # asyncpg.Pool
+BATCHER = web.AppKey("batcher")   # Batcher
+VENUE = web.AppKey("venue")   # Venue
+MARKETDATA = web.AppKey("marketdata")   # MarketData
+RECOVERED = web.AppKey("recovered")   # dict; recover()'s report
+DEMO_CREDENTIALS = web.AppKey("demo_credentials")   # dict
+EXPIRY_CLOCK = web.AppKey("expiry_clock")   # asyncio.Task
+OPENAPI_DOCUMENT = web.AppKey("openapi_document")   # bytes
 
 # -- the Binance-dialect edge (exchange.api.setup)
-API_SETTINGS: web.AppKey[ApiSettings] = web.AppKey("api_settings")
-KEYS: web.AppKey[KeyStore] = web.AppKey("api_keys")
-LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
-CLIENT_IDS: web.AppKey[ClientIds] = web.AppKey("client_ids")
-KYC: web.AppKey[Kyc] = web.AppKey("kyc")
+API_SETTINGS = web.AppKey("api_settings")   # ApiSettings
+KEYS = web.AppKey("api_keys")   # KeyStore
+LIMITER = web.AppKey("rate_limiter")   # RateLimiter
+CLIENT_IDS = web.AppKey("client_ids")   # ClientIds
+KYC = web.AppKey("kyc")   # Kyc
 # what API keys, accounts and sessions hold open: the one revocation point (api.grants)
-GRANTS: web.AppKey[Grants] = web.AppKey("grants")
-PROXIES: web.AppKey[TrustedProxies] = web.AppKey("trusted_proxies")   # api.address
-BODY_READ_TIMEOUT: web.AppKey[float] = web.AppKey("body_read_timeout_s")   # api.bounds
+GRANTS = web.AppKey("grants")   # Grants
+PROXIES = web.AppKey("trusted_proxies")   # TrustedProxies; api.address
+BODY_READ_TIMEOUT = web.AppKey("body_read_timeout_s")   # float; api.bounds
 # opens the sealed secrets at rest (API secrets, TOTP secrets); set at start-up
-SECRET_BOX: web.AppKey[SecretBox] = web.AppKey("secret_box")
+SECRET_BOX = web.AppKey("secret_box")   # SecretBox
 
 # -- the platform API (exchange.platform.setup)
-PLATFORM_SETTINGS: web.AppKey[Settings] = web.AppKey("platform_settings")
-PASSWORDS: web.AppKey[Passwords] = web.AppKey("passwords")
-ATTEMPTS: web.AppKey[RateLimiter] = web.AppKey("auth_attempts")
-ACCESS_TOKENS: web.AppKey[AccessTokens] = web.AppKey("access_tokens")  # the signing secret
-NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
-SURVEILLANCE: web.AppKey[Surveillance] = web.AppKey("surveillance")
-MAILER: web.AppKey[Mailer] = web.AppKey("mailer")   # exchange.platform.mail
+PLATFORM_SETTINGS = web.AppKey("platform_settings")   # Settings
+PASSWORDS = web.AppKey("passwords")   # Passwords
+ATTEMPTS = web.AppKey("auth_attempts")   # RateLimiter
+ACCESS_TOKENS = web.AppKey("access_tokens")   # AccessTokens; the signing secret
+NOTIFIER = web.AppKey("notifier")   # Notifier
+SURVEILLANCE = web.AppKey("surveillance")   # Surveillance
+MAILER = web.AppKey("mailer")   # Mailer; exchange.platform.mail
 
 # -- the WebSocket feeds
-HUB: web.AppKey[Hub] = web.AppKey("hub")
-PUBLIC_FEED: web.AppKey[PublicFeed] = web.AppKey("public_feed")
-USER_FEED: web.AppKey[object] = web.AppKey("user_feed")   # the user data streams (listen keys)
-WS_PING_S: web.AppKey[float] = web.AppKey("ws_ping_s")
+HUB = web.AppKey("hub")   # Hub
+PUBLIC_FEED = web.AppKey("public_feed")   # PublicFeed
+USER_FEED = web.AppKey("user_feed")   # object; the user data streams (listen keys)
+WS_PING_S = web.AppKey("ws_ping_s")   # float

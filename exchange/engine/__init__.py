@@ -17,7 +17,7 @@ from .instrument import Instrument, RuleViolation
 from .ledger import FEE_ACCOUNT, Entry, Ledger
 from .market import MarketView
 from .orders import TRANSITIONS, IllegalTransition, Order
-from .risk import Limits
+from .limits import Limits
 from .sequencer import Sequencer
 
 __all__ = [

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .instrument import Instrument
     from .market import Market
     from .orders import Order
-    from .risk import Limits
+    from .limits import Limits
 
 BUY, SELL = Side.BUY, Side.SELL
 GTC, IOC, FOK, DAY, GTD = (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK, TimeInForce.DAY,

@@ -12,80 +12,13 @@ prices ticks. The second group is what the ``Sequencer`` returns: each carries
 the ``seq`` of the command that caused it.
 """
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .enums import STP, ExecType, InstrumentStatus, OrderType, Side, TimeInForce
+from .enums import Reason as Reason   # defined in enums (instrument needs it too); events names it
 
 if TYPE_CHECKING:
     from .instrument import Instrument
-
-
-class Reason(StrEnum):
-    """Why an order was rejected, expired or canceled (machine-readable)."""
-
-    # rejections
-    UNKNOWN_ORDER = "UNKNOWN_ORDER"
-    INVALID_ORDER_ID = "INVALID_ORDER_ID"
-    DUPLICATE_ORDER_ID = "DUPLICATE_ORDER_ID"
-    INVALID_SIDE = "INVALID_SIDE"
-    INVALID_PRICE = "INVALID_PRICE"
-    INVALID_QUANTITY = "INVALID_QUANTITY"
-    INVALID_TIF = "INVALID_TIF"
-    INVALID_STP = "INVALID_STP"
-    INVALID_DISPLAY_QUANTITY = "INVALID_DISPLAY_QUANTITY"
-    POST_ONLY_WOULD_TAKE = "POST_ONLY_WOULD_TAKE"
-    # venue rejections
-    UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
-    UNKNOWN_ASSET = "UNKNOWN_ASSET"
-    UNKNOWN_COMMAND = "UNKNOWN_COMMAND"
-    UNKNOWN_WITHDRAWAL = "UNKNOWN_WITHDRAWAL"
-    DUPLICATE_WITHDRAWAL = "DUPLICATE_WITHDRAWAL"
-    INVALID_CLIENT_ORDER_ID = "INVALID_CLIENT_ORDER_ID"
-    INVALID_STATUS = "INVALID_STATUS"
-    INVALID_ORDER_TYPE = "INVALID_ORDER_TYPE"
-    INVALID_STOP_PRICE = "INVALID_STOP_PRICE"
-    INVALID_EXPIRY = "INVALID_EXPIRY"
-    INVALID_AMOUNT = "INVALID_AMOUNT"
-    INVALID_INSTRUMENT = "INVALID_INSTRUMENT"
-    DUPLICATE_SYMBOL = "DUPLICATE_SYMBOL"
-    DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
-    FILTER_LOT_SIZE = "FILTER_LOT_SIZE"
-    FILTER_MARKET_LOT_SIZE = "FILTER_MARKET_LOT_SIZE"
-    FILTER_NOTIONAL = "FILTER_NOTIONAL"
-    FILTER_PRICE = "FILTER_PRICE"
-    FILTER_PERCENT_PRICE = "FILTER_PERCENT_PRICE"
-    FILTER_ICEBERG = "FILTER_ICEBERG"
-    STP_MODE_NOT_ALLOWED = "STP_MODE_NOT_ALLOWED"
-    WOULD_TRIGGER_IMMEDIATELY = "WOULD_TRIGGER_IMMEDIATELY"
-    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
-    NO_LIQUIDITY = "NO_LIQUIDITY"
-    MARKET_CLOSED = "MARKET_CLOSED"
-    NOT_ORDER_OWNER = "NOT_ORDER_OWNER"
-    NOT_AMENDABLE = "NOT_AMENDABLE"
-    INVALID_LIMIT = "INVALID_LIMIT"
-    OPEN_ORDERS_OFF_GRID = "OPEN_ORDERS_OFF_GRID"   # a grid change would strand open orders
-    # pre-trade risk rejections (RISK_REASONS: recorded as risk alerts)
-    RISK_MAX_ORDER_QTY = "RISK_MAX_ORDER_QTY"
-    RISK_MAX_ORDER_NOTIONAL = "RISK_MAX_ORDER_NOTIONAL"
-    RISK_MAX_OPEN_ORDERS = "RISK_MAX_OPEN_ORDERS"
-    RISK_MAX_POSITION = "RISK_MAX_POSITION"
-    RISK_MAX_DAILY_NOTIONAL = "RISK_MAX_DAILY_NOTIONAL"
-    KILL_SWITCH = "KILL_SWITCH"
-    # expiries and cancels
-    IOC = "IOC"
-    FOK = "FOK"
-    MARKET = "MARKET"
-    STP = "STP"
-    TIME = "TIME"
-    USER = "USER"
-    REPLACED = "REPLACED"
-    HALTED = "HALTED"
-    FUNDS = "FUNDS"
-    VOLATILITY_HALT = "VOLATILITY_HALT"   # a taker reached its band edge: the symbol halted
-    INSTRUMENT_CHANGED = "INSTRUMENT_CHANGED"  # off the new grid, or its larger fee hold unfunded
-    DELISTED = "DELISTED"                 # its symbol was delisted
-    DISCONNECTED = "DISCONNECTED"         # its session ended (cancel-on-disconnect)
 
 
 # Rejections that are pre-trade risk breaches (the batcher records them in risk_alerts).

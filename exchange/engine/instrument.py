@@ -10,8 +10,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException, localcontext
 
-from .enums import STATUS_OF, STP, STP_OF, InstrumentStatus
-from .events import Reason
+from .enums import STATUS_OF, STP, STP_OF, InstrumentStatus, Reason
 
 _DECIMAL = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?")
 PPM = 1_000_000  # fee rates are integer parts per million

@@ -35,7 +35,8 @@ from .ledger import Balance, Ledger
 from .listing import Listing
 from .market import MarketViews
 from .orders import EXPIRED, OPEN
-from .risk import NO_LIMITS, RiskControls
+from .limits import NO_LIMITS
+from .risk import RiskControls
 from .settlement import Settlement
 
 

@@ -67,7 +67,7 @@ from .enums import SIDE_OF, STATUS_OF, STP_OF, TIF_OF, OrderStatus, OrderType, S
 from .events import OrderSpec
 from .instrument import Instrument
 from .orders import Order
-from .risk import Limits
+from .limits import Limits
 from .book import _Level
 from .ledger import Balance
 from .market import Market

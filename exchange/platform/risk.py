@@ -41,7 +41,7 @@ from ..keys import POOL, VENUE
 from ..engine import CommandRejected, OrderUpdated, SetInstrumentStatus, SetKillSwitch, SetRiskLimits
 from ..engine.enums import InstrumentStatus
 from ..engine.instrument import from_units, minor_unit
-from ..engine.risk import LIMIT_FIELDS
+from ..engine.limits import LIMIT_FIELDS
 from . import body, errors, query
 from .body import json
 from .errors import PlatformError
